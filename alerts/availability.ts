@@ -1,0 +1,121 @@
+/** Is the auth service up, answering without errors, and fast enough? */
+import type { PromRuleGroup } from "../src/model";
+import type { Settings } from "../src/settings";
+import { num, rec, sel } from "../src/promql";
+import { alert, dash, pct, secs } from "./common";
+import { RECORDS } from "./recording";
+
+export function availabilityAlerts(s: Settings): PromRuleGroup {
+  const t = s.thresholds;
+  const health = sel("probe_success", { job: s.scrapeJobs.authHealth });
+  const errorRatio = rec(RECORDS.requests5xxRatio, { job: s.scrapeJobs.auth });
+  const errorTier = (severity: "warning" | "critical", ratio: number, forDuration: string) =>
+    alert({
+      alert: "AuthHighErrorRate",
+      expr: `${errorRatio} > ${num(ratio)}`,
+      for: forDuration,
+      severity,
+      service: "auth",
+      category: "availability",
+      summary: `More than ${pct(ratio)} of auth requests fail with 5xx`,
+      description: `{{ $value | humanizePercentage }} of requests to {{ $labels.job }} were answered 5xx over the last 5m (threshold ${pct(ratio)} for ${forDuration}).`,
+      dashboard: dash("overview"),
+    });
+  return {
+    name: "auth-availability",
+    source: "alerts/availability.ts",
+    rules: [
+      alert({
+        alert: "AuthServiceDown",
+        // absent(): a probe that stopped reporting must not read as "healthy".
+        expr: `${health} == 0 or absent(${health})`,
+        for: t.serviceDown.for,
+        severity: "critical",
+        service: "auth",
+        category: "availability",
+        summary: "The auth service fails its health probe",
+        description: `The /health probe of {{ $labels.instance }} (job {{ $labels.job }}) has failed or been missing for ${t.serviceDown.for}; probe_success is {{ $value | humanize }}.`,
+        dashboard: dash("overview"),
+      }),
+      errorTier("critical", t.errorRate.criticalRatio, t.errorRate.criticalFor),
+      errorTier("warning", t.errorRate.warningRatio, t.errorRate.warningFor),
+    ],
+  };
+}
+
+export function performanceAlerts(s: Settings): PromRuleGroup {
+  const t = s.thresholds;
+  const job = s.scrapeJobs.auth;
+  const p95 = rec(RECORDS.requestP95, { job });
+  const latencyTier = (severity: "warning" | "critical", limit: number) =>
+    alert({
+      alert: "AuthLatencyHigh",
+      expr: `${p95} > ${num(limit)}`,
+      for: t.latency.for,
+      severity,
+      service: "auth",
+      category: "performance",
+      summary: `p95 latency of auth requests is above ${secs(limit)}`,
+      description: `p95 request latency of {{ $labels.job }} is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(limit)} for ${t.latency.for}).`,
+      dashboard: dash("performance"),
+    });
+  const operationP95 = (operation: "login" | "refresh") => rec(RECORDS.operationP95, { job, operation });
+  const validationTier = (severity: "warning" | "critical", limit: number) =>
+    alert({
+      alert: "AuthTokenValidationSlow",
+      expr: `${rec(RECORDS.tokenValidationMean, { job })} > ${num(limit)}`,
+      for: t.tokenValidationLatency.for,
+      severity,
+      service: "auth",
+      category: "performance",
+      summary: `Access-token validation takes longer than ${secs(limit)} on average`,
+      description: `Mean token validation time of {{ $labels.job }} is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(limit)} for ${t.tokenValidationLatency.for}).`,
+      dashboard: dash("performance"),
+    });
+  const memory = s.authWorkload;
+  const working = sel("container_memory_working_set_bytes", { namespace: memory.namespace, container: memory.container });
+  const limit = sel("kube_pod_container_resource_limits", { namespace: memory.namespace, container: memory.container, resource: "memory" });
+  return {
+    name: "auth-performance",
+    source: "alerts/availability.ts",
+    rules: [
+      latencyTier("critical", t.latency.criticalSeconds),
+      latencyTier("warning", t.latency.warningSeconds),
+      alert({
+        alert: "AuthLoginLatencyHigh",
+        expr: `${operationP95("login")} > ${num(t.loginLatency.warningSeconds)}`,
+        for: t.loginLatency.for,
+        severity: "warning",
+        service: "auth",
+        category: "performance",
+        summary: `p95 login time is above ${secs(t.loginLatency.warningSeconds)}`,
+        description: `p95 of the login operation is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(t.loginLatency.warningSeconds)} for ${t.loginLatency.for}).`,
+        dashboard: dash("performance"),
+      }),
+      alert({
+        alert: "AuthRefreshLatencyHigh",
+        expr: `${operationP95("refresh")} > ${num(t.refreshLatency.warningSeconds)}`,
+        for: t.refreshLatency.for,
+        severity: "warning",
+        service: "auth",
+        category: "performance",
+        summary: `p95 token refresh time is above ${secs(t.refreshLatency.warningSeconds)}`,
+        description: `p95 of the refresh operation is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(t.refreshLatency.warningSeconds)} for ${t.refreshLatency.for}).`,
+        dashboard: dash("performance"),
+      }),
+      validationTier("critical", t.tokenValidationLatency.criticalSeconds),
+      validationTier("warning", t.tokenValidationLatency.warningSeconds),
+      alert({
+        alert: "AuthHighMemoryUsage",
+        expr: `max by (namespace, pod, container) (${working}) / max by (namespace, pod, container) (${limit}) > ${num(t.memory.warningRatio)}`,
+        for: t.memory.for,
+        severity: "warning",
+        service: "auth",
+        category: "performance",
+        summary: `An auth container uses more than ${pct(t.memory.warningRatio)} of its memory limit`,
+        description: `{{ $labels.namespace }}/{{ $labels.pod }} container {{ $labels.container }} uses {{ $value | humanizePercentage }} of its memory limit (threshold ${pct(t.memory.warningRatio)} for ${t.memory.for}).`,
+        dashboard: dash("performance"),
+      }),
+    ],
+  };
+}

@@ -1,0 +1,53 @@
+/** The refresh-token PostgreSQL: reachable, not saturated, not deadlocking. */
+import type { PromRuleGroup } from "../src/model";
+import type { Settings } from "../src/settings";
+import { num, sel } from "../src/promql";
+import { alert, dash, pct } from "./common";
+
+export function databaseAlerts(s: Settings): PromRuleGroup {
+  const t = s.thresholds;
+  const job = s.scrapeJobs.postgres;
+  const pgUp = sel("pg_up", { job });
+  return {
+    name: "postgres",
+    source: "alerts/database.ts",
+    rules: [
+      alert({
+        alert: "DatabaseDown",
+        // A missing exporter is not a healthy database: absent() pages too.
+        expr: `${pgUp} == 0 or absent(${pgUp})`,
+        for: t.databaseDown.for,
+        severity: "critical",
+        service: "postgres",
+        category: "database",
+        summary: "PostgreSQL is unreachable",
+        description: `postgres_exporter {{ $labels.instance }} cannot reach PostgreSQL, or reports nothing, for ${t.databaseDown.for} (pg_up {{ $value | humanize }}).`,
+        runbook: "database-connection-failure",
+        dashboard: dash("database"),
+      }),
+      alert({
+        alert: "DatabaseConnectionsHigh",
+        expr:
+          `sum by (job, instance) (${sel("pg_stat_activity_count", { job })})` +
+          ` / max by (job, instance) (${sel("pg_settings_max_connections", { job })}) > ${num(t.databaseConnections.warningRatio)}`,
+        for: t.databaseConnections.for,
+        severity: "warning",
+        service: "postgres",
+        category: "database",
+        summary: `PostgreSQL uses more than ${pct(t.databaseConnections.warningRatio)} of max_connections`,
+        description: `{{ $labels.instance }} has {{ $value | humanizePercentage }} of max_connections in use (threshold ${pct(t.databaseConnections.warningRatio)} for ${t.databaseConnections.for}).`,
+        dashboard: dash("database"),
+      }),
+      alert({
+        alert: "DatabaseDeadlocks",
+        expr: `sum by (job, instance) (increase(${sel("pg_stat_database_deadlocks", { job })}[10m])) > 0`,
+        severity: "warning",
+        service: "postgres",
+        category: "database",
+        summary: "PostgreSQL detected deadlocks",
+        description: "{{ $value | humanize }} deadlocks on {{ $labels.instance }} in the last 10m.",
+        dashboard: dash("database"),
+      }),
+    ],
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Log-based alerts (Loki ruler, LogQL) and log retention per stream.
+ * Per-IP and per-user analysis lives here because those are never metric labels.
+ */
+import type { LogRuleGroup } from "../src/model";
+import type { Settings } from "../src/settings";
+import { logAlert, dash } from "./common";
+
+/** The contract's stream labels and their bounded values. */
+export const LOG_STREAM_LABELS = {
+  app: ["auth", "postgres"],
+  category: ["security", "app"],
+  env: null,
+  namespace: null,
+} as const satisfies Record<string, readonly string[] | null>;
+
+const securityEvents = `{app="auth", category="security"} | json`;
+
+export function logAlerts(s: Settings): LogRuleGroup[] {
+  const t = s.thresholds;
+  return [
+    {
+      name: "auth-security-logs",
+      source: "alerts/logs.ts",
+      rules: [
+        logAlert({
+          alert: "AuthBruteForceSuspected",
+          expr: `sum by (ip) (count_over_time(${securityEvents} | evt="auth.login.failure" [10m])) > ${t.bruteForce.failuresPerIp}`,
+          severity: "warning",
+          service: "auth",
+          category: "security",
+          summary: `More than ${t.bruteForce.failuresPerIp} failed logins from one IP in 10 minutes`,
+          description: `{{ $value | humanize }} failed logins from {{ $labels.ip }} in the last 10m (threshold ${t.bruteForce.failuresPerIp}).`,
+          dashboard: dash("security"),
+        }),
+        logAlert({
+          alert: "AuthLoginGeoAnomaly",
+          expr:
+            `count by (userId) (sum by (userId, country) (count_over_time(${securityEvents} | evt="auth.login.success" [1h])))` +
+            ` > ${t.geoAnomaly.maxCountries}`,
+          severity: "info",
+          service: "auth",
+          category: "security",
+          summary: `A user logged in from more than ${t.geoAnomaly.maxCountries} countr${t.geoAnomaly.maxCountries === 1 ? "y" : "ies"} within an hour`,
+          description: `User {{ $labels.userId }} logged in successfully from {{ $value | humanize }} countries in the last 1h.`,
+          dashboard: dash("security"),
+        }),
+      ],
+    },
+    {
+      name: "postgres-logs",
+      source: "alerts/logs.ts",
+      rules: [
+        logAlert({
+          alert: "DatabaseRLSViolation",
+          expr: `sum(count_over_time({app="postgres"} |= "row-level security" [5m])) > 0`,
+          severity: "warning",
+          service: "postgres",
+          category: "security",
+          summary: "PostgreSQL refused a query under row-level security",
+          description: "{{ $value | humanize }} PostgreSQL log lines about row-level security in the last 5m.",
+          dashboard: dash("security"),
+        }),
+      ],
+    },
+  ];
+}
+
+export interface RetentionRule {
+  readonly selector: string;
+  readonly days: number;
+  readonly why: string;
+}
+
+/** Security events 1 year, other auth logs 90 days (seed 003). The default period covers the rest. */
+export function logRetention(s: Settings): { defaultDays: number; streams: RetentionRule[] } {
+  return {
+    defaultDays: s.loki.appRetentionDays,
+    streams: [
+      { selector: `{category="security"}`, days: s.loki.securityRetentionDays, why: "security events: compliance, 1 year" },
+      { selector: `{app="auth", category="app"}`, days: s.loki.appRetentionDays, why: "other auth logs: 90 days" },
+    ],
+  };
+}

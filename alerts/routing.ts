@@ -1,0 +1,120 @@
+/**
+ * The Alertmanager routing tree (contracts/alerts.md "Routing") as typed data.
+ * Receiver names are a public interface; secrets appear only as file paths.
+ */
+import type { Settings, SecretKey } from "../src/settings";
+
+export const RECEIVERS = ["pagerduty-critical", "slack-auth", "slack-security", "email-oncall", "deadmansswitch", "blackhole"] as const;
+export type ReceiverName = (typeof RECEIVERS)[number];
+
+export type Integration =
+  | { readonly kind: "pagerduty"; readonly routingKey: SecretKey }
+  | { readonly kind: "slack"; readonly webhookUrl: SecretKey; readonly channel: string }
+  | { readonly kind: "email"; readonly to: string }
+  | { readonly kind: "webhook"; readonly url: string; readonly bearerToken: SecretKey }
+  | { readonly kind: "none" };
+
+export interface Receiver {
+  readonly name: ReceiverName;
+  readonly integration: Integration;
+}
+
+export interface Timing {
+  readonly groupWait?: string;
+  readonly groupInterval?: string;
+  readonly repeatInterval?: string;
+}
+
+export interface Route extends Timing {
+  readonly receiver: ReceiverName;
+  /** Label matchers in Alertmanager syntax, e.g. `severity="critical"`. */
+  readonly matchers: readonly string[];
+  readonly continue?: boolean;
+  readonly muteTimeIntervals?: readonly string[];
+}
+
+export interface InhibitRule {
+  readonly source: readonly string[];
+  readonly target: readonly string[];
+  readonly equal: readonly string[];
+}
+
+export interface TimeInterval {
+  readonly name: string;
+  readonly weekdays: readonly string[];
+  readonly start: string;
+  readonly end: string;
+  readonly location: string;
+}
+
+export interface RoutingTree {
+  readonly receivers: readonly Receiver[];
+  readonly root: Timing & { readonly receiver: ReceiverName; readonly groupBy: readonly string[] };
+  readonly routes: readonly Route[];
+  readonly inhibitRules: readonly InhibitRule[];
+  readonly timeIntervals: readonly TimeInterval[];
+}
+
+export const GROUP_BY = ["alertname", "service"] as const;
+export const MAINTENANCE = "maintenance-window";
+
+/** Response times of seed 001: critical within minutes, warning within 30 min, info within hours. */
+const CRITICAL: Timing = { groupWait: "10s", repeatInterval: "1h" };
+const WARNING: Timing = { repeatInterval: "4h" };
+const INFO: Timing = { repeatInterval: "24h" };
+const WATCHDOG: Timing = { groupWait: "0s", groupInterval: "1m", repeatInterval: "1m" };
+
+const inhibitRules: InhibitRule[] = [
+  // A firing critical makes its own warning/info redundant.
+  { source: ['severity="critical"'], target: ['severity=~"warning|info"'], equal: ["alertname", "service"] },
+  // When the service or its database is down, their symptoms are noise.
+  { source: ['alertname="AuthServiceDown"'], target: ['service="auth"', 'alertname!="AuthServiceDown"'], equal: [] },
+  { source: ['alertname="DatabaseDown"'], target: ['service="postgres"', 'alertname!="DatabaseDown"'], equal: [] },
+];
+
+export function routingTree(s: Settings): RoutingTree {
+  const r = s.routing;
+  const w = r.maintenanceWindow;
+  const timeIntervals: TimeInterval[] = w.enabled ? [{ name: MAINTENANCE, weekdays: [w.weekday], start: w.start, end: w.end, location: w.location }] : [];
+  const muted = w.enabled ? { muteTimeIntervals: [MAINTENANCE] } : {};
+  const slackAuth: Receiver = { name: "slack-auth", integration: { kind: "slack", webhookUrl: "slackAuthWebhookUrl", channel: r.slackAuthChannel } };
+  const blackhole: Receiver = { name: "blackhole", integration: { kind: "none" } };
+  const root = { receiver: "slack-auth" as const, groupBy: GROUP_BY, groupWait: "30s", groupInterval: "5m", repeatInterval: "4h" };
+
+  if (r.mode === "chat-only") {
+    // dev: one chat channel for everything, nothing pages, Watchdog stays quiet.
+    return {
+      receivers: [slackAuth, blackhole],
+      root,
+      routes: [
+        { receiver: "blackhole", matchers: ['alertname="Watchdog"'] },
+        { receiver: "slack-auth", matchers: ['severity=~"warning|info"'], ...muted },
+      ],
+      inhibitRules,
+      timeIntervals,
+    };
+  }
+
+  return {
+    receivers: [
+      { name: "pagerduty-critical", integration: { kind: "pagerduty", routingKey: "pagerdutyRoutingKey" } },
+      slackAuth,
+      { name: "slack-security", integration: { kind: "slack", webhookUrl: "slackSecurityWebhookUrl", channel: r.slackSecurityChannel } },
+      { name: "email-oncall", integration: { kind: "email", to: r.emailTo } },
+      { name: "deadmansswitch", integration: { kind: "webhook", url: r.deadMansSwitchUrl, bearerToken: "deadMansSwitchToken" } },
+      blackhole,
+    ],
+    root,
+    routes: [
+      { receiver: "deadmansswitch", matchers: ['alertname="Watchdog"'], ...WATCHDOG },
+      // Security pages also reach the security channel: matched first, then on to PagerDuty.
+      { receiver: "slack-security", matchers: ['severity="critical"', 'category="security"'], continue: true, ...CRITICAL },
+      { receiver: "pagerduty-critical", matchers: ['severity="critical"'], ...CRITICAL },
+      { receiver: "slack-security", matchers: ['severity="warning"', 'category="security"'], ...WARNING, ...muted },
+      { receiver: "slack-auth", matchers: ['severity="warning"'], ...WARNING, ...muted },
+      { receiver: "email-oncall", matchers: ['severity="info"'], ...INFO, ...muted },
+    ],
+    inhibitRules,
+    timeIntervals,
+  };
+}

@@ -1,0 +1,60 @@
+/** Signs of attack or credential theft, from metrics (log-based ones are in alerts/logs.ts). */
+import type { PromRuleGroup } from "../src/model";
+import type { Settings } from "../src/settings";
+import { num, sel } from "../src/promql";
+import { alert, dash } from "./common";
+
+export function securityAlerts(s: Settings): PromRuleGroup {
+  const t = s.thresholds;
+  const job = s.scrapeJobs.auth;
+  const reuse = sel("auth_refresh_total", { job, result: "reuse_detected" });
+  const rateLimited = sel("auth_rate_limit_exceeded_total", { job });
+  return {
+    name: "auth-security",
+    source: "alerts/security.ts",
+    rules: [
+      alert({
+        alert: "AuthRefreshTokenReuse",
+        // The second operand catches the first reuse ever: a counter series born at 1 has no increase() yet.
+        expr: `sum by (job) (increase(${reuse}[5m])) > 0 or sum by (job) (${reuse} unless ${reuse} offset 5m)`,
+        severity: "critical",
+        service: "auth",
+        category: "security",
+        summary: "A refresh token was used twice: a token family may be stolen",
+        description: "{{ $value | humanize }} refresh-token reuse detected in the last 5m on {{ $labels.job }}; the family was revoked by the service, find the user in the auth.refresh.reuse log events.",
+        dashboard: dash("security"),
+      }),
+      alert({
+        alert: "AuthRateLimitSpike",
+        expr: `sum by (job) (rate(${rateLimited}[2m])) * 60 > ${num(t.rateLimit.warningPerMinute)}`,
+        for: t.rateLimit.warningFor,
+        severity: "warning",
+        service: "auth",
+        category: "security",
+        summary: `More than ${t.rateLimit.warningPerMinute} rate-limit rejections per minute`,
+        description: `{{ $value | humanize }} requests per minute are rejected by the rate limiter (threshold ${t.rateLimit.warningPerMinute}/min for ${t.rateLimit.warningFor}).`,
+        dashboard: dash("security"),
+      }),
+      alert({
+        alert: "AuthRateLimitSpike",
+        expr: `sum by (job) (increase(${rateLimited}[1m])) > ${num(t.rateLimit.criticalPerMinute)}`,
+        severity: "critical",
+        service: "auth",
+        category: "security",
+        summary: `More than ${t.rateLimit.criticalPerMinute} rate-limit rejections in one minute`,
+        description: `{{ $value | humanize }} requests were rejected by the rate limiter in the last minute (threshold ${t.rateLimit.criticalPerMinute}).`,
+        dashboard: dash("security"),
+      }),
+      alert({
+        alert: "AuthCSRFFailures",
+        expr: `sum by (job) (increase(${sel("auth_csrf_failures_total", { job })}[5m])) > ${num(t.csrf.warningCount)}`,
+        severity: "warning",
+        service: "auth",
+        category: "security",
+        summary: `More than ${t.csrf.warningCount} CSRF failures in 5 minutes`,
+        description: `{{ $value | humanize }} CSRF validation failures in the last 5m (threshold ${t.csrf.warningCount}).`,
+        dashboard: dash("security"),
+      }),
+    ],
+  };
+}

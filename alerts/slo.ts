@@ -1,0 +1,44 @@
+/** The auth service's SLOs (seed 001): availability 99.9 %, and 95 % of requests under 500 ms, over 30 days. */
+import type { PromRuleGroup } from "../src/model";
+import type { Settings } from "../src/settings";
+import { le, re, sel } from "../src/promql";
+import { sloRuleGroup, type Slo } from "../src/slo";
+import { dash, runbookSlug } from "./common";
+
+export function slos(s: Settings): Slo[] {
+  const job = s.scrapeJobs.auth;
+  const requests = sel("http_requests_total", { job });
+  const threshold = s.slos.latency.thresholdSeconds;
+  return [
+    {
+      name: "auth-availability",
+      alert: "AuthAvailabilitySLOBurn",
+      objective: s.slos.availability.objective,
+      good: "requests not answered 5xx",
+      errorRate: (w) => `sum(rate(${sel("http_requests_total", { job, code: re("5..") })}[${w}]))`,
+      totalRate: (w) => `sum(rate(${requests}[${w}]))`,
+      service: "auth",
+      category: "slo",
+      runbook: runbookSlug("AuthAvailabilitySLOBurn"),
+      dashboard: dash("slo"),
+    },
+    {
+      name: "auth-latency",
+      alert: "AuthLatencySLOBurn",
+      objective: s.slos.latency.objective,
+      good: `requests answered within ${threshold}s`,
+      errorRate: (w) =>
+        `(sum(rate(${sel("http_request_duration_seconds_count", { job })}[${w}]))` +
+        ` - sum(rate(${sel("http_request_duration_seconds_bucket", { job, le: le(threshold) })}[${w}])))`,
+      totalRate: (w) => `sum(rate(${sel("http_request_duration_seconds_count", { job })}[${w}]))`,
+      service: "auth",
+      category: "slo",
+      runbook: runbookSlug("AuthLatencySLOBurn"),
+      dashboard: dash("slo"),
+    },
+  ];
+}
+
+export function sloRuleGroups(s: Settings): PromRuleGroup[] {
+  return slos(s).map((slo) => sloRuleGroup(slo, "alerts/slo.ts"));
+}

@@ -1,0 +1,10 @@
+/** Dashboard uids are a public interface (alerts' dashboard_url links to them): fixed here, once. */
+export const DASHBOARD_UIDS = {
+  overview: "auth-overview",
+  security: "auth-security",
+  performance: "auth-performance",
+  database: "auth-database",
+  slo: "auth-slo",
+  monitoring: "monitoring-health",
+} as const;
+export type DashboardUid = (typeof DASHBOARD_UIDS)[keyof typeof DASHBOARD_UIDS];

@@ -1,0 +1,63 @@
+/**
+ * npm run synth -- --stack <name> [--out <dir>]
+ * Renders one stack's artifacts into out/<stack>/ (contracts/synth.md).
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { listStacks, loadStackSettings, SettingsError } from "../settings";
+import { refreshRunbooks } from "../render/runbooks";
+import { renderStack } from "../synth";
+import { CatalogError } from "../validate";
+
+function usage(): string {
+  return `usage: npm run synth -- --stack <${listStacks().join("|")}> [--out <dir>]`;
+}
+
+function main(argv: string[]): number {
+  let args;
+  try {
+    args = parseArgs({ args: argv, options: { stack: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } }, strict: true });
+  } catch (e) {
+    console.error(`synth: ${(e as Error).message}\n${usage()}`);
+    return 2;
+  }
+  if (args.values.help) {
+    console.log(usage());
+    return 0;
+  }
+  const stack = args.values.stack;
+  if (!stack) {
+    console.error(`synth: --stack is required\n${usage()}`);
+    return 2;
+  }
+  try {
+    // Every stack is validated: runbooks quote all of their values.
+    const all = listStacks().map((name) => loadStackSettings(name));
+    const settings = all.find((s) => s.stack === stack) ?? loadStackSettings(stack);
+    for (const file of refreshRunbooks(all)) console.log(`updated ${path.relative(process.cwd(), file)} (thresholds changed)`);
+    const { files, summary } = renderStack(settings);
+    const out = path.resolve(args.values.out ?? path.join("out", stack));
+    rmSync(out, { recursive: true, force: true });
+    for (const [rel, content] of files) {
+      const file = path.join(out, rel);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, content);
+    }
+    const a = summary.alerts;
+    console.log(
+      `synth ${stack}: ${a.names.length} alerts (${a.rules} rules: ${Object.entries(a.bySeverity).map(([k, v]) => `${v} ${k}`).join(", ")}), ` +
+        `${summary.recordingRules} recording rules, ${summary.receivers.length} receivers, ${summary.runbooks.length} runbooks, ` +
+        `${summary.migrations.length} migrations → ${path.relative(process.cwd(), out) || out} (${files.size} files)`,
+    );
+    return 0;
+  } catch (e) {
+    if (e instanceof SettingsError || e instanceof CatalogError) {
+      console.error(`synth: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,120 @@
+/** Prometheus rule files and a plain Prometheus configuration. */
+import type { AlertingRule, LogAlertRule, LogRuleGroup, PromRule, PromRuleGroup } from "../model";
+import type { Settings } from "../settings";
+import { GENERATED, sortedRecord, toYaml } from "./yaml";
+
+export function runbookUrl(s: Settings, slug: string): string {
+  return `${s.runbookBaseUrl.replace(/\/+$/, "")}/${slug}.md`;
+}
+
+export function dashboardUrl(s: Settings, rule: Pick<AlertingRule, "dashboard">): string | undefined {
+  if (!rule.dashboard) return undefined;
+  const base = `${s.dashboardBaseUrl.replace(/\/+$/, "")}/d/${rule.dashboard.uid}`;
+  return rule.dashboard.panel === undefined ? base : `${base}?viewPanel=${rule.dashboard.panel}`;
+}
+
+/** The labels Prometheus attaches to an alert of this rule (besides alertname and the series' own). */
+export function alertLabels(rule: AlertingRule | LogAlertRule): Record<string, string> {
+  return sortedRecord({ ...rule.labels, severity: rule.severity, service: rule.service, category: rule.category });
+}
+
+export function alertAnnotations(s: Settings, rule: AlertingRule | LogAlertRule): Record<string, string> {
+  const dash = dashboardUrl(s, rule);
+  return sortedRecord({
+    summary: rule.summary,
+    description: rule.description,
+    runbook_url: runbookUrl(s, rule.runbook),
+    ...(dash ? { dashboard_url: dash } : {}),
+  });
+}
+
+function renderAlert(s: Settings, rule: AlertingRule | LogAlertRule): Record<string, unknown> {
+  return {
+    alert: rule.alert,
+    expr: rule.expr,
+    ...(rule.for ? { for: rule.for } : {}),
+    labels: alertLabels(rule),
+    annotations: alertAnnotations(s, rule),
+  };
+}
+
+function renderRule(s: Settings, rule: PromRule): Record<string, unknown> {
+  if (rule.kind === "alert") return renderAlert(s, rule);
+  return { record: rule.record, expr: rule.expr, ...(rule.labels ? { labels: sortedRecord(rule.labels) } : {}) };
+}
+
+/** One group as the `groups:` document Prometheus (and the PrometheusRule spec) takes. */
+export function ruleGroupDocument(s: Settings, group: PromRuleGroup): { groups: { name: string; rules: Record<string, unknown>[] }[] } {
+  return { groups: [{ name: group.name, rules: group.rules.map((r) => renderRule(s, r)) }] };
+}
+
+export function logRuleGroupDocument(s: Settings, group: LogRuleGroup): { groups: { name: string; rules: Record<string, unknown>[] }[] } {
+  return { groups: [{ name: group.name, rules: group.rules.map((r) => renderAlert(s, r)) }] };
+}
+
+export function renderRuleFile(s: Settings, group: PromRuleGroup): string {
+  return toYaml(ruleGroupDocument(s, group), `${GENERATED}\nSource: ${group.source}; stack: ${s.stack}.`);
+}
+
+export function renderLogRuleFile(s: Settings, group: LogRuleGroup): string {
+  return toYaml(logRuleGroupDocument(s, group), `${GENERATED}\nSource: ${group.source}; stack: ${s.stack}. Loki ruler (LogQL).`);
+}
+
+/** Where a plain Prometheus finds what it scrapes (the local stack passes its own ports). */
+export interface ScrapeTargets {
+  readonly auth: string;
+  readonly blackbox: string;
+  readonly healthUrl: string;
+  readonly postgresExporter: string;
+  readonly pushgateway: string;
+  readonly prometheus: string;
+  readonly alertmanager: string;
+}
+
+export const DEFAULT_TARGETS: ScrapeTargets = {
+  auth: "127.0.0.1:8080",
+  blackbox: "127.0.0.1:9115",
+  healthUrl: "http://127.0.0.1:8080/health",
+  postgresExporter: "127.0.0.1:9187",
+  pushgateway: "127.0.0.1:9091",
+  prometheus: "127.0.0.1:9090",
+  alertmanager: "127.0.0.1:9093",
+};
+
+export function renderPrometheusConfig(s: Settings, groups: readonly PromRuleGroup[], targets: ScrapeTargets = DEFAULT_TARGETS): string {
+  const j = s.scrapeJobs;
+  const staticJob = (job: string, target: string, extra: Record<string, unknown> = {}) => ({
+    job_name: job,
+    ...extra,
+    static_configs: [{ targets: [target] }],
+  });
+  const doc = {
+    global: {
+      scrape_interval: s.scrapeInterval,
+      evaluation_interval: s.evaluationInterval,
+      external_labels: { env: s.environment },
+    },
+    rule_files: groups.map((g) => `rules/${g.name}.yaml`),
+    alerting: { alertmanagers: [{ static_configs: [{ targets: [targets.alertmanager] }] }] },
+    scrape_configs: [
+      staticJob(j.auth, targets.auth),
+      {
+        job_name: j.authHealth,
+        metrics_path: "/probe",
+        params: { module: ["http_2xx"] },
+        static_configs: [{ targets: [targets.healthUrl] }],
+        relabel_configs: [
+          { source_labels: ["__address__"], target_label: "__param_target" },
+          { source_labels: ["__param_target"], target_label: "instance" },
+          { target_label: "__address__", replacement: targets.blackbox },
+        ],
+      },
+      staticJob(j.postgres, targets.postgresExporter),
+      // Batch jobs push here; honor_labels keeps their job label (pg-backup, restore-verify, token-cleanup).
+      staticJob(j.pushgateway, targets.pushgateway, { honor_labels: true }),
+      staticJob(j.prometheus, targets.prometheus),
+      staticJob(j.alertmanager, targets.alertmanager),
+    ],
+  };
+  return toYaml(doc, `${GENERATED}\nA plain Prometheus for stack ${s.stack} (the local stack runs it).`);
+}

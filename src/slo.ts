@@ -1,0 +1,107 @@
+/**
+ * SLOs as definitions: one typed SLO generates its SLI recording rules for
+ * every window, the multi-window multi-burn-rate alerts (Google SRE workbook,
+ * Sloth's google-30d windows) and the error-budget rules dashboards read.
+ */
+import type { AlertingRule, Category, DashboardRef, PromRuleGroup, Service } from "./model";
+import { num } from "./promql";
+import { formatDuration, mustParseDuration } from "./duration";
+import { humanizeDuration, humanizePercentage } from "./gotemplate";
+
+export interface Slo {
+  /** Label value of `slo` on every rule it generates, e.g. "auth-availability". */
+  readonly name: string;
+  readonly alert: string;
+  readonly objective: number;
+  /** What "good" means, for people: "requests not answered 5xx". */
+  readonly good: string;
+  /** PromQL of bad events per second over a window, e.g. `sum(rate(x[${w}]))`. */
+  readonly errorRate: (window: string) => string;
+  readonly totalRate: (window: string) => string;
+  readonly service: Service;
+  readonly category: Category;
+  readonly runbook: string;
+  readonly dashboard?: DashboardRef;
+}
+
+export const SLO_PERIOD = "30d";
+export const SLI_WINDOWS = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"] as const;
+export type SliWindow = (typeof SLI_WINDOWS)[number];
+
+export interface BurnRateAlert {
+  readonly severity: "critical" | "warning";
+  readonly long: SliWindow;
+  readonly short: SliWindow;
+  readonly factor: number;
+}
+
+/** Page at 14.4x (1h, 5m) or 6x (6h, 30m); ticket at 3x (1d, 2h) or 1x (3d, 6h). */
+export const BURN_RATE_ALERTS: readonly BurnRateAlert[] = [
+  { severity: "critical", long: "1h", short: "5m", factor: 14.4 },
+  { severity: "critical", long: "6h", short: "30m", factor: 6 },
+  { severity: "warning", long: "1d", short: "2h", factor: 3 },
+  { severity: "warning", long: "3d", short: "6h", factor: 1 },
+];
+
+export const SLO_RECORDS = {
+  errorRatio: (window: string) => `slo:sli_error:ratio_rate${window}`,
+  objective: "slo:objective:ratio",
+  errorBudget: "slo:error_budget:ratio",
+  budgetRemaining: "slo:error_budget_remaining:ratio",
+} as const;
+
+export const windowLabel = (b: BurnRateAlert) => `${b.long}_${b.short}`;
+
+export function sloRuleGroup(slo: Slo, source: string): PromRuleGroup {
+  const sel = (record: string) => `${record}{slo="${slo.name}"}`;
+  const budget = 1 - slo.objective;
+  const labels = { slo: slo.name };
+  const sli = SLI_WINDOWS.map((w) => ({
+    kind: "record" as const,
+    record: SLO_RECORDS.errorRatio(w),
+    // No bad events at all is a 0 error ratio, not a gap in the SLI.
+    expr: `(${slo.errorRate(w)} or vector(0)) / ${slo.totalRate(w)}`,
+    labels,
+  }));
+  const meta = [
+    { kind: "record" as const, record: SLO_RECORDS.objective, expr: `vector(${num(slo.objective)})`, labels },
+    { kind: "record" as const, record: SLO_RECORDS.errorBudget, expr: `vector(${num(budget)})`, labels },
+    {
+      kind: "record" as const,
+      record: SLO_RECORDS.errorRatio(SLO_PERIOD),
+      expr: `avg_over_time(${sel(SLO_RECORDS.errorRatio("5m"))}[${SLO_PERIOD}])`,
+      labels,
+    },
+    {
+      kind: "record" as const,
+      record: SLO_RECORDS.budgetRemaining,
+      expr: `1 - ${sel(SLO_RECORDS.errorRatio(SLO_PERIOD))} / on (slo) ${sel(SLO_RECORDS.errorBudget)}`,
+      labels,
+    },
+  ];
+  const alerts = BURN_RATE_ALERTS.map((b): AlertingRule => {
+    const limit = num(b.factor * budget);
+    const exhaustion = humanizeDuration(mustParseDuration(SLO_PERIOD) / b.factor);
+    return {
+      kind: "alert",
+      alert: slo.alert,
+      expr: `${sel(SLO_RECORDS.errorRatio(b.long))} > ${limit} and ${sel(SLO_RECORDS.errorRatio(b.short))} > ${limit}`,
+      severity: b.severity,
+      service: slo.service,
+      category: slo.category,
+      labels: { window: windowLabel(b) },
+      summary: `${slo.name} burns its ${SLO_PERIOD} error budget ${b.factor}x too fast`,
+      description:
+        `The error ratio (${slo.good} failing) is {{ $value | humanizePercentage }} over ${b.long} and still above over ${b.short}: ` +
+        `${b.factor}x the ${humanizePercentage(budget)} budget of the ${humanizePercentage(slo.objective)} objective; ` +
+        `at this rate the ${SLO_PERIOD} budget is gone in ${exhaustion}.`,
+      runbook: slo.runbook,
+      ...(slo.dashboard ? { dashboard: slo.dashboard } : {}),
+    };
+  });
+  return { name: `slo-${slo.name}`, source, rules: [...sli, ...meta, ...alerts] };
+}
+
+/** Seconds a window spans, for tests and dashboards. */
+export const windowSeconds = (w: string) => mustParseDuration(w);
+export { formatDuration };

@@ -1,0 +1,88 @@
+/**
+ * Render everything one stack deploys, as relative path → file content.
+ * Pure apart from reading the repository's runbooks and migrations: the CLI,
+ * the tests and the Pulumi program all call this one function.
+ */
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import * as path from "node:path";
+import type { Settings } from "./settings";
+import { lokiRuleGroups, prometheusRuleGroups, PROCEDURE_RUNBOOKS } from "../alerts/index";
+import { RECEIVERS, routingTree } from "../alerts/routing";
+import { validateCatalog } from "./validate";
+import { renderLogRuleFile, renderPrometheusConfig, renderRuleFile } from "./render/prometheus";
+import { renderAlertmanagerConfig, renderTemplates, TEMPLATE_FILE } from "./render/alertmanager";
+import { renderLokiLimits } from "./render/loki";
+import { RUNBOOKS_DIR, runbookSlugs } from "./render/runbooks";
+import { SEVERITIES } from "./model";
+
+export const REPO_ROOT = path.resolve(__dirname, "..");
+const MIGRATIONS_DIR = path.join(REPO_ROOT, "database", "migrations");
+
+export interface Rendered {
+  /** Relative path (POSIX separators) → content, in a stable order. */
+  readonly files: ReadonlyMap<string, string>;
+  readonly summary: Summary;
+}
+
+export interface Summary {
+  readonly stack: string;
+  readonly environment: string;
+  readonly alerts: {
+    readonly names: readonly string[];
+    readonly rules: number;
+    readonly bySeverity: Readonly<Record<string, number>>;
+    readonly prometheusRules: number;
+    readonly lokiRules: number;
+  };
+  readonly recordingRules: number;
+  readonly ruleGroups: { readonly prometheus: readonly string[]; readonly loki: readonly string[] };
+  readonly receivers: readonly string[];
+  readonly routes: number;
+  readonly runbooks: readonly string[];
+  readonly dashboards: readonly string[];
+  readonly migrations: readonly string[];
+}
+
+function migrationFiles(): string[] {
+  return existsSync(MIGRATIONS_DIR) ? readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).sort() : [];
+}
+
+export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): Rendered {
+  const prom = prometheusRuleGroups(s);
+  const loki = lokiRuleGroups(s);
+  const runbooks = runbookSlugs(opts.runbooksDir ?? RUNBOOKS_DIR);
+  validateCatalog({ prometheus: prom, loki, runbooks, procedures: PROCEDURE_RUNBOOKS });
+  const tree = routingTree(s);
+
+  const files = new Map<string, string>();
+  for (const g of prom) files.set(`prometheus/rules/${g.name}.yaml`, renderRuleFile(s, g));
+  files.set("prometheus/prometheus.yaml", renderPrometheusConfig(s, prom));
+  files.set("alertmanager/alertmanager.yaml", renderAlertmanagerConfig(s, tree));
+  files.set(`alertmanager/templates/${TEMPLATE_FILE}`, renderTemplates(s));
+  for (const g of loki) files.set(`loki/rules/${g.name}.yaml`, renderLogRuleFile(s, g));
+  files.set("loki/limits.yaml", renderLokiLimits(s));
+  const migrations = migrationFiles();
+  for (const m of migrations) files.set(`postgres/migrations/${m}`, readFileSync(path.join(MIGRATIONS_DIR, m), "utf8"));
+
+  const alertRules = [...prom.flatMap((g) => g.rules), ...loki.flatMap((g) => g.rules)].filter((r) => r.kind !== "record");
+  const summary: Summary = {
+    stack: s.stack,
+    environment: s.environment,
+    alerts: {
+      names: [...new Set(alertRules.map((r) => r.alert))].sort(),
+      rules: alertRules.length,
+      bySeverity: Object.fromEntries(SEVERITIES.map((sev) => [sev, alertRules.filter((r) => r.severity === sev).length])),
+      prometheusRules: alertRules.filter((r) => r.kind === "alert").length,
+      lokiRules: alertRules.filter((r) => r.kind === "log-alert").length,
+    },
+    recordingRules: prom.flatMap((g) => g.rules).filter((r) => r.kind === "record").length,
+    ruleGroups: { prometheus: prom.map((g) => g.name), loki: loki.map((g) => g.name) },
+    receivers: RECEIVERS.filter((name) => tree.receivers.some((r) => r.name === name)),
+    routes: tree.routes.length,
+    runbooks,
+    dashboards: [],
+    migrations,
+  };
+  files.set("summary.json", `${JSON.stringify(summary, null, 2)}\n`);
+  return { files, summary };
+}

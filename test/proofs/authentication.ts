@@ -1,0 +1,116 @@
+import type { AlertCase, AlertProof } from "../../src/model";
+import type { Settings } from "../../src/settings";
+import { above, below, counter, gauge, input, minutes, num } from "./series";
+
+const DAY = 1440;
+
+export function authenticationProofs(s: Settings): AlertProof[] {
+  const t = s.thresholds;
+  const job = s.scrapeJobs.auth;
+
+  /** `perMinute` login attempts, `ratio` of them failing. */
+  const logins = (ratio: number, perMinute: number) => [
+    input("auth_logins_total", { job, result: "failure", method: "password", reason: "invalid_credentials" }, counter(perMinute * ratio, 20)),
+    input("auth_logins_total", { job, result: "success", method: "password", reason: "none" }, counter(perMinute * (1 - ratio), 20)),
+  ];
+  const lf = t.loginFailure;
+  const loginTraffic = Math.max(100, lf.minAttempts); // ≥ 5× the floor over 5m
+  const loginCritical = above(lf.criticalRatio);
+  const loginBetween = above(lf.warningRatio, lf.criticalRatio);
+
+  const registrations = (ratio: number, perMinute: number) => [
+    input("auth_registrations_total", { job, result: "failure" }, counter(perMinute * ratio, 20)),
+    input("auth_registrations_total", { job, result: "success" }, counter(perMinute * (1 - ratio), 20)),
+  ];
+  const rf = t.registrationFailure;
+  const regTraffic = Math.max(100, rf.minAttempts);
+  const regHigh = above(rf.warningRatio);
+
+  const validations = (ratio: number) => [
+    input("auth_token_validations_total", { job, result: "invalid" }, counter((1000 * ratio) / 2, 20)),
+    input("auth_token_validations_total", { job, result: "expired" }, counter((1000 * ratio) / 2, 20)),
+    input("auth_token_validations_total", { job, result: "valid" }, counter(1000 * (1 - ratio), 20)),
+  ];
+  const tvHigh = above(t.tokenValidationFailure.warningRatio);
+
+  /**
+   * A day at `yesterday` events per minute, then `today` per minute, evaluated
+   * 12 minutes into the change: the 10m window and its 1d offset each see one rate.
+   */
+  const spikeProof = (alert: string, metric: string, labels: Record<string, string>, factor: number, floor: number): AlertProof => {
+    const base = DAY + 5;
+    const series = { job, ...labels };
+    const spike = (name: string, yesterday: number, today: number, fires: boolean): AlertCase => ({
+      name,
+      series: [input(metric, series, `0+${num(yesterday)}x${base} ${num(yesterday * base + today)}+${num(today)}x30`)],
+      at: `${base + 12}m`,
+      firing: fires ? [{ severity: "warning", labels: { job }, value: today * 10 }] : [],
+    });
+    const quiet = floor / 10; // per minute: `floor` events in 10 minutes
+    return {
+      alert,
+      cases: [
+        spike(`${factor * 2}x yesterday's rate fires`, quiet, quiet * factor * 2, true),
+        spike(`${factor / 2}x yesterday's rate stays silent`, quiet * 2, quiet * factor, false),
+        spike("a spike below the floor stays silent", floor / 20 / (factor * 2), floor / 20, false),
+      ],
+    };
+  };
+
+  const sa = t.sessionAnomaly;
+  const sessions = (inactiveRatio: number) => [
+    input("auth_sessions", { job, state: "inactive" }, gauge(1000 * inactiveRatio, minutes(sa.for) + 10)),
+    input("auth_sessions", { job, state: "active" }, gauge(1000 * (1 - inactiveRatio), minutes(sa.for) + 10)),
+  ];
+  const idle = above(sa.inactiveRatio);
+
+  return [
+    {
+      alert: "AuthHighLoginFailureRate",
+      cases: [
+        {
+          name: "failure share above critical fires both tiers",
+          series: logins(loginCritical, loginTraffic),
+          at: "10m",
+          firing: [
+            { severity: "critical", labels: { job }, value: loginCritical },
+            { severity: "warning", labels: { job }, value: loginCritical },
+          ],
+        },
+        {
+          name: "failure share between tiers fires warning only",
+          series: logins(loginBetween, loginTraffic),
+          at: "10m",
+          firing: [{ severity: "warning", labels: { job }, value: loginBetween }],
+        },
+        { name: "failure share below warning stays silent", series: logins(below(lf.warningRatio), loginTraffic), at: "10m", firing: [] },
+        // Half the floor in 5 minutes: every attempt may fail, nobody is woken.
+        { name: "under the traffic floor stays silent", series: logins(loginCritical, lf.minAttempts / 10), at: "10m", firing: [] },
+      ],
+    },
+    {
+      alert: "AuthHighRegistrationFailureRate",
+      cases: [
+        { name: "failure share above the threshold fires", series: registrations(regHigh, regTraffic), at: "10m", firing: [{ severity: "warning", labels: { job }, value: regHigh }] },
+        { name: "failure share below the threshold stays silent", series: registrations(below(rf.warningRatio), regTraffic), at: "10m", firing: [] },
+        { name: "under the traffic floor stays silent", series: registrations(regHigh, rf.minAttempts / 10), at: "10m", firing: [] },
+      ],
+    },
+    {
+      alert: "AuthTokenValidationFailureRate",
+      cases: [
+        { name: "invalid+expired share above the threshold fires", series: validations(tvHigh), at: "10m", firing: [{ severity: "warning", labels: { job }, value: tvHigh }] },
+        { name: "invalid+expired share below the threshold stays silent", series: validations(below(t.tokenValidationFailure.warningRatio)), at: "10m", firing: [] },
+      ],
+    },
+    spikeProof("AuthRegistrationSpike", "auth_registrations_total", { result: "success" }, t.registrationSpike.factor, t.registrationSpike.minRegistrations),
+    spikeProof("AuthInvalidTokenSpike", "auth_token_validations_total", { result: "invalid" }, t.invalidTokenSpike.factor, t.invalidTokenSpike.minInvalid),
+    {
+      alert: "AuthSessionAnomaly",
+      cases: [
+        { name: "inactive share above the threshold for `for` fires", series: sessions(idle), at: `${minutes(sa.for) + 2}m`, firing: [{ severity: "info", labels: { job }, value: idle }] },
+        { name: "inactive share below the threshold stays silent", series: sessions(below(sa.inactiveRatio)), at: `${minutes(sa.for) + 2}m`, firing: [] },
+      ],
+    },
+  ];
+}

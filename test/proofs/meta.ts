@@ -1,0 +1,52 @@
+import type { AlertProof } from "../../src/model";
+import type { Settings } from "../../src/settings";
+import { counter, gauge, input, minutes } from "./series";
+
+export function metaProofs(s: Settings): AlertProof[] {
+  const t = s.thresholds;
+  const j = s.scrapeJobs;
+  const target = { job: j.auth, instance: "auth-7d9f8b6c5-x2x7k:8080" };
+  const prom = { job: j.prometheus, instance: "prometheus-0:9090" };
+  const am = { job: j.alertmanager, instance: "alertmanager-0:9093", integration: "slack" };
+  const downFor = minutes(t.targetDown.for);
+  const failFor = minutes(t.notificationsFailing.for);
+  return [
+    {
+      alert: "PrometheusTargetDown",
+      cases: [
+        { name: "a stack target down longer than `for` fires", series: [input("up", target, `1x5 0x${downFor + 10}`)], at: `${5 + downFor + 3}m`, firing: [{ severity: "warning", labels: target, value: 0 }] },
+        { name: "targets up stay silent", series: [input("up", target, gauge(1, 30))], at: "20m", firing: [] },
+        { name: "a target outside the stack stays silent", series: [input("up", { job: "kubelet", instance: "node-1:10250" }, gauge(0, 30))], at: "20m", firing: [] },
+      ],
+    },
+    {
+      alert: "PrometheusRuleEvaluationFailures",
+      cases: [
+        {
+          name: "a failed evaluation fires",
+          series: [input("prometheus_rule_evaluation_failures_total", { ...prom, rule_group: "auth-availability" }, "0x10 2x10")],
+          at: "12m",
+          firing: [{ severity: "critical", labels: { ...prom, rule_group: "auth-availability" }, value: 2 }],
+        },
+        { name: "no failures stay silent", series: [input("prometheus_rule_evaluation_failures_total", { ...prom, rule_group: "auth-availability" }, gauge(0, 30))], at: "20m", firing: [] },
+      ],
+    },
+    {
+      alert: "AlertmanagerNotificationsFailing",
+      cases: [
+        {
+          name: "notifications failing longer than `for` fire",
+          series: [input("alertmanager_notifications_failed_total", am, counter(3, failFor + 15))],
+          at: `${failFor + 7}m`,
+          firing: [{ severity: "critical", labels: am, value: 15 }],
+        },
+        { name: "no failed notifications stay silent", series: [input("alertmanager_notifications_failed_total", am, gauge(0, 30))], at: "20m", firing: [] },
+      ],
+    },
+    {
+      alert: "Watchdog",
+      // Always firing by design: there is no silent case to prove, only that it fires with no input at all.
+      cases: [{ name: "fires with no input at all", series: [], at: "1m", firing: [{ severity: "none", value: 1 }] }],
+    },
+  ];
+}

@@ -1,0 +1,64 @@
+import type { AlertProof } from "../../src/model";
+import type { Settings } from "../../src/settings";
+import { above, counter, gauge, input, minutes } from "./series";
+
+export function securityProofs(s: Settings): AlertProof[] {
+  const t = s.thresholds;
+  const job = s.scrapeJobs.auth;
+  const reuse = { job, result: "reuse_detected" };
+  const rotated = input("auth_refresh_total", { job, result: "rotated" }, counter(50, 30));
+
+  const rl = t.rateLimit;
+  const rejected = (perMinute: number) => [input("auth_rate_limit_exceeded_total", { job, endpoint: "/v1/login" }, counter(perMinute, minutes(rl.warningFor) + 15))];
+  const rlAt = `${minutes(rl.warningFor) + 5}m`;
+  const rlBetween = above(rl.warningPerMinute, rl.criticalPerMinute);
+  const rlFlood = rl.criticalPerMinute * 2;
+
+  const csrf = (perMinute: number) => [input("auth_csrf_failures_total", { job }, counter(perMinute, 20))];
+
+  return [
+    {
+      alert: "AuthRefreshTokenReuse",
+      cases: [
+        {
+          name: "the first reuse fires at once",
+          series: [rotated, input("auth_refresh_total", reuse, "0x10 1x10")],
+          at: "12m",
+          firing: [{ severity: "critical", labels: { job }, value: 1 }],
+        },
+        {
+          name: "a reuse counter born at 1 (never initialised to 0) fires at once",
+          series: [rotated, input("auth_refresh_total", reuse, "_x10 1x10")],
+          at: "12m",
+          firing: [{ severity: "critical", labels: { job }, value: 1 }],
+        },
+        { name: "rotations without reuse stay silent", series: [rotated, input("auth_refresh_total", reuse, gauge(0, 30))], at: "20m", firing: [] },
+        { name: "an old reuse no longer fires", series: [rotated, input("auth_refresh_total", reuse, "1x30")], at: "20m", firing: [] },
+      ],
+    },
+    {
+      alert: "AuthRateLimitSpike",
+      cases: [
+        {
+          name: "a flood above the critical per-minute count fires both tiers",
+          series: rejected(rlFlood),
+          at: rlAt,
+          firing: [
+            { severity: "critical", labels: { job }, value: rlFlood },
+            { severity: "warning", labels: { job }, value: rlFlood },
+          ],
+        },
+        { name: "a sustained rate between tiers fires warning only", series: rejected(rlBetween), at: rlAt, firing: [{ severity: "warning", labels: { job }, value: rlBetween }] },
+        { name: "a rate below warning stays silent", series: rejected(rl.warningPerMinute / 2), at: rlAt, firing: [] },
+      ],
+    },
+    {
+      alert: "AuthCSRFFailures",
+      cases: [
+        // 2× the threshold in 5 minutes.
+        { name: "failures above the count fire", series: csrf((t.csrf.warningCount * 2) / 5), at: "10m", firing: [{ severity: "warning", labels: { job }, value: t.csrf.warningCount * 2 }] },
+        { name: "failures below the count stay silent", series: csrf(t.csrf.warningCount / 10), at: "10m", firing: [] },
+      ],
+    },
+  ];
+}

@@ -1,0 +1,62 @@
+/**
+ * Building blocks for promtool input series. Every expected value in a proof
+ * is computed here from the numbers fed in, never from a rule's expression.
+ */
+import type { InputSeries } from "../../src/model";
+import { mustParseDuration } from "../../src/duration";
+
+/** Minutes in a Prometheus duration. */
+export const minutes = (d: string) => Math.ceil(mustParseDuration(d) / 60);
+
+export const num = (v: number) => String(Number(v.toPrecision(12)));
+
+/** `name{a="b",...}` for promtool's series field. */
+export function series(name: string, labels: Readonly<Record<string, string>> = {}): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  return parts.length === 0 ? name : `${name}{${parts.join(",")}}`;
+}
+
+/** A counter growing by `perStep` each step for `steps` steps, from 0. */
+export const counter = (perStep: number, steps: number) => `0+${num(perStep)}x${steps}`;
+
+/** A gauge holding `value` for `steps` steps. */
+export const gauge = (value: number, steps: number) => `${num(value)}x${steps}`;
+
+/** A counter that holds still for `quiet` steps, then grows by `perStep` for `steps` steps. */
+export function counterFrom(quiet: number, perStep: number, steps: number, start = 0): string {
+  return `${num(start)}x${quiet} ${num(start + perStep)}+${num(perStep)}x${steps - 1}`;
+}
+
+export const input = (name: string, labels: Readonly<Record<string, string>>, values: string): InputSeries => ({
+  series: series(name, labels),
+  values,
+});
+
+/** A value strictly between `lo` and `hi`; without `hi`, half as much again as `lo` (kept below 1 for ratios). */
+export const above = (lo: number, hi?: number) => (hi === undefined ? Math.min(lo * 1.5, (lo + 1) / 2) : (lo + hi) / 2);
+export const below = (x: number) => x / 2;
+
+/**
+ * A histogram whose every observation falls into (lo, hi]: its p95 is
+ * lo + 0.95 (hi − lo) by linear interpolation, as histogram_quantile computes.
+ */
+export function histogram(
+  name: string,
+  labels: Readonly<Record<string, string>>,
+  lo: number,
+  hi: number,
+  perStep: number,
+  steps: number,
+): { series: InputSeries[]; p95: number } {
+  const bounds = [lo / 2, lo, hi, hi * 2];
+  const buckets = bounds.map((b) => input(`${name}_bucket`, { ...labels, le: num(b) }, counter(b >= hi ? perStep : 0, steps)));
+  return {
+    series: [
+      ...buckets,
+      input(`${name}_bucket`, { ...labels, le: "+Inf" }, counter(perStep, steps)),
+      input(`${name}_count`, labels, counter(perStep, steps)),
+      input(`${name}_sum`, labels, counter(perStep * ((lo + hi) / 2), steps)),
+    ],
+    p95: lo + 0.95 * (hi - lo),
+  };
+}

@@ -1,0 +1,84 @@
+import type { AlertCase, AlertProof } from "../../src/model";
+import type { Settings } from "../../src/settings";
+import { slos } from "../../alerts/slo";
+import { BURN_RATE_ALERTS, windowLabel, windowSeconds } from "../../src/slo";
+import { counter, input, num } from "./series";
+
+const PER_MINUTE = 1000;
+
+/** Bad and total event counters for one SLO, as the service exposes them. */
+function events(sloName: string, job: string, bad: string, total: string) {
+  if (sloName === "auth-availability") {
+    // total = ok + bad; the ok series is derived by the caller.
+    return [
+      input("http_requests_total", { job, service: "auth", route: "/v1/token", method: "POST", code: "503" }, bad),
+      input("http_requests_total", { job, service: "auth", route: "/v1/token", method: "POST", code: "200" }, total),
+    ];
+  }
+  return [
+    input("http_request_duration_seconds_count", { job, service: "auth", route: "/v1/token", method: "POST" }, total),
+    input("http_request_duration_seconds_bucket", { job, service: "auth", route: "/v1/token", method: "POST", le: "0.5" }, bad),
+  ];
+}
+
+export function sloProofs(s: Settings): AlertProof[] {
+  const job = s.scrapeJobs.auth;
+  return slos(s).map((slo) => {
+    const budget = 1 - slo.objective;
+    const steps = (m: number) => m;
+    /**
+     * A constant error ratio from the start. For availability the "bad" series
+     * is 5xx and the other 2xx; for latency "bad" is the le="0.5" bucket (the
+     * good ones) and the other the count, so the counters are built per SLO.
+     */
+    const constant = (ratio: number, minutes: number) =>
+      slo.name === "auth-availability"
+        ? events(slo.name, job, counter(PER_MINUTE * ratio, steps(minutes)), counter(PER_MINUTE * (1 - ratio), steps(minutes)))
+        : events(slo.name, job, counter(PER_MINUTE * (1 - ratio), steps(minutes)), counter(PER_MINUTE, steps(minutes)));
+
+    /**
+     * A healthy history, then a burst spending `spent` budget-minutes
+     * (ratio × minutes): over 1h it burns above 14.4×, over 6h below 6×, over 1d below 3×.
+     */
+    const history = 1500;
+    const spent = 1440 * budget;
+    const burst = Math.max(10, Math.ceil(spent / 0.9));
+    const burstRatio = spent / burst;
+    const burstSeries = () => {
+      const bad = PER_MINUTE * burstRatio;
+      const badValues = `0x${history} ${num(bad)}+${num(bad)}x${burst - 1}`;
+      const total = `0+${PER_MINUTE}x${history + burst}`;
+      if (slo.name === "auth-availability") {
+        const ok = `0+${PER_MINUTE}x${history} ${num(PER_MINUTE * history + PER_MINUTE - bad)}+${num(PER_MINUTE - bad)}x${burst - 1}`;
+        return events(slo.name, job, badValues, ok);
+      }
+      const fast = `0+${PER_MINUTE}x${history} ${num(PER_MINUTE * history + PER_MINUTE - bad)}+${num(PER_MINUTE - bad)}x${burst - 1}`;
+      return events(slo.name, job, fast, total);
+    };
+    const fastBurn1h = (burstRatio * Math.min(burst, 60)) / 60;
+    const page = BURN_RATE_ALERTS[0]!;
+    const slow = 4.5 * budget; // between the 3× ticket and the 6× page
+    const ticket = BURN_RATE_ALERTS.filter((b) => b.severity === "warning");
+    const window = (b: (typeof BURN_RATE_ALERTS)[number]) => ({ window: windowLabel(b) });
+
+    const cases: AlertCase[] = [
+      {
+        name: `a short burst above ${page.factor}x pages on the ${windowLabel(page)} windows only`,
+        series: burstSeries(),
+        at: `${history + burst}m`,
+        firing: [{ severity: "critical", labels: { slo: slo.name }, ruleLabels: window(page), value: fastBurn1h }],
+      },
+      {
+        name: `a sustained ${slow / budget}x burn opens tickets and pages nobody`,
+        series: constant(slow, 200),
+        at: "180m",
+        firing: ticket.map((b) => ({ severity: "warning" as const, labels: { slo: slo.name }, ruleLabels: window(b), value: slow })),
+      },
+      { name: "errors within the budget stay silent", series: constant(budget / 2, 200), at: "180m", firing: [] },
+    ];
+    if (!(fastBurn1h > page.factor * budget && spent / windowSeconds("6h") * 60 < 6 * budget)) {
+      throw new Error(`${slo.name}: cannot build a fast-burn case for objective ${slo.objective}`);
+    }
+    return { alert: slo.alert, cases };
+  });
+}
