@@ -129,6 +129,8 @@ const routingSchema = obj({
    * token travels as a bearer credential read from a file.
    */
   deadMansSwitchUrl: url.default("https://deadmansswitch.example.com/ping/authwatch"),
+  /** PagerDuty Events API v2 endpoint (the routing key is a secret file). */
+  pagerdutyUrl: url.default("https://events.pagerduty.com/v2/enqueue"),
   /** Where the Alertmanager pod sees the receivers' secrets (one file per secret). */
   secretsDir: z.string().startsWith("/", "must be an absolute path").default("/etc/alertmanager/secrets"),
   maintenanceWindow: obj({

@@ -3,7 +3,7 @@
  * Pure apart from reading the repository's runbooks and migrations: the CLI,
  * the tests and the Pulumi program all call this one function.
  */
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { Settings } from "./settings";
 import { lokiRuleGroups, prometheusRuleGroups, PROCEDURE_RUNBOOKS } from "../alerts/index";
@@ -85,4 +85,14 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): R
   };
   files.set("summary.json", `${JSON.stringify(summary, null, 2)}\n`);
   return { files, summary };
+}
+
+/** Replace `outDir` with exactly the rendered files. */
+export function writeRendered(files: ReadonlyMap<string, string>, outDir: string): void {
+  rmSync(outDir, { recursive: true, force: true });
+  for (const [rel, content] of files) {
+    const file = path.join(outDir, rel);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, content);
+  }
 }

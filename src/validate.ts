@@ -193,7 +193,7 @@ export function catalogProblems(c: Catalog): string[] {
   }
   for (const p of c.procedures) if (!runbooks.has(p)) problems.push(`alerts/index.ts: procedure runbook "${p}": runbooks/${p}.md does not exist`);
   for (const slug of c.runbooks) if (!linked.has(slug)) problems.push(`runbooks/${slug}.md: linked by no alert and not a procedure runbook (alerts/index.ts)`);
-  return problems;
+  return [...new Set(problems)];
 }
 
 export function validateCatalog(c: Catalog): void {

@@ -2,12 +2,11 @@
  * npm run synth -- --stack <name> [--out <dir>]
  * Renders one stack's artifacts into out/<stack>/ (contracts/synth.md).
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { listStacks, loadStackSettings, SettingsError } from "../settings";
 import { refreshRunbooks } from "../render/runbooks";
-import { renderStack } from "../synth";
+import { renderStack, writeRendered } from "../synth";
 import { CatalogError } from "../validate";
 
 function usage(): string {
@@ -38,12 +37,7 @@ function main(argv: string[]): number {
     for (const file of refreshRunbooks(all)) console.log(`updated ${path.relative(process.cwd(), file)} (thresholds changed)`);
     const { files, summary } = renderStack(settings);
     const out = path.resolve(args.values.out ?? path.join("out", stack));
-    rmSync(out, { recursive: true, force: true });
-    for (const [rel, content] of files) {
-      const file = path.join(out, rel);
-      mkdirSync(path.dirname(file), { recursive: true });
-      writeFileSync(file, content);
-    }
+    writeRendered(files, out);
     const a = summary.alerts;
     console.log(
       `synth ${stack}: ${a.names.length} alerts (${a.rules} rules: ${Object.entries(a.bySeverity).map(([k, v]) => `${v} ${k}`).join(", ")}), ` +

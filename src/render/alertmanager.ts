@@ -90,9 +90,11 @@ const receiver = (s: Settings, r: Receiver) => ({ name: r.name, ...integration(s
 
 export function renderAlertmanagerConfig(s: Settings, tree: RoutingTree): string {
   const usesEmail = tree.receivers.some((r) => r.integration.kind === "email");
+  const usesPagerduty = tree.receivers.some((r) => r.integration.kind === "pagerduty");
   const doc = {
     global: {
       resolve_timeout: "5m",
+      ...(usesPagerduty ? { pagerduty_url: s.routing.pagerdutyUrl } : {}),
       ...(usesEmail
         ? {
             smtp_smarthost: s.routing.smtpSmarthost,

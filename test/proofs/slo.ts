@@ -5,6 +5,9 @@ import { BURN_RATE_ALERTS, windowLabel, windowSeconds } from "../../src/slo";
 import { counter, input, num } from "./series";
 
 const PER_MINUTE = 1000;
+/** Burn rates of the sustained cases: between the 3× ticket and the 6× page; between 6× and 14.4×. */
+const SLOW = 4.5;
+const STEADY = 10;
 
 /** Bad and total event counters for one SLO, as the service exposes them. */
 function events(sloName: string, job: string, bad: string, total: string) {
@@ -57,7 +60,8 @@ export function sloProofs(s: Settings): AlertProof[] {
     };
     const fastBurn1h = (burstRatio * Math.min(burst, 60)) / 60;
     const page = BURN_RATE_ALERTS[0]!;
-    const slow = 4.5 * budget; // between the 3× ticket and the 6× page
+    const slow = SLOW * budget;
+    const steady = STEADY * budget;
     const ticket = BURN_RATE_ALERTS.filter((b) => b.severity === "warning");
     const window = (b: (typeof BURN_RATE_ALERTS)[number]) => ({ window: windowLabel(b) });
 
@@ -69,7 +73,18 @@ export function sloProofs(s: Settings): AlertProof[] {
         firing: [{ severity: "critical", labels: { slo: slo.name }, ruleLabels: window(page), value: fastBurn1h }],
       },
       {
-        name: `a sustained ${slow / budget}x burn opens tickets and pages nobody`,
+        name: `a sustained ${STEADY}x burn pages on the 6h_30m windows (and opens tickets), not on 1h_5m`,
+        series: constant(steady, 200),
+        at: "180m",
+        firing: BURN_RATE_ALERTS.filter((b) => b.factor < STEADY).map((b) => ({
+          severity: b.severity,
+          labels: { slo: slo.name },
+          ruleLabels: window(b),
+          value: steady,
+        })),
+      },
+      {
+        name: `a sustained ${SLOW}x burn opens tickets and pages nobody`,
         series: constant(slow, 200),
         at: "180m",
         firing: ticket.map((b) => ({ severity: "warning" as const, labels: { slo: slo.name }, ruleLabels: window(b), value: slow })),

@@ -1,0 +1,49 @@
+/**
+ * npm run bench [-- --only synth|database]
+ * Prints the numbers behind the speed targets; never asserts on them.
+ *   synth: time to render every stack (goal: all stacks in under a second), rules rendered.
+ *   database: backup, restore-verify and cleanup on 1M refresh tokens (bench/database.ts).
+ */
+import { parseArgs } from "node:util";
+import { listStacks, loadStackSettings } from "../src/settings";
+import { renderStack } from "../src/synth";
+import { main as databaseBench } from "./database";
+
+function benchSynth(): void {
+  const stacks = listStacks();
+  // Warm up module loading and the parsers once, then time whole renders.
+  for (const stack of stacks) renderStack(loadStackSettings(stack));
+  const rounds = 20;
+  const perStack = new Map<string, number[]>();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < rounds; i++) {
+    for (const stack of stacks) {
+      const s0 = process.hrtime.bigint();
+      renderStack(loadStackSettings(stack));
+      const ms = Number(process.hrtime.bigint() - s0) / 1e6;
+      perStack.set(stack, [...(perStack.get(stack) ?? []), ms]);
+    }
+  }
+  const allMs = Number(process.hrtime.bigint() - t0) / 1e6 / rounds;
+  console.log(`synth bench: ${rounds} rounds, settings parsed and validated, catalog validated, every file rendered`);
+  for (const stack of stacks) {
+    const times = [...perStack.get(stack)!].sort((a, b) => a - b);
+    const { summary, files } = renderStack(loadStackSettings(stack));
+    console.log(
+      `  ${stack.padEnd(8)} median ${times[Math.floor(times.length / 2)]!.toFixed(1)} ms  max ${times.at(-1)!.toFixed(1)} ms  ` +
+        `${summary.alerts.rules} alerting rules (${summary.alerts.names.length} alerts), ${summary.recordingRules} recording rules, ${files.size} files`,
+    );
+  }
+  console.log(`  all ${stacks.length} stacks: ${allMs.toFixed(1)} ms per round (goal < 1000 ms)`);
+}
+
+async function run(): Promise<void> {
+  const { values } = parseArgs({ options: { only: { type: "string" } } });
+  if (!values.only || values.only === "synth") benchSynth();
+  if (!values.only || values.only === "database") await databaseBench();
+}
+
+run().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

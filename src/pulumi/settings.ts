@@ -1,0 +1,36 @@
+/** Stack settings as the Pulumi engine hands them over, through the same validator synth uses. */
+import * as pulumi from "@pulumi/pulumi";
+import { parseSettings, PROJECT, SECRET_KEYS, stackFile, type RawConfig, type Settings, type SecretKey } from "../settings";
+import * as path from "node:path";
+
+const runtime = pulumi.runtime as typeof pulumi.runtime & { isConfigSecret?: (key: string) => boolean };
+
+function decode(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+/** The engine's config in stack-file shape: secrets become `{ secure: "[secret]" }`, never their value. */
+export function engineConfig(): RawConfig {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(pulumi.runtime.allConfig()).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const isSecret = runtime.isConfigSecret?.(key) ?? false;
+    out[key] = isSecret ? { secure: "[secret]" } : decode(value);
+  }
+  return out;
+}
+
+export function settingsFromEngine(): Settings {
+  const stack = pulumi.getStack();
+  return parseSettings(stack, engineConfig(), path.relative(process.cwd(), stackFile(stack)));
+}
+
+/** A receiver secret as a Pulumi secret Output (absent when the stack does not set it). */
+export function secretSetting(key: SecretKey): pulumi.Output<string> | undefined {
+  return new pulumi.Config(PROJECT).getSecret(key);
+}
+
+export { SECRET_KEYS };

@@ -1,0 +1,120 @@
+/**
+ * The rendered Alertmanager configuration, checked by the real amtool: it
+ * loads, and every row of the routing contract (and every alert of the
+ * catalog) reaches the receivers contracts/alerts.md names.
+ */
+import * as path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import * as yaml from "js-yaml";
+import { lokiRuleGroups, prometheusRuleGroups } from "../alerts/index";
+import { listStacks } from "../src/settings";
+import { alertLabels } from "../src/render/prometheus";
+import { tool } from "./support/promtool";
+import { renderToTemp, type RenderedStack } from "./support/render";
+
+type Labels = Record<string, string>;
+
+/** contracts/alerts.md "Routing", written out independently of alerts/routing.ts. */
+function contractReceivers(l: Labels, chatOnly: boolean): string[] {
+  if (chatOnly) return [l.alertname === "Watchdog" ? "blackhole" : "slack-auth"];
+  if (l.alertname === "Watchdog") return ["deadmansswitch"];
+  if (l.severity === "critical") return l.category === "security" ? ["slack-security", "pagerduty-critical"] : ["pagerduty-critical"];
+  if (l.severity === "warning") return [l.category === "security" ? "slack-security" : "slack-auth"];
+  if (l.severity === "info") return ["email-oncall"];
+  return ["slack-auth"];
+}
+
+const ROWS: { row: string; labels: Labels }[] = [
+  { row: "Watchdog → deadmansswitch only", labels: { alertname: "Watchdog", severity: "none", service: "monitoring", category: "meta" } },
+  { row: "critical → pagerduty-critical", labels: { alertname: "AuthServiceDown", severity: "critical", service: "auth", category: "availability" } },
+  { row: "critical security → pagerduty-critical and slack-security", labels: { alertname: "AuthRefreshTokenReuse", severity: "critical", service: "auth", category: "security" } },
+  { row: "warning security → slack-security", labels: { alertname: "AuthCSRFFailures", severity: "warning", service: "auth", category: "security" } },
+  { row: "warning → slack-auth", labels: { alertname: "AuthHighErrorRate", severity: "warning", service: "auth", category: "availability" } },
+  { row: "info → email-oncall", labels: { alertname: "AuthSessionAnomaly", severity: "info", service: "auth", category: "authentication" } },
+  { row: "anything else → slack-auth", labels: { alertname: "SomethingNew", service: "auth" } },
+];
+
+async function routesTo(configFile: string, labels: Labels, expected: string[]) {
+  const args = ["config", "routes", "test", `--config.file=${configFile}`, `--verify.receivers=${expected.join(",")}`, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)];
+  return tool("amtool", args);
+}
+
+describe.each(listStacks())("stack %s", (stack) => {
+  let r: RenderedStack;
+  let config: string;
+  let doc: Record<string, unknown>;
+  beforeAll(() => {
+    r = renderToTemp(stack);
+    config = path.join(r.dir, "alertmanager", "alertmanager.yaml");
+    doc = yaml.load(r.files.get("alertmanager/alertmanager.yaml")!) as Record<string, unknown>;
+  });
+  const chatOnly = () => r.settings.routing.mode === "chat-only";
+
+  it("amtool check-config accepts the configuration and its templates", async () => {
+    const res = await tool("amtool", ["check-config", config]);
+    expect(res.ok, res.output).toBe(true);
+    expect(res.output).toMatch(/1 templates/);
+  });
+
+  it.each(ROWS)("routing row: $row", async ({ labels }) => {
+    const expected = contractReceivers(labels, chatOnly());
+    const res = await routesTo(config, labels, expected);
+    expect(res.ok, res.output).toBe(true);
+    expect(res.output.trim().split("\n")[0]).toBe(expected.join(","));
+  });
+
+  it("every alert of the catalog reaches the receivers its severity and category call for", async () => {
+    const rules = [...prometheusRuleGroups(r.settings).flatMap((g) => g.rules), ...lokiRuleGroups(r.settings).flatMap((g) => g.rules)];
+    const seen = new Set<string>();
+    for (const rule of rules) {
+      if (rule.kind === "record") continue;
+      const labels = { alertname: rule.alert, ...alertLabels(rule) };
+      const key = JSON.stringify(labels);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const expected = contractReceivers(labels, chatOnly());
+      const res = await routesTo(config, labels, expected);
+      expect(res.ok, `${rule.alert} (${rule.severity}): ${res.output}`).toBe(true);
+    }
+    expect(seen.size).toBeGreaterThan(30);
+  });
+
+  it("groups by alertname and service, with the contract's timings", () => {
+    const route = doc.route as { group_by: string[]; routes: Record<string, unknown>[] };
+    expect(route.group_by).toEqual(["alertname", "service"]);
+    if (chatOnly()) return;
+    const byMatchers = (m: string[]) => route.routes.find((x) => JSON.stringify(x.matchers) === JSON.stringify(m))!;
+    expect(byMatchers(['alertname="Watchdog"'])).toMatchObject({ receiver: "deadmansswitch", repeat_interval: "1m" });
+    expect(byMatchers(['severity="critical"'])).toMatchObject({ receiver: "pagerduty-critical", group_wait: "10s", repeat_interval: "1h" });
+    expect(byMatchers(['severity="warning"'])).toMatchObject({ receiver: "slack-auth", repeat_interval: "4h" });
+    expect(byMatchers(['severity="info"'])).toMatchObject({ receiver: "email-oncall", repeat_interval: "24h" });
+  });
+
+  it("mutes warning and info, never critical, in the Sunday maintenance window", () => {
+    const routes = (doc.route as { routes: { matchers: string[]; mute_time_intervals?: string[] }[] }).routes;
+    const w = r.settings.routing.maintenanceWindow;
+    for (const route of routes) {
+      const muted = (route.mute_time_intervals ?? []).length > 0;
+      const critical = route.matchers.some((m) => m.includes('"critical"') || m.includes("Watchdog"));
+      expect(muted, JSON.stringify(route)).toBe(w.enabled && !critical);
+    }
+    if (w.enabled) {
+      expect(doc.time_intervals).toEqual([
+        { name: "maintenance-window", time_intervals: [{ weekdays: ["sunday"], times: [{ start_time: "02:00", end_time: "04:00" }], location: "UTC" }] },
+      ]);
+    }
+  });
+
+  it("never pages from dev", async () => {
+    if (!chatOnly()) return;
+    const res = await routesTo(config, { alertname: "AuthServiceDown", severity: "critical", service: "auth" }, ["slack-auth"]);
+    expect(res.ok, res.output).toBe(true);
+    expect(r.files.get("alertmanager/alertmanager.yaml")).not.toMatch(/pagerduty/);
+  });
+
+  it("takes every secret from a file, none inline", () => {
+    const text = r.files.get("alertmanager/alertmanager.yaml")!;
+    expect(text).not.toMatch(/\b(api_url|routing_key|service_key|auth_password|credentials):/);
+    for (const m of text.matchAll(/_file: (.*)/g)) expect(m[1]).toMatch(new RegExp(`^${r.settings.routing.secretsDir}/`));
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * The rendered Alertmanager configuration running in the real Alertmanager:
+ * alerts as Prometheus sends them reach the contract's receivers, with the
+ * summary, description, runbook and dashboard links; secrets are read from
+ * files; inhibition and the maintenance window hold.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lokiRuleGroups, prometheusRuleGroups } from "../alerts/index";
+import { routingTree } from "../alerts/routing";
+import type { AlertingRule, LogAlertRule, Severity } from "../src/model";
+import { renderTemplate } from "../src/gotemplate";
+import { alertAnnotations, alertLabels } from "../src/render/prometheus";
+import { renderAlertmanagerConfig, renderTemplates, TEMPLATE_FILE } from "../src/render/alertmanager";
+import { loadStackSettings, SECRET_KEYS, type Settings } from "../src/settings";
+import { startAlertmanager, startSink, waitFor, type Alertmanager, type Received } from "./support/servers";
+import { withOverrides } from "./support/render";
+
+type Labels = Record<string, string>;
+const WEEKDAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"] as const;
+
+/** The alert Prometheus would send for a rule of the catalog, with a measured value. */
+function alertFor(s: Settings, name: string, severity: Severity, value: number, seriesLabels: Labels = {}) {
+  const rules = [...prometheusRuleGroups(s).flatMap((g) => g.rules), ...lokiRuleGroups(s).flatMap((g) => g.rules)];
+  const rule = rules.find((r): r is AlertingRule | LogAlertRule => r.kind !== "record" && r.alert === name && r.severity === severity);
+  if (!rule) throw new Error(`no rule ${name} (${severity})`);
+  const labels = { alertname: name, ...alertLabels(rule), ...seriesLabels };
+  const annotations = Object.fromEntries(Object.entries(alertAnnotations(s, rule)).map(([k, v]) => [k, renderTemplate(v, value, labels)]));
+  return { labels, annotations, startsAt: new Date().toISOString(), endsAt: new Date(Date.now() + 3_600_000).toISOString() };
+}
+
+/** Render the stack's Alertmanager config with secrets written as files and endpoints on the sink. */
+function prepare(base: Settings, sinkUrl: string, edit: (d: Settings) => void = () => {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), "authwatch-amcfg-"));
+  const secretsDir = path.join(dir, "secrets");
+  mkdirSync(secretsDir);
+  mkdirSync(path.join(dir, "templates"));
+  const s = withOverrides(base, (d) => {
+    d.routing.secretsDir = secretsDir;
+    d.routing.pagerdutyUrl = `${sinkUrl}/pagerduty`;
+    d.routing.deadMansSwitchUrl = `${sinkUrl}/deadmansswitch`;
+    edit(d);
+  });
+  const secretValues: Record<(typeof SECRET_KEYS)[number], string> = {
+    slackAuthWebhookUrl: `${sinkUrl}/slack-auth`,
+    slackSecurityWebhookUrl: `${sinkUrl}/slack-security`,
+    pagerdutyRoutingKey: "R0UTING-KEY-FROM-FILE",
+    smtpPassword: "smtp-password-from-file",
+    deadMansSwitchToken: "DMS-TOKEN-FROM-FILE",
+  };
+  for (const [k, v] of Object.entries(secretValues)) writeFileSync(path.join(secretsDir, k), v);
+  const file = path.join(dir, "alertmanager.yaml");
+  writeFileSync(file, renderAlertmanagerConfig(s, routingTree(s)));
+  writeFileSync(path.join(dir, "templates", TEMPLATE_FILE), renderTemplates(s));
+  return { s, file };
+}
+
+async function post(am: Alertmanager, alerts: unknown[]) {
+  const res = await fetch(`${am.url}/api/v2/alerts`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(alerts) });
+  expect(res.ok, await res.text()).toBe(true);
+}
+
+/** Alert names a receiver endpoint was notified about. */
+function notified(received: Received[], endpoint: string): string[] {
+  return received
+    .filter((r) => r.path === `/${endpoint}`)
+    .flatMap((r) => {
+      const b = r.body as any;
+      if (endpoint === "pagerduty") return [String(b.payload?.summary ?? "")];
+      if (endpoint === "deadmansswitch") return (b.alerts ?? []).map((a: any) => a.labels.alertname);
+      return (b.attachments ?? []).map((a: any) => String(a.title));
+    });
+}
+
+const has = (list: string[], name: string) => list.some((x) => x.includes(` ${name} `));
+
+describe("Alertmanager (prod routing) delivers, inhibits and reads secrets from files", () => {
+  let sink: Awaited<ReturnType<typeof startSink>>;
+  let am: Alertmanager;
+  let s: Settings;
+
+  beforeAll(async () => {
+    sink = await startSink();
+    // The maintenance window is proven on its own below; here it must not depend on the day CI runs.
+    const prepared = prepare(loadStackSettings("prod"), sink.url, (d) => (d.routing.maintenanceWindow.enabled = false));
+    s = prepared.s;
+    am = await startAlertmanager(prepared.file);
+    await post(am, [
+      alertFor(s, "AuthRefreshTokenReuse", "critical", 1, { job: "auth" }),
+      alertFor(s, "AuthCSRFFailures", "warning", 25, { job: "auth" }),
+      alertFor(s, "AuthHighErrorRate", "warning", 0.03, { job: "auth" }),
+      alertFor(s, "AuthLatencyHigh", "critical", 1.5, { job: "auth" }),
+      alertFor(s, "AuthLatencyHigh", "warning", 1.5, { job: "auth" }),
+      alertFor(s, "DatabaseDown", "critical", 0, { job: "postgres", instance: "pg:9187" }),
+      alertFor(s, "DatabaseConnectionsHigh", "warning", 0.9, { job: "postgres", instance: "pg:9187" }),
+      alertFor(s, "Watchdog", "none", 1),
+    ]);
+    // Criticals wait 10s, the rest 30s (group_wait); wait for the last expected notification.
+    await waitFor("every expected notification", () => (has(notified(sink.received, "slack-auth"), "AuthHighErrorRate") && notified(sink.received, "slack-security").length >= 2 && notified(sink.received, "pagerduty").length >= 3 ? true : undefined), 70_000);
+    await new Promise((r) => setTimeout(r, 2000));
+  }, 90_000);
+
+  afterAll(async () => {
+    await am?.stop();
+    await sink?.close();
+  });
+
+  it("pages a security critical and tells the security channel", () => {
+    expect(has(notified(sink.received, "pagerduty"), "AuthRefreshTokenReuse")).toBe(true);
+    expect(has(notified(sink.received, "slack-security"), "AuthRefreshTokenReuse")).toBe(true);
+  });
+
+  it("sends a security warning to slack-security only", () => {
+    expect(has(notified(sink.received, "slack-security"), "AuthCSRFFailures")).toBe(true);
+    expect(has(notified(sink.received, "slack-auth"), "AuthCSRFFailures")).toBe(false);
+    expect(has(notified(sink.received, "pagerduty"), "AuthCSRFFailures")).toBe(false);
+  });
+
+  it("notifies with summary, measured value, runbook and dashboard links", () => {
+    const msg = sink.received.find((r) => r.path === "/slack-auth")!.body as any;
+    const text = msg.attachments[0].text as string;
+    expect(msg.channel).toBe(s.routing.slackAuthChannel);
+    expect(text).toContain("More than 1% of auth requests fail with 5xx");
+    expect(text).toContain("3% of requests to auth were answered 5xx");
+    expect(text).toContain(`Runbook: ${s.runbookBaseUrl}/auth-high-error-rate.md`);
+    expect(text).toContain(`Dashboard: ${s.dashboardBaseUrl}/d/auth-overview`);
+    expect(msg.attachments[0].title_link).toBe(`${s.runbookBaseUrl}/auth-high-error-rate.md`);
+  });
+
+  it("reads the PagerDuty routing key and the dead man's switch token from their files", () => {
+    const pd = sink.received.find((r) => r.path === "/pagerduty")!.body as any;
+    expect(pd.routing_key).toBe("R0UTING-KEY-FROM-FILE");
+    expect(pd.payload.custom_details.runbook_url).toMatch(/\/runbooks\/[a-z-]+\.md$/);
+    const dms = sink.received.find((r) => r.path === "/deadmansswitch")!;
+    expect(dms.headers.authorization).toBe("Bearer DMS-TOKEN-FROM-FILE");
+    expect(notified(sink.received, "deadmansswitch")).toEqual(["Watchdog"]);
+  });
+
+  it("inhibits a warning while the same alert is critical, and postgres symptoms while DatabaseDown fires", async () => {
+    expect(has(notified(sink.received, "slack-auth"), "AuthLatencyHigh")).toBe(false);
+    expect(has(notified(sink.received, "slack-auth"), "DatabaseConnectionsHigh")).toBe(false);
+    const alerts = (await (await fetch(`${am.url}/api/v2/alerts`)).json()) as any[];
+    const state = (name: string, severity: string) => alerts.find((a) => a.labels.alertname === name && a.labels.severity === severity)?.status;
+    expect(state("AuthLatencyHigh", "warning")).toMatchObject({ state: "suppressed" });
+    expect(state("AuthLatencyHigh", "warning").inhibitedBy.length).toBe(1);
+    expect(state("DatabaseConnectionsHigh", "warning")).toMatchObject({ state: "suppressed" });
+    expect(state("AuthHighErrorRate", "warning")).toMatchObject({ state: "active" });
+  });
+});
+
+describe("Alertmanager maintenance window and service-down inhibition", () => {
+  let sink: Awaited<ReturnType<typeof startSink>>;
+  let am: Alertmanager;
+  let s: Settings;
+
+  beforeAll(async () => {
+    sink = await startSink();
+    // A window that covers the whole of today (UTC), standing in for Sunday 02:00–04:00.
+    const today = WEEKDAYS[new Date().getUTCDay()]!;
+    const prepared = prepare(loadStackSettings("prod"), sink.url, (d) => {
+      d.routing.maintenanceWindow = { enabled: true, weekday: today, start: "00:00", end: "24:00", location: "UTC" };
+    });
+    s = prepared.s;
+    am = await startAlertmanager(prepared.file);
+    await post(am, [
+      alertFor(s, "DatabaseDeadlocks", "warning", 2, { job: "postgres", instance: "pg:9187" }),
+      alertFor(s, "AuthSessionAnomaly", "info", 0.6, { job: "auth" }),
+      alertFor(s, "PrometheusRuleEvaluationFailures", "critical", 3, { job: "prometheus", instance: "prometheus-0:9090", rule_group: "x" }),
+      alertFor(s, "AuthServiceDown", "critical", 0, { job: "auth-health", instance: "http://auth/health" }),
+      alertFor(s, "AuthHighLoginFailureRate", "critical", 0.5, { job: "auth" }),
+    ]);
+    await waitFor("the critical pages", () => (notified(sink.received, "pagerduty").length >= 2 ? true : undefined), 40_000);
+    // Past the 30s group_wait of warnings: they would have been sent by now.
+    await new Promise((r) => setTimeout(r, 33_000));
+  }, 90_000);
+
+  afterAll(async () => {
+    await am?.stop();
+    await sink?.close();
+  });
+
+  it("still pages criticals inside the window", () => {
+    expect(has(notified(sink.received, "pagerduty"), "PrometheusRuleEvaluationFailures")).toBe(true);
+    expect(has(notified(sink.received, "pagerduty"), "AuthServiceDown")).toBe(true);
+  });
+
+  it("mutes warning and info inside the window", () => {
+    expect(notified(sink.received, "slack-auth")).toEqual([]);
+    expect(am.log()).not.toMatch(/email/i);
+  });
+
+  it("silences every other auth alert while AuthServiceDown fires", async () => {
+    expect(has(notified(sink.received, "pagerduty"), "AuthHighLoginFailureRate")).toBe(false);
+    const alerts = (await (await fetch(`${am.url}/api/v2/alerts`)).json()) as any[];
+    expect(alerts.find((a) => a.labels.alertname === "AuthHighLoginFailureRate").status.state).toBe("suppressed");
+  });
+});

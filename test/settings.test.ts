@@ -1,0 +1,111 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { listStacks, loadStackSettings, parseSettings, SettingsError } from "../src/settings";
+
+const FILE = "stacks/Pulumi.test.yaml";
+const base = { "authwatch:environment": "prod" };
+
+function problems(config: Record<string, unknown>): string[] {
+  try {
+    parseSettings("test", { ...base, ...config }, FILE);
+  } catch (e) {
+    expect(e).toBeInstanceOf(SettingsError);
+    expect((e as Error).message).toContain(FILE);
+    return [...(e as SettingsError).problems];
+  }
+  return [];
+}
+
+describe("stack settings", () => {
+  it("every committed stack is valid", () => {
+    expect(listStacks()).toEqual(expect.arrayContaining(["dev", "prod", "staging"]));
+    for (const stack of listStacks()) expect(loadStackSettings(stack).stack).toBe(stack);
+  });
+
+  it("defaults are the prod values of contracts/alerts.md", () => {
+    const s = parseSettings("test", base, FILE);
+    expect(s.thresholds.errorRate).toEqual({ warningRatio: 0.01, warningFor: "5m", criticalRatio: 0.05, criticalFor: "2m" });
+    expect(s.thresholds.latency).toEqual({ warningSeconds: 0.5, criticalSeconds: 1, for: "5m" });
+    expect(s.thresholds.loginFailure).toEqual({ warningRatio: 0.1, criticalRatio: 0.2, minAttempts: 20 });
+    expect(s.thresholds.backup.maxAge).toBe("26h");
+    expect(s.thresholds.restoreVerify.maxAge).toBe("8d");
+    expect(s.slos).toEqual({ availability: { objective: 0.999 }, latency: { objective: 0.95, thresholdSeconds: 0.5 } });
+    expect(s.scrapeJobs).toMatchObject({ auth: "auth", authHealth: "auth-health", postgres: "postgres", pgBackup: "pg-backup" });
+    expect(s.loki).toEqual({ securityRetentionDays: 365, appRetentionDays: 90 });
+  });
+
+  it("dev relaxes thresholds and never pages; staging keeps prod's routing on its own channels", () => {
+    const [dev, staging, prod] = ["dev", "staging", "prod"].map((st) => loadStackSettings(st));
+    expect(dev!.routing.mode).toBe("chat-only");
+    expect(dev!.thresholds.errorRate.criticalRatio).toBeGreaterThan(prod!.thresholds.errorRate.criticalRatio);
+    expect(staging!.routing.mode).toBe("tiered");
+    expect(staging!.thresholds).toEqual(prod!.thresholds);
+    expect(staging!.routing.slackAuthChannel).not.toBe(prod!.routing.slackAuthChannel);
+  });
+
+  it("rejects an unknown key, naming it", () => {
+    expect(problems({ "authwatch:thresholds": { errorRate: { criticalRatoi: 0.05 } } })).toEqual([
+      'authwatch:thresholds.errorRate: Unrecognized key: "criticalRatoi" ("criticalRatoi")',
+    ]);
+    expect(problems({ "authwatch:tresholds": {} })[0]).toMatch(/^authwatch: .*"tresholds"/);
+  });
+
+  it("rejects a wrong type", () => {
+    expect(problems({ "authwatch:thresholds": { loginFailure: { minAttempts: "twenty" } } })[0]).toMatch(/^authwatch:thresholds\.loginFailure\.minAttempts: /);
+  });
+
+  it("rejects a ratio above 1", () => {
+    expect(problems({ "authwatch:thresholds": { errorRate: { criticalRatio: 1.5 } } })).toContain(
+      "authwatch:thresholds.errorRate.criticalRatio: must be at most 1 (a ratio: 0.05 is 5 %)",
+    );
+  });
+
+  it("rejects a negative or malformed duration", () => {
+    expect(problems({ "authwatch:thresholds": { serviceDown: { for: "-5m" } } })[0]).toMatch(/thresholds\.serviceDown\.for: must be a Prometheus duration/);
+    expect(problems({ "authwatch:thresholds": { backup: { maxAge: "0s" } } })[0]).toMatch(/thresholds\.backup\.maxAge: must be longer than 0s/);
+  });
+
+  it("rejects a warning tier at or above its critical tier", () => {
+    expect(problems({ "authwatch:thresholds": { errorRate: { warningRatio: 0.1, criticalRatio: 0.05 } } })).toEqual([
+      "authwatch:thresholds.errorRate.warningRatio: must be below errorRate.criticalRatio (0.05), got 0.1",
+    ]);
+  });
+
+  it("rejects a latency SLO threshold that is not a histogram bucket", () => {
+    expect(problems({ "authwatch:slos": { latency: { thresholdSeconds: 0.3 } } })[0]).toMatch(/slos\.latency\.thresholdSeconds: must be one of the service's histogram buckets/);
+  });
+
+  it("rejects a secret written as plain text, and accepts it as a secure value", () => {
+    expect(problems({ "authwatch:pagerdutyRoutingKey": "R0UT1NGK3Y" })[0]).toMatch(/authwatch:pagerdutyRoutingKey: is a secret; set it with `pulumi config set --secret/);
+    const s = parseSettings("test", { ...base, "authwatch:pagerdutyRoutingKey": { secure: "v1:abc" } }, FILE);
+    expect(s.secrets.pagerdutyRoutingKey).toBe(true);
+    expect(JSON.stringify(s)).not.toContain("v1:abc");
+  });
+
+  it("rejects an unknown namespace but passes provider settings through", () => {
+    expect(problems({ "authwach:thresholds": {} })[0]).toMatch(/unknown config namespace "authwach"/);
+    expect(problems({ "kubernetes:context": "prod", "aws:region": "eu-west-1" })).toEqual([]);
+  });
+
+  it("reports every problem at once, and the environment is required", () => {
+    const all = (() => {
+      try {
+        parseSettings("test", { "authwatch:thresholds": { csrf: { warningCount: 0 } } }, FILE);
+      } catch (e) {
+        return (e as SettingsError).problems;
+      }
+      return [];
+    })();
+    expect(all.some((p) => p.startsWith("authwatch:environment"))).toBe(true);
+    expect(all.some((p) => p.startsWith("authwatch:thresholds.csrf.warningCount"))).toBe(true);
+  });
+
+  it("names the file when a stack file is missing or not YAML", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "stacks-"));
+    writeFileSync(path.join(dir, "Pulumi.broken.yaml"), "config: [unclosed");
+    expect(() => loadStackSettings("broken", dir)).toThrow(/Pulumi\.broken\.yaml: invalid stack settings:\n {2}- not valid YAML/);
+    expect(() => loadStackSettings("nope", dir)).toThrow(/Pulumi\.nope\.yaml: .*no such stack file \(stacks: broken\)/s);
+  });
+});

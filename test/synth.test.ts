@@ -1,0 +1,112 @@
+import { readFileSync, readdirSync } from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import * as yaml from "js-yaml";
+import { listStacks, loadStackSettings, parseSettings, SECRET_KEYS } from "../src/settings";
+import { renderStack } from "../src/synth";
+import { renderToTemp } from "./support/render";
+
+/** contracts/alerts.md "Catalog", every row's alert name. */
+const CONTRACT_ALERTS = [
+  "AuthServiceDown", "AuthHighErrorRate", "AuthLatencyHigh", "AuthLoginLatencyHigh", "AuthRefreshLatencyHigh",
+  "AuthTokenValidationSlow", "AuthHighLoginFailureRate", "AuthHighRegistrationFailureRate", "AuthTokenValidationFailureRate",
+  "AuthRegistrationSpike", "AuthInvalidTokenSpike", "AuthSessionAnomaly", "AuthRefreshTokenReuse", "AuthRateLimitSpike",
+  "AuthCSRFFailures", "AuthBruteForceSuspected", "AuthLoginGeoAnomaly", "DatabaseRLSViolation", "AuthHighMemoryUsage",
+  "DatabaseDown", "DatabaseConnectionsHigh", "DatabaseDeadlocks", "BackupTooOld", "BackupRestoreVerificationFailed",
+  "AuthAvailabilitySLOBurn", "AuthLatencySLOBurn", "PrometheusTargetDown", "PrometheusRuleEvaluationFailures",
+  "AlertmanagerNotificationsFailing", "Watchdog",
+].sort();
+
+/** contracts/synth.md: the folders this issue owns. */
+const EXPECTED_LAYOUT = [/^prometheus\/rules\/[a-z0-9-]+\.yaml$/, /^prometheus\/prometheus\.yaml$/, /^alertmanager\/alertmanager\.yaml$/, /^alertmanager\/templates\/[a-z]+\.tmpl$/, /^loki\/rules\/[a-z0-9-]+\.yaml$/, /^loki\/limits\.yaml$/, /^postgres\/migrations\/\d{4}_[a-z0-9_]+\.(up|down)\.sql$/, /^summary\.json$/];
+
+describe.each(listStacks())("synth %s", (stack) => {
+  it("renders every alert of the contract's catalog, counted in summary.json", () => {
+    const r = renderToTemp(stack);
+    const summary = JSON.parse(readFileSync(path.join(r.dir, "summary.json"), "utf8"));
+    expect(summary.alerts.names).toEqual(CONTRACT_ALERTS);
+    const rules = Object.values(summary.alerts.bySeverity as Record<string, number>).reduce((a, b) => a + b, 0);
+    expect(rules).toBe(summary.alerts.rules);
+    expect(summary.alerts.bySeverity.none).toBe(1);
+  });
+
+  it("writes only the contract's layout", () => {
+    const r = renderToTemp(stack);
+    for (const file of r.files.keys()) expect(EXPECTED_LAYOUT.some((re) => re.test(file)), file).toBe(true);
+  });
+
+  it("is deterministic: two renders are byte-identical", () => {
+    const a = renderStack(loadStackSettings(stack));
+    const b = renderStack(loadStackSettings(stack));
+    expect([...a.files.keys()]).toEqual([...b.files.keys()]);
+    for (const [file, content] of a.files) expect(b.files.get(file), file).toBe(content);
+  });
+
+  it("carries no timestamp", () => {
+    const r = renderStack(loadStackSettings(stack));
+    for (const [file, content] of r.files) expect(content, file).not.toMatch(/\b20\d\d-\d\d-\d\dT/);
+  });
+});
+
+describe("secrets", () => {
+  it("never appear in rendered files: secure values become *_file references", () => {
+    const prod = loadStackSettings("prod");
+    const ciphertexts = Object.fromEntries(SECRET_KEYS.map((k, i) => [`authwatch:${k}`, { secure: `v1:CIPHERTEXT${i}SECRET` }]));
+    const raw = yaml.load(readFileSync(path.join(__dirname, "..", "stacks", "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
+    const s = parseSettings("prod", { ...raw.config, ...ciphertexts }, "stacks/Pulumi.prod.yaml");
+    expect(Object.values(s.secrets).every(Boolean)).toBe(true);
+    const r = renderStack(s);
+    for (const [file, content] of r.files) {
+      expect(content, file).not.toMatch(/CIPHERTEXT|SECRET|secure:/);
+      expect(content, file).not.toMatch(/hooks\.slack\.com|events\.pagerduty\.com\/v2\/enqueue\?/);
+    }
+    const am = r.files.get("alertmanager/alertmanager.yaml")!;
+    for (const key of ["slackAuthWebhookUrl", "slackSecurityWebhookUrl", "pagerdutyRoutingKey", "smtpPassword", "deadMansSwitchToken"]) {
+      expect(am).toContain(`${prod.routing.secretsDir}/${key}`);
+    }
+  });
+});
+
+describe("prometheus rules", () => {
+  it("carry severity, service, category, summary, description and a runbook_url whose file exists", () => {
+    const r = renderToTemp("prod");
+    const dir = path.join(r.dir, "prometheus", "rules");
+    let alerts = 0;
+    for (const f of readdirSync(dir)) {
+      const doc = yaml.load(readFileSync(path.join(dir, f), "utf8")) as { groups: { rules: Record<string, any>[] }[] };
+      for (const rule of doc.groups.flatMap((g) => g.rules)) {
+        if (!rule.alert) continue;
+        alerts++;
+        expect(Object.keys(rule.labels)).toEqual(expect.arrayContaining(["severity", "service", "category"]));
+        expect(rule.annotations.summary).toBeTruthy();
+        expect(rule.annotations.description).toMatch(/\{\{ \$value/);
+        const slug = /\/([a-z0-9-]+)\.md$/.exec(rule.annotations.runbook_url)![1]!;
+        expect(rule.annotations.runbook_url.startsWith(r.settings.runbookBaseUrl)).toBe(true);
+        expect(readFileSync(path.join(__dirname, "..", "runbooks", `${slug}.md`), "utf8")).toMatch(/^# /);
+      }
+    }
+    expect(alerts).toBeGreaterThan(40);
+  });
+
+  it("moves a rule when its threshold changes, and nothing else", () => {
+    const prod = loadStackSettings("prod");
+    const changed = structuredClone(prod);
+    changed.thresholds.errorRate.criticalRatio = 0.07;
+    const a = renderStack(prod).files;
+    const b = renderStack(changed).files;
+    const differing = [...a.keys()].filter((f) => a.get(f) !== b.get(f));
+    expect(differing).toEqual(["prometheus/rules/auth-availability.yaml"]);
+    expect(b.get("prometheus/rules/auth-availability.yaml")).toContain('job:http_requests_5xx:ratio_rate5m{job="auth"} > 0.07');
+  });
+});
+
+describe("loki", () => {
+  it("keeps security events a year and other auth logs 90 days", () => {
+    const limits = yaml.load(renderStack(loadStackSettings("prod")).files.get("loki/limits.yaml")!) as any;
+    expect(limits.limits_config.retention_period).toBe("2160h");
+    expect(limits.limits_config.retention_stream).toEqual([
+      { selector: '{category="security"}', priority: 2, period: "8760h" },
+      { selector: '{app="auth", category="app"}', priority: 1, period: "2160h" },
+    ]);
+  });
+});

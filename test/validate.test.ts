@@ -1,0 +1,135 @@
+import { cpSync, mkdtempSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { lokiRuleGroups, prometheusRuleGroups, PROCEDURE_RUNBOOKS } from "../alerts/index";
+import { loadStackSettings } from "../src/settings";
+import { catalogProblems, logqlProblems, promqlProblems } from "../src/validate";
+import { runbookSlugs } from "../src/render/runbooks";
+import type { PromRuleGroup } from "../src/model";
+import { tool } from "./support/promtool";
+
+const s = loadStackSettings("prod");
+const records = new Set(prometheusRuleGroups(s).flatMap((g) => g.rules.flatMap((r) => (r.kind === "record" ? [r.record] : []))));
+const catalog = () => ({ prometheus: prometheusRuleGroups(s), loki: lokiRuleGroups(s), runbooks: runbookSlugs(), procedures: PROCEDURE_RUNBOOKS });
+
+describe("PromQL validation", () => {
+  it("accepts the whole catalog", () => {
+    expect(catalogProblems(catalog())).toEqual([]);
+  });
+  it("rejects a misspelt metric", () => {
+    expect(promqlProblems('rate(http_request_total{job="auth"}[5m])', records)).toEqual([
+      'unknown metric "http_request_total" (not in contracts/telemetry.md, not a recording rule of ours)',
+    ]);
+  });
+  it("rejects an unparsable expression", () => {
+    expect(promqlProblems('sum(rate(http_requests_total{job="auth"}[5m])', records)[0]).toMatch(/^syntax error at column/);
+  });
+  it("rejects an unknown label and a value outside the contract", () => {
+    expect(promqlProblems('auth_logins_total{outcome="failure"}', records)[0]).toMatch(/auth_logins_total: unknown label "outcome"/);
+    expect(promqlProblems('auth_logins_total{result="failed"}', records)[0]).toMatch(/result="failed" is not a value of the contract \(success, failure\)/);
+  });
+  it("rejects grouping or selecting by a personal-data label", () => {
+    expect(promqlProblems("sum by (email) (rate(auth_logins_total[5m]))", records)).toEqual(['groups by "email", a personal-data label that metrics never carry']);
+    expect(promqlProblems('auth_logins_total{ip="1.2.3.4"}', records)[0]).toMatch(/personal-data label/);
+  });
+  it("knows histogram series and our recording rules", () => {
+    expect(promqlProblems('rate(http_request_duration_seconds_bucket{le="0.5"}[5m])', records)).toEqual([]);
+    expect(promqlProblems('job:http_requests_5xx:ratio_rate5m{job="auth"}', records)).toEqual([]);
+    expect(promqlProblems("job:http_requests_5xx:ratio_rate1h", records)[0]).toMatch(/unknown metric/);
+  });
+});
+
+describe("LogQL validation", () => {
+  it("accepts the Loki rules", () => {
+    for (const r of lokiRuleGroups(s).flatMap((g) => g.rules)) expect(logqlProblems(r.expr), r.alert).toEqual([]);
+  });
+  it("rejects a log query that is not a metric query", () => {
+    expect(logqlProblems('{app="auth"} | json')).toContain("is not a metric query (an alert needs e.g. count_over_time(...) > N)");
+  });
+  it("rejects unparsable LogQL and streams outside the contract", () => {
+    expect(logqlProblems('sum(count_over_time({app="auth"} | json [10m]) > 5')[0]).toMatch(/syntax error/);
+    expect(logqlProblems('sum(count_over_time({service="auth"}[5m])) > 1')[0]).toMatch(/"service", not a stream label/);
+    expect(logqlProblems('sum(count_over_time({app="nginx"}[5m])) > 1')[0]).toMatch(/app="nginx" is not a stream of the contract/);
+  });
+});
+
+describe("catalog validation", () => {
+  const withGroup = (edit: (g: PromRuleGroup) => PromRuleGroup) => {
+    const c = catalog();
+    return { ...c, prometheus: c.prometheus.map((g) => (g.name === "auth-availability" ? edit(g) : g)) };
+  };
+  it("names the file, the alert and the field", () => {
+    const c = withGroup((g) => ({ ...g, rules: g.rules.map((r) => (r.kind === "alert" && r.alert === "AuthServiceDown" ? { ...r, runbook: "no-such-runbook" } : r)) }));
+    expect(catalogProblems(c)).toEqual([
+      "alerts/availability.ts: AuthServiceDown (critical): runbook_url: runbooks/no-such-runbook.md does not exist",
+      "runbooks/auth-service-down.md: linked by no alert and not a procedure runbook (alerts/index.ts)",
+    ]);
+  });
+  it("rejects two rules with the same name, severity and labels", () => {
+    const c = withGroup((g) => ({ ...g, rules: [...g.rules, g.rules[1]!] }));
+    expect(catalogProblems(c)[0]).toMatch(/AuthHighErrorRate \(critical\): defined twice/);
+  });
+  it("rejects a runbook no alert links", () => {
+    const c = { ...catalog(), runbooks: [...runbookSlugs(), "orphan"] };
+    expect(catalogProblems(c)).toContain("runbooks/orphan.md: linked by no alert and not a procedure runbook (alerts/index.ts)");
+  });
+  it("rejects a description without the measured value, or with an unsupported template", () => {
+    const c = withGroup((g) => ({
+      ...g,
+      rules: g.rules.map((r) => (r.kind === "alert" && r.alert === "AuthServiceDown" ? { ...r, description: "down {{ .Value }}" } : r)),
+    }));
+    const p = catalogProblems(c);
+    expect(p).toContain("alerts/availability.ts: AuthServiceDown (critical): description: unsupported template action {{ .Value }} (use $value | humanize/humanizePercentage/humanizeDuration, or $labels.<name>)");
+    expect(p).toContain("alerts/availability.ts: AuthServiceDown (critical): description: must show the measured value ({{ $value | humanize… }})");
+  });
+});
+
+/** `npm run synth` in a scratch copy of the repository, after `edit` changed a file there. */
+async function synthInCopy(edit: (root: string) => void) {
+  const root = mkdtempSync(path.join(tmpdir(), "authwatch-copy-"));
+  const repo = path.resolve(__dirname, "..");
+  for (const dir of ["alerts", "src", "stacks", "runbooks", "dashboards", "database"]) cpSync(path.join(repo, dir), path.join(root, dir), { recursive: true });
+  cpSync(path.join(repo, "package.json"), path.join(root, "package.json"));
+  cpSync(path.join(repo, "tsconfig.json"), path.join(root, "tsconfig.json"));
+  symlinkSync(path.join(repo, "node_modules"), path.join(root, "node_modules"));
+  edit(root);
+  return { root, res: await tool(path.join(repo, "node_modules", ".bin", "tsx"), ["src/cli/synth.ts", "--stack", "prod"], root) };
+}
+
+const replaceIn = (file: string, from: string, to: string) => {
+  const text = readFileSync(file, "utf8");
+  expect(text).toContain(from);
+  writeFileSync(file, text.replace(from, to));
+};
+
+describe("npm run synth stops on bad input", () => {
+  it("exits 0 and renders on the repository as it is", async () => {
+    const { res } = await synthInCopy(() => {});
+    expect(res.ok, res.output).toBe(true);
+    expect(res.output).toMatch(/synth prod: \d+ alerts/);
+  });
+  it("a typo in a metric name", async () => {
+    const { res } = await synthInCopy((root) => replaceIn(path.join(root, "alerts/database.ts"), '"pg_stat_database_deadlocks"', '"pg_stat_database_deadlock" as "pg_stat_database_deadlocks"'));
+    expect(res.ok).toBe(false);
+    expect(res.output).toContain('alerts/database.ts: DatabaseDeadlocks (warning): expr: unknown metric "pg_stat_database_deadlock"');
+  });
+  it("an unparsable expression", async () => {
+    const { res } = await synthInCopy((root) => replaceIn(path.join(root, "alerts/meta.ts"), 'expr: "vector(1)"', 'expr: "vector(1"'));
+    expect(res.ok).toBe(false);
+    expect(res.output).toMatch(/alerts\/meta\.ts: Watchdog \(none\): expr: syntax error/);
+  });
+  it("a runbook_url without a file", async () => {
+    const { res } = await synthInCopy((root) => unlinkSync(path.join(root, "runbooks/auth-csrf-failures.md")));
+    expect(res.ok).toBe(false);
+    expect(res.output).toContain("alerts/security.ts: AuthCSRFFailures (warning): runbook_url: runbooks/auth-csrf-failures.md does not exist");
+  });
+  it("a threshold out of range in the stack file", async () => {
+    const { res } = await synthInCopy((root) =>
+      writeFileSync(path.join(root, "stacks/Pulumi.prod.yaml"), `${readFileSync(path.join(root, "stacks/Pulumi.prod.yaml"), "utf8")}  authwatch:thresholds:\n    memory:\n      warningRatio: 1.5\n`),
+    );
+    expect(res.ok).toBe(false);
+    expect(res.output).toContain("stacks/Pulumi.prod.yaml: invalid stack settings:");
+    expect(res.output).toContain("authwatch:thresholds.memory.warningRatio: must be at most 1");
+  });
+});
