@@ -17,6 +17,8 @@ import { SEVERITIES } from "./model";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 const MIGRATIONS_DIR = path.join(REPO_ROOT, "database", "migrations");
+/** The database jobs and their shared library (they load lib.sh from their own directory). */
+const JOBS_DIR = path.join(REPO_ROOT, "database");
 
 export interface Rendered {
   /** Relative path (POSIX separators) → content, in a stable order. */
@@ -47,6 +49,10 @@ function migrationFiles(): string[] {
   return existsSync(MIGRATIONS_DIR) ? readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).sort() : [];
 }
 
+function jobScripts(): string[] {
+  return existsSync(JOBS_DIR) ? readdirSync(JOBS_DIR).filter((f) => f.endsWith(".sh")).sort() : [];
+}
+
 export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): Rendered {
   const prom = prometheusRuleGroups(s);
   const loki = lokiRuleGroups(s);
@@ -63,6 +69,7 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): R
   files.set("loki/limits.yaml", renderLokiLimits(s));
   const migrations = migrationFiles();
   for (const m of migrations) files.set(`postgres/migrations/${m}`, readFileSync(path.join(MIGRATIONS_DIR, m), "utf8"));
+  for (const job of jobScripts()) files.set(`postgres/jobs/${job}`, readFileSync(path.join(JOBS_DIR, job), "utf8"));
 
   const alertRules = [...prom.flatMap((g) => g.rules), ...loki.flatMap((g) => g.rules)].filter((r) => r.kind !== "record");
   const summary: Summary = {

@@ -18,7 +18,7 @@ const CONTRACT_ALERTS = [
 ].sort();
 
 /** contracts/synth.md: the folders this issue owns. */
-const EXPECTED_LAYOUT = [/^prometheus\/rules\/[a-z0-9-]+\.yaml$/, /^prometheus\/prometheus\.yaml$/, /^alertmanager\/alertmanager\.yaml$/, /^alertmanager\/templates\/[a-z]+\.tmpl$/, /^loki\/rules\/[a-z0-9-]+\.yaml$/, /^loki\/limits\.yaml$/, /^postgres\/migrations\/\d{4}_[a-z0-9_]+\.(up|down)\.sql$/, /^summary\.json$/];
+const EXPECTED_LAYOUT = [/^prometheus\/rules\/[a-z0-9-]+\.yaml$/, /^prometheus\/prometheus\.yaml$/, /^alertmanager\/alertmanager\.yaml$/, /^alertmanager\/templates\/[a-z]+\.tmpl$/, /^loki\/rules\/[a-z0-9-]+\.yaml$/, /^loki\/limits\.yaml$/, /^postgres\/migrations\/\d{4}_[a-z0-9_]+\.(up|down)\.sql$/, /^postgres\/jobs\/[a-z-]+\.sh$/, /^summary\.json$/];
 
 describe.each(listStacks())("synth %s", (stack) => {
   it("renders every alert of the contract's catalog, counted in summary.json", () => {

@@ -1,0 +1,138 @@
+#!/bin/sh
+# shellcheck source-path=SCRIPTDIR
+# authwatch backup job: one consistent, compressed dump of DATABASE_URL, with
+# a manifest, stored in BACKUP_DESTINATION; then retention; then metrics.
+#
+#   DATABASE_URL=postgresql://... BACKUP_DESTINATION=s3://bucket/prefix sh database/backup.sh
+#
+# Writes <db>-<UTC YYYYMMDDTHHMMSSZ>.dump (pg_dump -Fc) and, last, its
+# <...>.manifest: exact per-table row counts taken in the very snapshot the
+# dump reads (pg_export_snapshot + pg_dump --snapshot), the dump's sha256 and
+# size. A dump without its manifest is incomplete and is never restored.
+# Environment: see docs/database.md.
+set -eu
+aw_job=pg-backup
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+require_env DATABASE_URL BACKUP_DESTINATION
+retention_days=$(uint_env BACKUP_RETENTION_DAYS 7 1)
+dest_parse
+require_cmd psql pg_dump pg_restore sha256sum awk
+[ -z "${PUSHGATEWAY_URL:-}" ] || require_cmd curl
+
+started=$(now_epoch)
+work=$(mktemp -d "${TMPDIR:-/tmp}/authwatch-backup.XXXXXX")
+db=
+staged=
+
+on_exit() {
+  status=$?
+  trap - EXIT
+  set +e
+  [ -z "$staged" ] || rm -f "$staged"
+  if [ "$status" -ne 0 ] && [ "$status" -ne 3 ] && [ -n "$db" ]; then
+    log "backup of $db FAILED (exit $status)"
+    metric backup_last_failure_timestamp_seconds gauge \
+      'Unix time of the last failed backup run.' "$(date +%s)" >"$work/failure.prom"
+    push_metrics "$work/failure.prom" database "$db"
+  fi
+  rm -rf "$work"
+  exit "$status"
+}
+trap on_exit EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+db=$(database_name "$DATABASE_URL")
+
+# A name not taken yet (two backups within one second wait for the next).
+while :; do
+  stamp=$(date -u +%Y%m%dT%H%M%SZ)
+  name="$db-$stamp"
+  backup_objects "$db" | grep -qxF -e "$name.dump" -e "$name.manifest" || break
+  sleep 1
+done
+
+# file:// dumps straight into the destination under a hidden name (renamed
+# once complete); s3:// dumps into the work directory, then uploads.
+if [ "$dest_kind" = file ]; then
+  mkdir -p "$dest_dir"
+  staged="$dest_dir/.$name.dump.partial"
+else
+  staged="$work/$name.dump"
+fi
+log "backing up $db to $BACKUP_DESTINATION/$name.dump"
+
+# One psql session holds a REPEATABLE READ transaction, exports its snapshot,
+# counts every table in it, and runs pg_dump on that same snapshot before
+# committing: the counts in the manifest are exactly what the dump contains.
+{
+  printf '%s\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;'
+  printf '%s\n' 'SELECT pg_export_snapshot() AS snapshot \gset'
+  printf '%s\n' '\setenv AW_SNAPSHOT :snapshot'
+  printf '%s\n' "\\o '$work/tables.tsv'"
+  table_counts_sql
+  printf '%s\n' '\o'
+  printf '%s\n' "\\o '$work/snapshot.tsv'"
+  printf '%s\n' "SELECT 'snapshot_time' || E'\\t' || to_char(transaction_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"');"
+  printf '%s\n' "SELECT 'server_version' || E'\\t' || current_setting('server_version');"
+  printf '%s\n' '\o'
+  # shellcheck disable=SC2016 # expanded by the shell psql's \! starts
+  printf '%s\n' '\! pg_dump --format=custom --snapshot="$AW_SNAPSHOT" --file="$AW_DUMP_FILE" --dbname="$DATABASE_URL"; echo $? >"$AW_DUMP_STATUS"'
+  printf '%s\n' 'COMMIT;'
+} >"$work/snapshot.sql"
+AW_DUMP_FILE=$staged
+AW_DUMP_STATUS="$work/dump.status"
+export DATABASE_URL AW_DUMP_FILE AW_DUMP_STATUS
+psql_at "$DATABASE_URL" -f "$work/snapshot.sql" >/dev/null || die "snapshot session failed"
+[ "$(cat "$work/dump.status" 2>/dev/null)" = 0 ] || die "pg_dump failed"
+
+# The archive's table of contents must be readable before it counts as a backup.
+pg_restore --list "$staged" >/dev/null || die "pg_restore cannot read the dump just written"
+sha=$(sha256sum "$staged" | awk '{ print $1 }')
+size=$(wc -c <"$staged" | awk '{ print $1 }')
+
+{
+  printf 'authwatch-backup-manifest\t1\n'
+  printf 'database\t%s\n' "$db"
+  printf 'dump\t%s\n' "$name.dump"
+  printf 'dump_sha256\t%s\n' "$sha"
+  printf 'dump_size_bytes\t%s\n' "$size"
+  cat "$work/snapshot.tsv" "$work/tables.tsv"
+} >"$work/$name.manifest"
+
+if [ "$dest_kind" = file ]; then
+  mv -f "$staged" "$dest_dir/$name.dump"
+else
+  dest_put "$staged" "$name.dump"
+  rm -f "$staged"
+fi
+staged=
+dest_put "$work/$name.manifest" "$name.manifest"
+log "stored $name.dump ($size bytes, sha256 $sha) and $name.manifest"
+
+# Retention, only after a successful backup, by the time in the object name:
+# every backup object of this database older than the limit goes; the
+# newest backup always stays; other objects are never touched.
+cutoff=$(date -u -d "@$(($(date +%s) - retention_days * 86400))" +%Y%m%dT%H%M%SZ)
+backup_objects "$db" >"$work/objects"
+awk -v p="$db-" -v cutoff="$cutoff" -v keep="$stamp" '
+  { s = substr($0, length(p) + 1, 16); if (s < cutoff && s != keep) print }' "$work/objects" >"$work/expired"
+while IFS= read -r object; do
+  dest_remove "$object"
+  log "retention (${retention_days} days): removed $object"
+done <"$work/expired"
+
+finished=$(now_epoch)
+duration=$(seconds_between "$started" "$finished")
+log "backup of $db done in ${duration}s"
+
+{
+  metric backup_last_success_timestamp_seconds gauge \
+    'Unix time of the last successful backup (dump and manifest stored).' "${finished%.*}"
+  metric backup_size_bytes gauge 'Size of the last successful backup dump in bytes.' "$size"
+  metric backup_duration_seconds gauge 'Duration of the last successful backup run.' "$duration"
+} >"$work/metrics.prom"
+push_metrics "$work/metrics.prom" database "$db" || exit 3

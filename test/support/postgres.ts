@@ -1,0 +1,229 @@
+// Throwaway PostgreSQL 15 clusters (and a Pushgateway) for tests and benches.
+//
+// `startPostgres()` runs initdb + pg_ctl from /usr/lib/postgresql/15/bin (or
+// $PG_BIN) into a fresh temporary directory and listens on a free loopback
+// port with trust authentication for user `postgres`. initdb refuses to run
+// as root, so under root (CI) the server runs as the `postgres` OS user.
+// Durability is switched off (fsync, full_page_writes): these clusters are
+// for tests only.
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { chownSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { freePort } from "./servers";
+
+export const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
+export const REPO_ROOT = resolve(__dirname, "..", "..");
+export const DATABASE_DIR = join(REPO_ROOT, "database");
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program to completion; never throws for a non-zero exit. */
+export function run(
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
+): Promise<RunResult> {
+  return new Promise((done, fail) => {
+    const child = spawn(command, args, {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", fail);
+    child.on("close", (code, signal) => done({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+
+/** argv that runs a PostgreSQL server binary as the right OS user. */
+function asServerUser(binary: string, args: string[]): [string, string[]] {
+  const path = join(PG_BIN, binary);
+  return isRoot ? ["runuser", ["-u", "postgres", "--", path, ...args]] : [path, args];
+}
+
+export interface PgCluster {
+  readonly host: string;
+  readonly port: number;
+  readonly baseDir: string;
+  /** postgresql:// URL for user postgres and the given database. */
+  url(database?: string): string;
+  /** psql -At with ON_ERROR_STOP; the SQL is read from stdin. */
+  psql(sql: string, database?: string): Promise<RunResult>;
+  /** Like psql(), but throws on failure and returns trimmed stdout. */
+  sql(sql: string, database?: string): Promise<string>;
+  createDatabase(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startPostgres(settings: Record<string, string> = {}): Promise<PgCluster> {
+  const baseDir = mkdtempSync(join(tmpdir(), "authwatch-pg-"));
+  if (isRoot) {
+    const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
+    const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim());
+    chownSync(baseDir, uid, gid);
+  }
+  const dataDir = join(baseDir, "data");
+  const [initdb, initArgs] = asServerUser("initdb", [
+    "-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
+  ]);
+  const init = await run(initdb, initArgs);
+  if (init.code !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+
+  const options: Record<string, string> = {
+    listen_addresses: "127.0.0.1",
+    unix_socket_directories: baseDir,
+    fsync: "off",
+    full_page_writes: "off",
+    synchronous_commit: "off",
+    max_connections: "50",
+    ...settings,
+  };
+  let lastError = "";
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const serverOptions = [`-p ${port}`, ...Object.entries(options).map(([k, v]) => `-c ${k}=${v}`)].join(" ");
+    const [pgCtl, ctlArgs] = asServerUser("pg_ctl", [
+      "-D", dataDir, "-l", join(baseDir, "server.log"), "-w", "-t", "60", "-o", serverOptions, "start",
+    ]);
+    const started = await run(pgCtl, ctlArgs);
+    if (started.code === 0) return cluster(baseDir, dataDir, port);
+    lastError = started.stderr + started.stdout;
+  }
+  rmSync(baseDir, { recursive: true, force: true });
+  throw new Error(`PostgreSQL did not start: ${lastError}`);
+}
+
+function cluster(baseDir: string, dataDir: string, port: number): PgCluster {
+  const host = "127.0.0.1";
+  let stopped = false;
+  const stopNow = () => {
+    if (stopped) return;
+    stopped = true;
+    const [pgCtl, args] = asServerUser("pg_ctl", ["-D", dataDir, "-m", "immediate", "-w", "stop"]);
+    try {
+      execFileSync(pgCtl, args, { stdio: "ignore" });
+    } finally {
+      rmSync(baseDir, { recursive: true, force: true });
+    }
+  };
+  // Never leave a server behind, even when a test run is interrupted.
+  process.once("exit", stopNow);
+  const url = (database = "postgres") => `postgresql://postgres@${host}:${port}/${database}`;
+  const psql = (sql: string, database?: string) =>
+    run(join(PG_BIN, "psql"), ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url(database)], {
+      input: sql,
+    });
+  return {
+    host,
+    port,
+    baseDir,
+    url,
+    psql,
+    async sql(sql, database) {
+      const result = await psql(sql, database);
+      if (result.code !== 0) throw new Error(`psql failed (${result.code}): ${result.stderr}\n${sql}`);
+      return result.stdout.trim();
+    },
+    async createDatabase(name) {
+      const result = await psql(`CREATE DATABASE "${name}"`);
+      if (result.code !== 0) throw new Error(`CREATE DATABASE ${name}: ${result.stderr}`);
+    },
+    async stop() {
+      process.removeListener("exit", stopNow);
+      stopNow();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The job scripts of database/, run the way a CronJob runs them: `sh script`,
+// configured by environment only.
+
+/** Environment for a job: PATH (PostgreSQL 15 binaries first) plus `env`. */
+export function jobEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { PATH: `${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}` };
+  if (process.env.TMPDIR) base.TMPDIR = process.env.TMPDIR;
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) base[k] = v;
+  return base;
+}
+
+export function runJob(
+  script: "migrate.sh" | "backup.sh" | "restore-verify.sh" | "token-cleanup.sh",
+  env: Record<string, string | undefined>,
+  args: readonly string[] = [],
+): Promise<RunResult> {
+  return run("sh", [join(DATABASE_DIR, script), ...args], { env: jobEnv(env) });
+}
+
+// ---------------------------------------------------------------------------
+// A real Pushgateway (Debian's prometheus-pushgateway) on a free port.
+
+export interface Pushgateway {
+  readonly url: string;
+  /** The gateway's /metrics text. */
+  metrics(): Promise<string>;
+  /** Value of the sample `name` whose labels include `labels`, if pushed. */
+  value(name: string, labels?: Record<string, string>): Promise<number | undefined>;
+  stop(): Promise<void>;
+}
+
+export async function startPushgateway(binary = "prometheus-pushgateway"): Promise<Pushgateway> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  // Debian's build persists to /var/lib/prometheus/pushgateway.data by
+  // default: an empty --persistence.file keeps each test's gateway to itself.
+  const child: ChildProcess = spawn(binary, [`--web.listen-address=127.0.0.1:${port}`, "--persistence.file="], {
+    stdio: "ignore",
+  });
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  const kill = () => child.kill("SIGTERM");
+  process.once("exit", kill);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/-/ready`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${binary} did not become ready`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const metrics = async () => (await fetch(`${url}/metrics`)).text();
+  return {
+    url,
+    metrics,
+    async value(name, labels = {}) {
+      return sampleValue(await metrics(), name, labels);
+    },
+    async stop() {
+      process.removeListener("exit", kill);
+      kill();
+      await exited;
+    },
+  };
+}
+
+/** Parses one sample out of Prometheus text exposition. */
+export function sampleValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split("\n")) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const found: Record<string, string> = {};
+    for (const pair of (match[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+      found[pair[1]!] = pair[2]!;
+    }
+    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(match[3]);
+  }
+  return undefined;
+}
