@@ -13,6 +13,14 @@
 : "${PGAPPNAME:=authwatch-$aw_job}"
 export PGCONNECT_TIMEOUT PGAPPNAME
 
+# Turn SIGHUP/INT/TERM into an exit with the conventional status, so the
+# caller's EXIT trap cleans up and reports the failure.
+exit_on_signals() {
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
 log() {
   printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$aw_job" "$*" >&2
 }

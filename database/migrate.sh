@@ -47,9 +47,7 @@ esac
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/authwatch-migrate.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+exit_on_signals
 
 # --- the files -----------------------------------------------------------------
 # files.tsv: version <TAB> name <TAB> sha256 of the .up.sql, in version order.

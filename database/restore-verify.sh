@@ -60,9 +60,7 @@ on_exit() {
   exit "$status"
 }
 trap on_exit EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+exit_on_signals
 
 db=$(database_name "$DATABASE_URL")
 scratch=${RESTORE_VERIFY_DATABASE:-${db}_restore_verify}

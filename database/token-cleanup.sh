@@ -43,9 +43,7 @@ on_exit() {
   exit "$status"
 }
 trap on_exit EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+exit_on_signals
 
 log "deleting tokens expired or of families revoked more than $after_days days ago, $batch_size rows per transaction"
 
