@@ -1,4 +1,4 @@
-/** Prometheus durations ("90s", "5m", "1h30m", "8d"): parse and format. */
+/** Prometheus durations ("90s", "5m", "1h30m", "8d"). */
 
 const UNITS: readonly [string, number][] = [
   ["y", 365 * 86400],
@@ -22,20 +22,4 @@ export function mustParseDuration(text: string): number {
   const secs = parseDuration(text);
   if (secs === undefined) throw new Error(`not a Prometheus duration: "${text}"`);
   return secs;
-}
-
-/** The shortest Prometheus duration for whole seconds (5400 → "1h30m"). */
-export function formatDuration(totalSeconds: number): string {
-  if (totalSeconds === 0) return "0s";
-  let rest = Math.round(totalSeconds);
-  let out = "";
-  for (const [unit, secs] of UNITS) {
-    if (secs < 1 || unit === "y" || unit === "w") continue;
-    const n = Math.floor(rest / secs);
-    if (n > 0) {
-      out += `${n}${unit}`;
-      rest -= n * secs;
-    }
-  }
-  return out;
 }

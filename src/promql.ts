@@ -11,8 +11,6 @@ export interface Matcher {
   readonly value: string;
 }
 export const re = (value: string): Matcher => ({ op: "=~", value });
-export const ne = (value: string): Matcher => ({ op: "!=", value });
-export const nre = (value: string): Matcher => ({ op: "!~", value });
 
 export type Matchers<S extends SeriesName> = { readonly [L in LabelOf<S>]?: string | Matcher };
 

@@ -5,7 +5,7 @@
  */
 import type { AlertingRule, Category, DashboardRef, PromRuleGroup, Service } from "./model";
 import { num } from "./promql";
-import { formatDuration, mustParseDuration } from "./duration";
+import { mustParseDuration } from "./duration";
 import { humanizeDuration, humanizePercentage } from "./gotemplate";
 
 export interface Slo {
@@ -104,4 +104,3 @@ export function sloRuleGroup(slo: Slo, source: string): PromRuleGroup {
 
 /** Seconds a window spans, for tests and dashboards. */
 export const windowSeconds = (w: string) => mustParseDuration(w);
-export { formatDuration };

@@ -1,6 +1,6 @@
 /** Stack settings as the Pulumi engine hands them over, through the same validator synth uses. */
 import * as pulumi from "@pulumi/pulumi";
-import { parseSettings, PROJECT, SECRET_KEYS, stackFile, type RawConfig, type Settings, type SecretKey } from "../settings";
+import { parseSettings, stackFile, type RawConfig, type Settings } from "../settings";
 import * as path from "node:path";
 
 const runtime = pulumi.runtime as typeof pulumi.runtime & { isConfigSecret?: (key: string) => boolean };
@@ -27,10 +27,3 @@ export function settingsFromEngine(): Settings {
   const stack = pulumi.getStack();
   return parseSettings(stack, engineConfig(), path.relative(process.cwd(), stackFile(stack)));
 }
-
-/** A receiver secret as a Pulumi secret Output (absent when the stack does not set it). */
-export function secretSetting(key: SecretKey): pulumi.Output<string> | undefined {
-  return new pulumi.Config(PROJECT).getSecret(key);
-}
-
-export { SECRET_KEYS };

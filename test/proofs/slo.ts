@@ -9,35 +9,35 @@ const PER_MINUTE = 1000;
 const SLOW = 4.5;
 const STEADY = 10;
 
-/** Bad and total event counters for one SLO, as the service exposes them. */
-function events(sloName: string, job: string, bad: string, total: string) {
-  if (sloName === "auth-availability") {
-    // total = ok + bad; the ok series is derived by the caller.
-    return [
-      input("http_requests_total", { job, service: "auth", route: "/v1/token", method: "POST", code: "503" }, bad),
-      input("http_requests_total", { job, service: "auth", route: "/v1/token", method: "POST", code: "200" }, total),
-    ];
-  }
-  return [
-    input("http_request_duration_seconds_count", { job, service: "auth", route: "/v1/token", method: "POST" }, total),
-    input("http_request_duration_seconds_bucket", { job, service: "auth", route: "/v1/token", method: "POST", le: "0.5" }, bad),
-  ];
+/** Counter values (promtool notation) of bad, good and all events. */
+interface Feed {
+  readonly bad: string;
+  readonly good: string;
+  readonly total: string;
+}
+
+/** The series one SLO's SLI reads: 5xx and 2xx requests, or the threshold's bucket and the request count. */
+function events(sloName: string, job: string, le: number, feed: Feed) {
+  const request = { job, service: "auth", route: "/v1/token", method: "POST" };
+  return sloName === "auth-availability"
+    ? [input("http_requests_total", { ...request, code: "503" }, feed.bad), input("http_requests_total", { ...request, code: "200" }, feed.good)]
+    : [
+        input("http_request_duration_seconds_bucket", { ...request, le: num(le) }, feed.good),
+        input("http_request_duration_seconds_count", request, feed.total),
+      ];
 }
 
 export function sloProofs(s: Settings): AlertProof[] {
   const job = s.scrapeJobs.auth;
   return slos(s).map((slo) => {
     const budget = 1 - slo.objective;
-    const steps = (m: number) => m;
-    /**
-     * A constant error ratio from the start. For availability the "bad" series
-     * is 5xx and the other 2xx; for latency "bad" is the le="0.5" bucket (the
-     * good ones) and the other the count, so the counters are built per SLO.
-     */
+    /** A constant error ratio from the start. */
     const constant = (ratio: number, minutes: number) =>
-      slo.name === "auth-availability"
-        ? events(slo.name, job, counter(PER_MINUTE * ratio, steps(minutes)), counter(PER_MINUTE * (1 - ratio), steps(minutes)))
-        : events(slo.name, job, counter(PER_MINUTE * (1 - ratio), steps(minutes)), counter(PER_MINUTE, steps(minutes)));
+      events(slo.name, job, s.slos.latency.thresholdSeconds, {
+        bad: counter(PER_MINUTE * ratio, minutes),
+        good: counter(PER_MINUTE * (1 - ratio), minutes),
+        total: counter(PER_MINUTE, minutes),
+      });
 
     /**
      * A healthy history, then a burst spending `spent` budget-minutes
@@ -49,14 +49,11 @@ export function sloProofs(s: Settings): AlertProof[] {
     const burstRatio = spent / burst;
     const burstSeries = () => {
       const bad = PER_MINUTE * burstRatio;
-      const badValues = `0x${history} ${num(bad)}+${num(bad)}x${burst - 1}`;
-      const total = `0+${PER_MINUTE}x${history + burst}`;
-      if (slo.name === "auth-availability") {
-        const ok = `0+${PER_MINUTE}x${history} ${num(PER_MINUTE * history + PER_MINUTE - bad)}+${num(PER_MINUTE - bad)}x${burst - 1}`;
-        return events(slo.name, job, badValues, ok);
-      }
-      const fast = `0+${PER_MINUTE}x${history} ${num(PER_MINUTE * history + PER_MINUTE - bad)}+${num(PER_MINUTE - bad)}x${burst - 1}`;
-      return events(slo.name, job, fast, total);
+      return events(slo.name, job, s.slos.latency.thresholdSeconds, {
+        bad: `0x${history} ${num(bad)}+${num(bad)}x${burst - 1}`,
+        good: `0+${PER_MINUTE}x${history} ${num(PER_MINUTE * history + PER_MINUTE - bad)}+${num(PER_MINUTE - bad)}x${burst - 1}`,
+        total: `0+${PER_MINUTE}x${history + burst}`,
+      });
     };
     const fastBurn1h = (burstRatio * Math.min(burst, 60)) / 60;
     const page = BURN_RATE_ALERTS[0]!;
