@@ -2,6 +2,7 @@
 import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { num, rec, sel } from "../src/promql";
+import { PANELS } from "../dashboards/panels";
 import { alert, dash, pct } from "./common";
 import { RECORDS } from "./recording";
 
@@ -23,8 +24,8 @@ export function authenticationAlerts(s: Settings): PromRuleGroup {
       service: "auth",
       category: "authentication",
       summary: `More than ${pct(ratio)} of logins fail`,
-      description: `{{ $value | humanizePercentage }} of login attempts failed over the last 5m (threshold ${pct(ratio)}, counted only above ${t.loginFailure.minAttempts} attempts in 5m).`,
-      dashboard: dash("overview"),
+      description: `{{ $value | humanizePercentage }} of login attempts failed over the last 5m (threshold ${pct(ratio)}, counted from ${t.loginFailure.minAttempts} attempts in 5m).`,
+      dashboard: dash("overview", PANELS.overview.loginFailureRatio),
     });
 
   return {
@@ -42,8 +43,8 @@ export function authenticationAlerts(s: Settings): PromRuleGroup {
         service: "auth",
         category: "authentication",
         summary: `More than ${pct(t.registrationFailure.warningRatio)} of registrations fail`,
-        description: `{{ $value | humanizePercentage }} of registrations failed over the last 5m (threshold ${pct(t.registrationFailure.warningRatio)}, counted only above ${t.registrationFailure.minAttempts} attempts in 5m).`,
-        dashboard: dash("overview"),
+        description: `{{ $value | humanizePercentage }} of registrations failed over the last 5m (threshold ${pct(t.registrationFailure.warningRatio)}, counted from ${t.registrationFailure.minAttempts} attempts in 5m).`,
+        dashboard: dash("overview", PANELS.overview.registrationFailureRatio),
       }),
       alert({
         alert: "AuthTokenValidationFailureRate",
@@ -53,7 +54,7 @@ export function authenticationAlerts(s: Settings): PromRuleGroup {
         category: "authentication",
         summary: `More than ${pct(t.tokenValidationFailure.warningRatio)} of token validations fail`,
         description: `{{ $value | humanizePercentage }} of access-token validations were invalid or expired over the last 5m (threshold ${pct(t.tokenValidationFailure.warningRatio)}).`,
-        dashboard: dash("overview"),
+        dashboard: dash("overview", PANELS.overview.tokenValidationFailureRatio),
       }),
       alert({
         alert: "AuthRegistrationSpike",
@@ -66,7 +67,7 @@ export function authenticationAlerts(s: Settings): PromRuleGroup {
         category: "authentication",
         summary: `Registrations are more than ${t.registrationSpike.factor}x the same time yesterday`,
         description: `{{ $value | humanize }} registrations in the last 10m, more than ${t.registrationSpike.factor}x the same 10m one day earlier (floor ${t.registrationSpike.minRegistrations}).`,
-        dashboard: dash("overview"),
+        dashboard: dash("overview", PANELS.overview.registrationSpike),
       }),
       alert({
         alert: "AuthInvalidTokenSpike",
@@ -78,7 +79,7 @@ export function authenticationAlerts(s: Settings): PromRuleGroup {
         category: "authentication",
         summary: `Invalid tokens are more than ${t.invalidTokenSpike.factor}x the same time yesterday`,
         description: `{{ $value | humanize }} invalid tokens in the last 10m, more than ${t.invalidTokenSpike.factor}x the same 10m one day earlier (floor ${t.invalidTokenSpike.minInvalid}).`,
-        dashboard: dash("security"),
+        dashboard: dash("security", PANELS.security.invalidTokens),
       }),
       alert({
         alert: "AuthSessionAnomaly",
@@ -91,7 +92,7 @@ export function authenticationAlerts(s: Settings): PromRuleGroup {
         category: "authentication",
         summary: `More than ${pct(t.sessionAnomaly.inactiveRatio)} of sessions are inactive`,
         description: `{{ $value | humanizePercentage }} of sessions are inactive (threshold ${pct(t.sessionAnomaly.inactiveRatio)} for ${t.sessionAnomaly.for}).`,
-        dashboard: dash("overview"),
+        dashboard: dash("overview", PANELS.overview.inactiveSessionRatio),
       }),
     ],
   };

@@ -4,16 +4,18 @@ import type { Settings } from "../src/settings";
 import { num, sel } from "../src/promql";
 import { mustParseDuration } from "../src/duration";
 import { alert, dash } from "./common";
-
-/** Pushgateway series vanish for a scrape after a Prometheus restart; don't call that "never backed up". */
-const NEVER_REPORTED_FOR = "15m";
+import { PANELS } from "../dashboards/panels";
 
 export function backupAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
+  // Pushgateway series vanish for a scrape after a Prometheus restart: "never reported" waits absentFor (15m in prod).
+  const backupAbsentFor = t.backup.absentFor;
+  const verifyAbsentFor = t.restoreVerify.absentFor;
   const lastBackup = sel("backup_last_success_timestamp_seconds", { job: s.scrapeJobs.pgBackup });
   const lastVerify = sel("restore_verify_last_success_timestamp_seconds", { job: s.scrapeJobs.restoreVerify });
   const mismatched = sel("restore_verify_rows_mismatched", { job: s.scrapeJobs.restoreVerify });
-  const common = { service: "postgres", category: "backup", dashboard: dash("database") } as const;
+  const common = { service: "postgres", category: "backup" } as const;
+  const P = PANELS.database;
   return {
     name: "backups",
     source: "alerts/backups.ts",
@@ -21,6 +23,7 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupTooOld",
+        dashboard: dash("database", P.backupAge),
         expr: `time() - max by (job, database) (${lastBackup}) > ${num(mustParseDuration(t.backup.maxAge))}`,
         severity: "warning",
         labels: { reason: "stale" },
@@ -30,16 +33,18 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupTooOld",
+        dashboard: dash("database", P.backupAge),
         expr: `absent(${lastBackup})`,
-        for: NEVER_REPORTED_FOR,
+        for: backupAbsentFor,
         severity: "warning",
         labels: { reason: "never_reported" },
         summary: "No backup has ever reported success",
-        description: `No backup job has pushed backup_last_success_timestamp_seconds for ${NEVER_REPORTED_FOR} (absent = {{ $value | humanize }}).`,
+        description: `No backup job has pushed backup_last_success_timestamp_seconds for ${backupAbsentFor} (absent = {{ $value | humanize }}).`,
       }),
       alert({
         ...common,
         alert: "BackupRestoreVerificationFailed",
+        dashboard: dash("database", P.restoreAge),
         expr: `time() - max by (job, database) (${lastVerify}) > ${num(mustParseDuration(t.restoreVerify.maxAge))}`,
         severity: "warning",
         labels: { reason: "stale" },
@@ -49,6 +54,7 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupRestoreVerificationFailed",
+        dashboard: dash("database", P.rowsMismatched),
         expr: `max by (job, database) (${mismatched}) > 0`,
         severity: "warning",
         labels: { reason: "rows_mismatched" },
@@ -58,12 +64,13 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupRestoreVerificationFailed",
+        dashboard: dash("database", P.restoreAge),
         expr: `absent(${lastVerify})`,
-        for: NEVER_REPORTED_FOR,
+        for: verifyAbsentFor,
         severity: "warning",
         labels: { reason: "never_reported" },
         summary: "No restore verification has ever reported success",
-        description: `No restore verification has pushed restore_verify_last_success_timestamp_seconds for ${NEVER_REPORTED_FOR} (absent = {{ $value | humanize }}).`,
+        description: `No restore verification has pushed restore_verify_last_success_timestamp_seconds for ${verifyAbsentFor} (absent = {{ $value | humanize }}).`,
       }),
     ],
   };

@@ -2,6 +2,7 @@
 import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { num, sel } from "../src/promql";
+import { PANELS } from "../dashboards/panels";
 import { alert, dash, pct } from "./common";
 
 export function databaseAlerts(s: Settings): PromRuleGroup {
@@ -14,16 +15,16 @@ export function databaseAlerts(s: Settings): PromRuleGroup {
     rules: [
       alert({
         alert: "DatabaseDown",
-        // A missing exporter is not a healthy database: absent() pages too.
-        expr: `${pgUp} == 0 or absent(${pgUp})`,
+        // A missing exporter is PrometheusTargetDown (reason missing): DatabaseDown inhibits every postgres alert.
+        expr: `${pgUp} == 0`,
         for: t.databaseDown.for,
         severity: "critical",
         service: "postgres",
         category: "database",
         summary: "PostgreSQL is unreachable",
-        description: `postgres_exporter {{ $labels.instance }} cannot reach PostgreSQL, or reports nothing, for ${t.databaseDown.for} (pg_up {{ $value | humanize }}).`,
+        description: `postgres_exporter {{ $labels.instance }} cannot reach PostgreSQL for ${t.databaseDown.for} (pg_up {{ $value | humanize }}).`,
         runbook: "database-connection-failure",
-        dashboard: dash("database"),
+        dashboard: dash("database", PANELS.database.pgUp),
       }),
       alert({
         alert: "DatabaseConnectionsHigh",
@@ -36,7 +37,7 @@ export function databaseAlerts(s: Settings): PromRuleGroup {
         category: "database",
         summary: `PostgreSQL uses more than ${pct(t.databaseConnections.warningRatio)} of max_connections`,
         description: `{{ $labels.instance }} has {{ $value | humanizePercentage }} of max_connections in use (threshold ${pct(t.databaseConnections.warningRatio)} for ${t.databaseConnections.for}).`,
-        dashboard: dash("database"),
+        dashboard: dash("database", PANELS.database.connectionUsage),
       }),
       alert({
         alert: "DatabaseDeadlocks",
@@ -46,7 +47,7 @@ export function databaseAlerts(s: Settings): PromRuleGroup {
         category: "database",
         summary: "PostgreSQL detected deadlocks",
         description: "{{ $value | humanize }} deadlocks on {{ $labels.instance }} in the last 10m.",
-        dashboard: dash("database"),
+        dashboard: dash("database", PANELS.database.deadlocks),
       }),
     ],
   };

@@ -5,6 +5,7 @@
 import type { LogRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { logAlert, dash } from "./common";
+import { PANELS } from "../dashboards/panels";
 
 /** The contract's stream labels and their bounded values. */
 export const LOG_STREAM_LABELS = {
@@ -14,7 +15,13 @@ export const LOG_STREAM_LABELS = {
   namespace: null,
 } as const satisfies Record<string, readonly string[] | null>;
 
-const securityEvents = `{app="auth", category="security"} | json`;
+/**
+ * Auth events with only the fields a rule needs extracted: a bare `| json` would make every
+ * field (the timestamp `at` too) a label and one series per line under attack. The stream is
+ * {app="auth"}, whatever category the shipper derives, so a mislabelled event still counts.
+ */
+const authEvents = (evt: string, ...fields: string[]) =>
+  `{app="auth"} |= \`"${evt}"\` | json ${["evt", ...fields].map((f) => `${f}="${f}"`).join(", ")} | evt="${evt}"`;
 
 export function logAlerts(s: Settings): LogRuleGroup[] {
   const t = s.thresholds;
@@ -25,25 +32,25 @@ export function logAlerts(s: Settings): LogRuleGroup[] {
       rules: [
         logAlert({
           alert: "AuthBruteForceSuspected",
-          expr: `sum by (ip) (count_over_time(${securityEvents} | evt="auth.login.failure" [10m])) > ${t.bruteForce.failuresPerIp}`,
+          expr: `sum by (ip) (count_over_time(${authEvents("auth.login.failure", "ip")} [10m])) > ${t.bruteForce.failuresPerIp}`,
           severity: "warning",
           service: "auth",
           category: "security",
           summary: `More than ${t.bruteForce.failuresPerIp} failed logins from one IP in 10 minutes`,
           description: `{{ $value | humanize }} failed logins from {{ $labels.ip }} in the last 10m (threshold ${t.bruteForce.failuresPerIp}).`,
-          dashboard: dash("security"),
+          dashboard: dash("security", PANELS.security.bruteForceByIp),
         }),
         logAlert({
           alert: "AuthLoginGeoAnomaly",
           expr:
-            `count by (userId) (sum by (userId, country) (count_over_time(${securityEvents} | evt="auth.login.success" [1h])))` +
+            `count by (userId) (sum by (userId, country) (count_over_time(${authEvents("auth.login.success", "userId", "country")} [1h])))` +
             ` > ${t.geoAnomaly.maxCountries}`,
           severity: "info",
           service: "auth",
           category: "security",
           summary: `A user logged in from more than ${t.geoAnomaly.maxCountries} countr${t.geoAnomaly.maxCountries === 1 ? "y" : "ies"} within an hour`,
           description: `User {{ $labels.userId }} logged in successfully from {{ $value | humanize }} countries in the last 1h.`,
-          dashboard: dash("security"),
+          dashboard: dash("security", PANELS.security.geoAnomaly),
         }),
       ],
     },
@@ -59,7 +66,7 @@ export function logAlerts(s: Settings): LogRuleGroup[] {
           category: "security",
           summary: "PostgreSQL refused a query under row-level security",
           description: "{{ $value | humanize }} PostgreSQL log lines about row-level security in the last 5m.",
-          dashboard: dash("security"),
+          dashboard: dash("security", PANELS.security.rlsViolations),
         }),
       ],
     },

@@ -3,12 +3,27 @@ import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { re, sel } from "../src/promql";
 import { alert, dash } from "./common";
+import { PANELS } from "../dashboards/panels";
+
+/** The scrape jobs of the stack whose targets must be up (PrometheusTargetDown; the monitoring dashboard shows the same). */
+export function stackJobs(s: Settings): string[] {
+  const j = s.scrapeJobs;
+  return [j.auth, j.authHealth, j.postgres, j.pushgateway, j.prometheus, j.alertmanager, j.grafana, j.loki];
+}
+
+/** Jobs whose absence silences alerts that page (the service, its probe, its database, the batch jobs' gateway). */
+export function watchedJobs(s: Settings): string[] {
+  const j = s.scrapeJobs;
+  return [j.auth, j.authHealth, j.postgres, j.pushgateway];
+}
+
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 export function metaAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
   const j = s.scrapeJobs;
-  const stackJobs = [j.auth, j.authHealth, j.postgres, j.pushgateway, j.prometheus, j.alertmanager, j.grafana, j.loki];
-  const common = { service: "monitoring", category: "meta", dashboard: dash("monitoring") } as const;
+  const common = { service: "monitoring", category: "meta" } as const;
+  const P = PANELS.monitoring;
   return {
     name: "monitoring",
     source: "alerts/meta.ts",
@@ -16,15 +31,32 @@ export function metaAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "PrometheusTargetDown",
-        expr: `${sel("up", { job: re(stackJobs.join("|")) })} == 0`,
+        dashboard: dash("monitoring", P.targetsUp),
+        expr: `${sel("up", { job: re(stackJobs(s).map(escapeRegex).join("|")) })} == 0`,
         for: t.targetDown.for,
         severity: "warning",
+        labels: { reason: "down" },
         summary: "A scrape target of the stack is down",
         description: `Prometheus cannot scrape {{ $labels.instance }} of job {{ $labels.job }} for ${t.targetDown.for} (up {{ $value | humanize }}).`,
       }),
       alert({
         ...common,
+        alert: "PrometheusTargetDown",
+        dashboard: dash("monitoring", P.targetsUp),
+        // A job with no target at all reports nothing, which must not read as "all is well".
+        expr: watchedJobs(s)
+          .map((job) => `absent(${sel("up", { job })})`)
+          .join(" or "),
+        for: t.targetDown.for,
+        severity: "warning",
+        labels: { reason: "missing" },
+        summary: "A scrape job of the stack has no target: its alerts cannot fire",
+        description: `Prometheus has had no target for job {{ $labels.job }} for ${t.targetDown.for} (absent = {{ $value | humanize }}).`,
+      }),
+      alert({
+        ...common,
         alert: "PrometheusRuleEvaluationFailures",
+        dashboard: dash("monitoring", P.ruleEvaluationFailures),
         expr: `sum by (job, instance, rule_group) (increase(${sel("prometheus_rule_evaluation_failures_total", { job: j.prometheus })}[5m])) > 0`,
         severity: "critical",
         summary: "Prometheus fails to evaluate rules: alerts may be silently broken",
@@ -33,6 +65,7 @@ export function metaAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "AlertmanagerNotificationsFailing",
+        dashboard: dash("monitoring", P.notificationFailures),
         expr: `sum by (job, instance, integration) (increase(${sel("alertmanager_notifications_failed_total", { job: j.alertmanager })}[5m])) > 0`,
         for: t.notificationsFailing.for,
         severity: "critical",
@@ -42,6 +75,7 @@ export function metaAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "Watchdog",
+        dashboard: dash("monitoring", P.watchdog),
         expr: "vector(1)",
         severity: "none",
         summary: "The alerting pipeline works (always firing)",

@@ -64,12 +64,14 @@ const WARNING: Timing = { repeatInterval: "4h" };
 const INFO: Timing = { repeatInterval: "24h" };
 const WATCHDOG: Timing = { groupWait: "0s", groupInterval: "1m", repeatInterval: "1m" };
 
+// Every rule also requires the same `env` (Prometheus' external label), so that one
+// Alertmanager serving several environments never lets staging silence prod.
 const inhibitRules: InhibitRule[] = [
   // A firing critical makes its own warning/info redundant.
-  { source: ['severity="critical"'], target: ['severity=~"warning|info"'], equal: ["alertname", "service"] },
+  { source: ['severity="critical"'], target: ['severity=~"warning|info"'], equal: ["alertname", "service", "env"] },
   // When the service or its database is down, their symptoms are noise.
-  { source: ['alertname="AuthServiceDown"'], target: ['service="auth"', 'alertname!="AuthServiceDown"'], equal: [] },
-  { source: ['alertname="DatabaseDown"'], target: ['service="postgres"', 'alertname!="DatabaseDown"'], equal: [] },
+  { source: ['alertname="AuthServiceDown"'], target: ['service="auth"', 'alertname!="AuthServiceDown"'], equal: ["env"] },
+  { source: ['alertname="DatabaseDown"'], target: ['service="postgres"', 'alertname!="DatabaseDown"'], equal: ["env"] },
 ];
 
 export function routingTree(s: Settings): RoutingTree {

@@ -2,6 +2,7 @@
 import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { num, sel } from "../src/promql";
+import { PANELS } from "../dashboards/panels";
 import { alert, dash } from "./common";
 
 export function securityAlerts(s: Settings): PromRuleGroup {
@@ -15,14 +16,15 @@ export function securityAlerts(s: Settings): PromRuleGroup {
     rules: [
       alert({
         alert: "AuthRefreshTokenReuse",
-        // The second operand catches the first reuse ever: a counter series born at 1 has no increase() yet.
-        expr: `sum by (job) (increase(${reuse}[5m])) > 0 or sum by (job) (${reuse} unless ${reuse} offset 5m)`,
+        // The second operand catches the first reuse of a series born above 0 (no increase() yet),
+        // but not a series that only came back after a scrape gap: it had samples in the hour before.
+        expr: `sum by (job) (increase(${reuse}[5m])) > 0 or sum by (job) ((${reuse} > 0) unless max_over_time(${reuse}[1h] offset 5m))`,
         severity: "critical",
         service: "auth",
         category: "security",
         summary: "A refresh token was used twice: a token family may be stolen",
         description: "{{ $value | humanize }} refresh-token reuse detected in the last 5m on {{ $labels.job }}; the family was revoked by the service, find the user in the auth.refresh.reuse log events.",
-        dashboard: dash("security"),
+        dashboard: dash("security", PANELS.security.refreshReuse),
       }),
       alert({
         alert: "AuthRateLimitSpike",
@@ -33,17 +35,18 @@ export function securityAlerts(s: Settings): PromRuleGroup {
         category: "security",
         summary: `More than ${t.rateLimit.warningPerMinute} rate-limit rejections per minute`,
         description: `{{ $value | humanize }} requests per minute are rejected by the rate limiter (threshold ${t.rateLimit.warningPerMinute}/min for ${t.rateLimit.warningFor}).`,
-        dashboard: dash("security"),
+        dashboard: dash("security", PANELS.security.rateLimit),
       }),
       alert({
         alert: "AuthRateLimitSpike",
-        expr: `sum by (job) (increase(${rateLimited}[1m])) > ${num(t.rateLimit.criticalPerMinute)}`,
+        // A per-minute rate over 2m: [1m] holds too few samples at a 30s scrape to be reliable.
+        expr: `sum by (job) (rate(${rateLimited}[2m])) * 60 > ${num(t.rateLimit.criticalPerMinute)}`,
         severity: "critical",
         service: "auth",
         category: "security",
         summary: `More than ${t.rateLimit.criticalPerMinute} rate-limit rejections in one minute`,
-        description: `{{ $value | humanize }} requests were rejected by the rate limiter in the last minute (threshold ${t.rateLimit.criticalPerMinute}).`,
-        dashboard: dash("security"),
+        description: `{{ $value | humanize }} requests per minute were rejected by the rate limiter over the last 2m (threshold ${t.rateLimit.criticalPerMinute}/min).`,
+        dashboard: dash("security", PANELS.security.rateLimit),
       }),
       alert({
         alert: "AuthCSRFFailures",
@@ -53,7 +56,7 @@ export function securityAlerts(s: Settings): PromRuleGroup {
         category: "security",
         summary: `More than ${t.csrf.warningCount} CSRF failures in 5 minutes`,
         description: `{{ $value | humanize }} CSRF validation failures in the last 5m (threshold ${t.csrf.warningCount}).`,
-        dashboard: dash("security"),
+        dashboard: dash("security", PANELS.security.csrf),
       }),
     ],
   };

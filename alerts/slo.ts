@@ -4,23 +4,24 @@ import type { Settings } from "../src/settings";
 import { le, re, sel } from "../src/promql";
 import { sloRuleGroup, type Slo } from "../src/slo";
 import { dash, runbookSlug } from "./common";
+import { sloPanelId } from "../dashboards/panels";
 
 export function slos(s: Settings): Slo[] {
   const job = s.scrapeJobs.auth;
   const requests = sel("http_requests_total", { job });
   const threshold = s.slos.latency.thresholdSeconds;
-  return [
+  const defined: Omit<Slo, "dashboard">[] = [
     {
       name: "auth-availability",
       alert: "AuthAvailabilitySLOBurn",
       objective: s.slos.availability.objective,
       good: "requests not answered 5xx",
-      errorRate: (w) => `sum(rate(${sel("http_requests_total", { job, code: re("5..") })}[${w}]))`,
+      // No 5xx series yet means no errors: fall back to 0 so the SLI is 0, not a gap.
+      errorRate: (w) => `(sum(rate(${sel("http_requests_total", { job, code: re("5..") })}[${w}])) or vector(0))`,
       totalRate: (w) => `sum(rate(${requests}[${w}]))`,
       service: "auth",
       category: "slo",
       runbook: runbookSlug("AuthAvailabilitySLOBurn"),
-      dashboard: dash("slo"),
     },
     {
       name: "auth-latency",
@@ -34,9 +35,10 @@ export function slos(s: Settings): Slo[] {
       service: "auth",
       category: "slo",
       runbook: runbookSlug("AuthLatencySLOBurn"),
-      dashboard: dash("slo"),
     },
   ];
+  // The SLO dashboard has one block per SLO, in this order: the alert opens its burn-rate panel.
+  return defined.map((slo, i) => ({ ...slo, dashboard: dash("slo", sloPanelId(i, "burnRates")) }));
 }
 
 export function sloRuleGroups(s: Settings): PromRuleGroup[] {

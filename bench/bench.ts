@@ -1,13 +1,15 @@
 /**
- * npm run bench [-- --only synth|database]
+ * npm run bench [-- --only synth|database|local]
  * Prints the numbers behind the speed targets; never asserts on them.
  *   synth: time to render every stack (goal: all stacks in under a second), rules rendered.
  *   database: backup, restore-verify and cleanup on 1M refresh tokens (bench/database.ts).
+ *   local: every drill on a fresh local stack, time to page / floor (bench/local.ts).
  */
 import { parseArgs } from "node:util";
 import { listStacks, loadStackSettings } from "../src/settings";
 import { renderStack } from "../src/synth";
 import { main as databaseBench } from "./database";
+import { main as localBench } from "./local";
 
 function benchSynth(): void {
   const stacks = listStacks();
@@ -41,6 +43,7 @@ async function run(): Promise<void> {
   const { values } = parseArgs({ options: { only: { type: "string" } } });
   if (!values.only || values.only === "synth") benchSynth();
   if (!values.only || values.only === "database") await databaseBench();
+  if (!values.only || values.only === "local") await localBench();
 }
 
 run().catch((e: unknown) => {

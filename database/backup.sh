@@ -31,7 +31,8 @@ on_exit() {
   trap - EXIT
   set +e
   [ -z "$staged" ] || rm -f "$staged"
-  if [ "$status" -ne 0 ] && [ "$status" -ne 3 ] && [ -n "$db" ]; then
+  # 3 (push failed) and 4 (retention failed) come after a stored, reported backup.
+  if [ "$status" -ne 0 ] && [ "$status" -ne 3 ] && [ "$status" -ne 4 ] && [ -n "$db" ]; then
     log "backup of $db FAILED (exit $status)"
     metric backup_last_failure_timestamp_seconds gauge \
       'Unix time of the last failed backup run.' "$(date +%s)" >"$work/failure.prom"
@@ -111,18 +112,6 @@ staged=
 dest_put "$work/$name.manifest" "$name.manifest"
 log "stored $name.dump ($size bytes, sha256 $sha) and $name.manifest"
 
-# Retention, only after a successful backup, by the time in the object name:
-# every backup object of this database older than the limit goes; the
-# newest backup always stays; other objects are never touched.
-cutoff=$(date -u -d "@$(($(date +%s) - retention_days * 86400))" +%Y%m%dT%H%M%SZ)
-backup_objects "$db" >"$work/objects"
-awk -v p="$db-" -v cutoff="$cutoff" -v keep="$stamp" '
-  { s = substr($0, length(p) + 1, 16); if (s < cutoff && s != keep) print }' "$work/objects" >"$work/expired"
-while IFS= read -r object; do
-  dest_remove "$object"
-  log "retention (${retention_days} days): removed $object"
-done <"$work/expired"
-
 finished=$(now_epoch)
 duration=$(seconds_between "$started" "$finished")
 log "backup of $db done in ${duration}s"
@@ -134,3 +123,23 @@ log "backup of $db done in ${duration}s"
   metric backup_duration_seconds gauge 'Duration of the last successful backup run.' "$duration"
 } >"$work/metrics.prom"
 push_metrics "$work/metrics.prom" database "$db" || exit 3
+
+# Retention, only after the backup is stored and reported: a failed deletion must
+# not turn a good backup into a failed one. By the time in the object name:
+# every backup object of this database older than the limit goes; the
+# newest backup always stays; other objects are never touched.
+cutoff=$(date -u -d "@$(($(date +%s) - retention_days * 86400))" +%Y%m%dT%H%M%SZ)
+backup_objects "$db" >"$work/objects"
+awk -v p="$db-" -v cutoff="$cutoff" -v keep="$stamp" '
+  { s = substr($0, length(p) + 1, 16); if (s < cutoff && s != keep) print }' "$work/objects" >"$work/expired"
+retention_failed=
+while IFS= read -r object; do
+  if dest_remove "$object"; then
+    log "retention (${retention_days} days): removed $object"
+  else
+    log "retention (${retention_days} days): could NOT remove $object"
+    retention_failed=1
+  fi
+done <"$work/expired"
+[ -z "$retention_failed" ] || exit 4
+

@@ -20,7 +20,8 @@ aw_job=token-cleanup
 . "$(dirname "$0")/lib.sh"
 
 require_env DATABASE_URL
-after_days=$(uint_env TOKEN_CLEANUP_AFTER_DAYS 7 0)
+# At least a day: the tokens of a just-revoked family are what reuse detection looks for.
+after_days=$(uint_env TOKEN_CLEANUP_AFTER_DAYS 7 1)
 batch_size=$(uint_env TOKEN_CLEANUP_BATCH_SIZE 1000 1)
 lock_timeout=${TOKEN_CLEANUP_LOCK_TIMEOUT:-2s}
 require_cmd psql awk

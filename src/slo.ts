@@ -15,7 +15,11 @@ export interface Slo {
   readonly objective: number;
   /** What "good" means, for people: "requests not answered 5xx". */
   readonly good: string;
-  /** PromQL of bad events per second over a window, e.g. `sum(rate(x[${w}]))`. */
+  /**
+   * PromQL of bad events per second over a window, e.g. `sum(rate(x[${w}]))`. Where the
+   * bad series may not exist while all is well (no 5xx yet), it must fall back to 0 itself;
+   * where bad is derived (count − good bucket), it must not, or a missing series reads as perfect.
+   */
   readonly errorRate: (window: string) => string;
   readonly totalRate: (window: string) => string;
   readonly service: Service;
@@ -45,6 +49,8 @@ export const BURN_RATE_ALERTS: readonly BurnRateAlert[] = [
 
 export const SLO_RECORDS = {
   errorRatio: (window: string) => `slo:sli_error:ratio_rate${window}`,
+  errorEvents: "slo:sli_error_events:rate5m",
+  totalEvents: "slo:sli_total_events:rate5m",
   objective: "slo:objective:ratio",
   errorBudget: "slo:error_budget:ratio",
   budgetRemaining: "slo:error_budget_remaining:ratio",
@@ -59,17 +65,19 @@ export function sloRuleGroup(slo: Slo, source: string): PromRuleGroup {
   const sli = SLI_WINDOWS.map((w) => ({
     kind: "record" as const,
     record: SLO_RECORDS.errorRatio(w),
-    // No bad events at all is a 0 error ratio, not a gap in the SLI.
-    expr: `(${slo.errorRate(w)} or vector(0)) / ${slo.totalRate(w)}`,
+    expr: `${slo.errorRate(w)} / ${slo.totalRate(w)}`,
     labels,
   }));
   const meta = [
+    { kind: "record" as const, record: SLO_RECORDS.errorEvents, expr: slo.errorRate("5m"), labels },
+    { kind: "record" as const, record: SLO_RECORDS.totalEvents, expr: slo.totalRate("5m"), labels },
     { kind: "record" as const, record: SLO_RECORDS.objective, expr: `vector(${num(slo.objective)})`, labels },
     { kind: "record" as const, record: SLO_RECORDS.errorBudget, expr: `vector(${num(budget)})`, labels },
     {
       kind: "record" as const,
       record: SLO_RECORDS.errorRatio(SLO_PERIOD),
-      expr: `avg_over_time(${sel(SLO_RECORDS.errorRatio("5m"))}[${SLO_PERIOD}])`,
+      // Weighted by traffic: a quiet night counts for what it served, not as much as the peak.
+      expr: `sum_over_time(${sel(SLO_RECORDS.errorEvents)}[${SLO_PERIOD}]) / on (slo) sum_over_time(${sel(SLO_RECORDS.totalEvents)}[${SLO_PERIOD}])`,
       labels,
     },
     {

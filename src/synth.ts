@@ -8,12 +8,16 @@ import * as path from "node:path";
 import type { Settings } from "./settings";
 import { lokiRuleGroups, prometheusRuleGroups, PROCEDURE_RUNBOOKS } from "../alerts/index";
 import { RECEIVERS, routingTree } from "../alerts/routing";
-import { validateCatalog } from "./validate";
+import { CatalogError, validateCatalog } from "./validate";
 import { renderLogRuleFile, renderPrometheusConfig, renderRuleFile } from "./render/prometheus";
 import { renderAlertmanagerConfig, renderTemplates, TEMPLATE_FILE } from "./render/alertmanager";
 import { renderLokiLimits } from "./render/loki";
 import { RUNBOOKS_DIR, runbookSlugs } from "./render/runbooks";
 import { SEVERITIES } from "./model";
+import { buildDashboards } from "../dashboards/index";
+import { DASHBOARD_UIDS } from "../dashboards/uids";
+import { dashboardProblems } from "./dashboards/validate";
+import { dashboardFile, renderDashboardJson } from "./render/grafana";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 const MIGRATIONS_DIR = path.join(REPO_ROOT, "database", "migrations");
@@ -58,6 +62,14 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): R
   const loki = lokiRuleGroups(s);
   const runbooks = runbookSlugs(opts.runbooksDir ?? RUNBOOKS_DIR);
   validateCatalog({ prometheus: prom, loki, runbooks, procedures: PROCEDURE_RUNBOOKS });
+  const dashboards = buildDashboards(s, prom, loki);
+  const dashboardIssues = dashboardProblems({
+    dashboards,
+    alerts: [...prom.flatMap((g) => g.rules), ...loki.flatMap((g) => g.rules)].filter((r) => r.kind !== "record"),
+    records: new Set(prom.flatMap((g) => g.rules.flatMap((r) => (r.kind === "record" ? [r.record] : [])))),
+    uids: Object.values(DASHBOARD_UIDS),
+  });
+  if (dashboardIssues.length > 0) throw new CatalogError(dashboardIssues);
   const tree = routingTree(s);
 
   const files = new Map<string, string>();
@@ -67,6 +79,7 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): R
   files.set(`alertmanager/templates/${TEMPLATE_FILE}`, renderTemplates(s));
   for (const g of loki) files.set(`loki/rules/${g.name}.yaml`, renderLogRuleFile(s, g));
   files.set("loki/limits.yaml", renderLokiLimits(s));
+  for (const d of dashboards) files.set(dashboardFile(d.uid), renderDashboardJson(d.model));
   const migrations = migrationFiles();
   for (const m of migrations) files.set(`postgres/migrations/${m}`, readFileSync(path.join(MIGRATIONS_DIR, m), "utf8"));
   for (const job of jobScripts()) files.set(`postgres/jobs/${job}`, readFileSync(path.join(JOBS_DIR, job), "utf8"));
@@ -87,15 +100,23 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): R
     receivers: RECEIVERS.filter((name) => tree.receivers.some((r) => r.name === name)),
     routes: tree.routes.length,
     runbooks,
-    dashboards: [],
+    dashboards: dashboards.map((d) => d.uid),
     migrations,
   };
   files.set("summary.json", `${JSON.stringify(summary, null, 2)}\n`);
   return { files, summary };
 }
 
-/** Replace `outDir` with exactly the rendered files. */
+export class OutDirError extends Error {}
+
+/**
+ * Replace `outDir` with exactly the rendered files. Only an empty directory or an
+ * earlier render (it holds summary.json) is replaced: `--out .` must not wipe a repository.
+ */
 export function writeRendered(files: ReadonlyMap<string, string>, outDir: string): void {
+  if (existsSync(outDir) && readdirSync(outDir).length > 0 && !existsSync(path.join(outDir, "summary.json"))) {
+    throw new OutDirError(`${outDir} is neither empty nor an earlier render (no summary.json): refusing to replace it`);
+  }
   rmSync(outDir, { recursive: true, force: true });
   for (const [rel, content] of files) {
     const file = path.join(outDir, rel);

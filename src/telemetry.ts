@@ -145,3 +145,24 @@ export const SERIES: ReadonlyMap<string, SeriesInfo> = (() => {
   }
   return out;
 })();
+
+/**
+ * The auth service's log events (contracts/telemetry.md "Logs"). The log shipper
+ * labels exactly these `category="security"` (kept 1 year), every other line
+ * `category="app"`.
+ */
+export const SECURITY_LOG_EVENTS = [
+  "auth.login.success",
+  "auth.login.failure",
+  "auth.refresh.rotate",
+  "auth.refresh.reuse",
+  "auth.logout",
+  "auth.register.success",
+  "auth.register.failure",
+  "auth.ratelimit.exceeded",
+  "auth.csrf.failure",
+  "auth.account.lockout",
+] as const;
+
+/** Fields of the auth service's JSON log lines (contracts/telemetry.md "Logs"). */
+export const LOG_FIELDS = ["evt", "at", "level", "userId", "email", "deviceId", "familyId", "ip", "country", "reason"] as const;

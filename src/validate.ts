@@ -9,7 +9,7 @@ import { parser as logqlParser } from "@grafana/lezer-logql";
 import type { SyntaxNode, Tree } from "@lezer/common";
 import type { AlertingRule, LogAlertRule, LogRuleGroup, PromRuleGroup } from "./model";
 import { CATEGORIES, SERVICES, SEVERITIES } from "./model";
-import { PII_LABELS, SERIES } from "./telemetry";
+import { LOG_FIELDS, PII_LABELS, SECURITY_LOG_EVENTS, SERIES } from "./telemetry";
 import { parseDuration } from "./duration";
 import { templateProblems } from "./gotemplate";
 import { LOG_STREAM_LABELS } from "../alerts/logs";
@@ -79,8 +79,9 @@ export function promqlProblems(expr: string, records: ReadonlySet<string>): stri
         if (PII.has(label)) problems.push(`${metric}: selects on "${label}", a personal-data label that metrics never carry`);
         else if (!allowed.has(label)) problems.push(`${metric}: unknown label "${label}" (labels: ${[...allowed].sort().join(", ")})`);
         const known = series?.values[label];
-        if (known && (op === "=" || op === "=~")) {
-          const wanted = op === "=" ? [value] : /^[A-Za-z0-9_|]+$/.test(value) ? value.split("|") : [];
+        if (known) {
+          // Literal values, and regexes that are plain alternations of literals, must be values of the contract.
+          const wanted = op === "=" || op === "!=" ? [value] : /^[A-Za-z0-9_|]+$/.test(value) ? value.split("|") : [];
           for (const v of wanted) if (!known.includes(v)) problems.push(`${metric}: ${label}="${v}" is not a value of the contract (${known.join(", ")})`);
         }
       }
@@ -89,15 +90,39 @@ export function promqlProblems(expr: string, records: ReadonlySet<string>): stri
   return problems;
 }
 
-/** Problems with one LogQL alert expression: parses, is a metric query, selects streams by contract labels only. */
-export function logqlProblems(expr: string): string[] {
+/**
+ * Problems with one LogQL expression: parses, selects streams by contract
+ * labels only, and (for alerts, the default) is a metric query. A dashboard's
+ * log panel passes `metricOnly: false` for a plain log query.
+ */
+export function logqlProblems(expr: string, opts: { readonly metricOnly?: boolean } = {}): string[] {
   const tree = logqlParser.parse(expr);
   const problems = syntaxErrors(tree, expr);
+  if (expr.trim() === "") problems.push("empty expression");
   const top = tree.topNode.firstChild?.firstChild;
-  if (!top || top.name !== "MetricExpr") problems.push("is not a metric query (an alert needs e.g. count_over_time(...) > N)");
+  if ((opts.metricOnly ?? true) && (!top || top.name !== "MetricExpr")) problems.push("is not a metric query (an alert needs e.g. count_over_time(...) > N)");
   tree.iterate({
     enter(ref) {
       const n = ref.node;
+      if (n.name === "JsonExpressionParser") {
+        n.cursor().iterate((c) => {
+          if (c.name !== "String") return;
+          const field = unquote(text(expr, c.node));
+          if (!(LOG_FIELDS as readonly string[]).includes(field)) problems.push(`json extracts "${field}", not a log field of the contract (${LOG_FIELDS.join(", ")})`);
+        });
+      }
+      if (n.name === "LabelFilter") {
+        const m = n.getChild("Matcher");
+        const id = m?.getChild("Identifier");
+        const str = m?.getChild("String");
+        if (id && str && text(expr, id) === "evt") {
+          const op = expr.slice(id.to, str.from).trim();
+          const value = unquote(text(expr, str));
+          // Literal values, and regexes that are plain alternations of literals, must be events of the contract.
+          const events = op === "=" || op === "!=" ? [value] : /^[A-Za-z0-9_.|]+$/.test(value) ? value.split("|") : [];
+          for (const e of events) if (!(SECURITY_LOG_EVENTS as readonly string[]).includes(e)) problems.push(`evt="${e}" is not a log event of the contract`);
+        }
+      }
       if (n.name !== "Selector") return;
       n.node.cursor().iterate((c) => {
         if (c.name !== "Matcher") return;

@@ -84,6 +84,14 @@ describe("stack settings", () => {
     expect(JSON.stringify(s)).not.toContain("v1:abc");
   });
 
+  it("rejects settings under which alerts could never fire or would page from dev", () => {
+    expect(problems({ "authwatch:slos": { availability: { objective: 0.9 } } })[0]).toMatch(/slos\.availability\.objective: must be above 0\.931/);
+    expect(problems({ "authwatch:scrapeInterval": "1m" })[0]).toMatch(/^authwatch:scrapeInterval: must be at most 30s/);
+    expect(problems({ "authwatch:environment": "dev" })).toContain("authwatch:routing.mode: must be chat-only in dev: dev never pages");
+    expect(problems({ "authwatch:routing": { maintenanceWindow: { location: "Europe/Berln" } } })[0]).toMatch(/routing\.maintenanceWindow\.location: must be an IANA time zone/);
+    expect(problems({ "authwatch:loki": { securityRetentionDays: 30 } })[0]).toMatch(/loki\.securityRetentionDays: must be at least appRetentionDays \(90\)/);
+  });
+
   it("rejects an unknown namespace but passes provider settings through", () => {
     expect(problems({ "authwach:thresholds": {} })[0]).toMatch(/unknown config namespace "authwach"/);
     expect(problems({ "kubernetes:context": "prod", "aws:region": "eu-west-1" })).toEqual([]);
@@ -100,6 +108,23 @@ describe("stack settings", () => {
     })();
     expect(all.some((p) => p.startsWith("authwatch:environment"))).toBe(true);
     expect(all.some((p) => p.startsWith("authwatch:thresholds.csrf.warningCount"))).toBe(true);
+  });
+
+  it("defaults Grafana delivery to the API with fixed data source uids, and validates it", () => {
+    const s = parseSettings("test", { ...base, "authwatch:environment": "local" }, FILE);
+    expect(s.grafana).toMatchObject({ delivery: "api", prometheusUid: "authwatch-prometheus", lokiUid: "authwatch-loki", alertmanagerUid: "authwatch-alertmanager" });
+    expect(problems({ "authwatch:grafana": { delivery: "configmap" } })[0]).toMatch(/^authwatch:grafana\.delivery: /);
+    expect(problems({ "authwatch:grafana": { prometheusUid: "has spaces" } })[0]).toMatch(/^authwatch:grafana\.prometheusUid: must be 1-40 letters, digits, - or _/);
+    expect(problems({ "authwatch:grafana": { lokiUid: "authwatch-prometheus" } })).toContain(
+      "authwatch:grafana.lokiUid: the Prometheus, Loki and Alertmanager data sources need three different uids",
+    );
+  });
+
+  it("refuses grafana:auth as plain text and accepts it as a secret", () => {
+    expect(problems({ "grafana:auth": "admin:admin" })).toContain(
+      "grafana:auth: is a secret; set it with `pulumi config set --secret grafana:auth <value>`, never as plain text",
+    );
+    expect(problems({ "grafana:auth": { secure: "v1:abc" }, "grafana:url": "https://grafana.example.com" }).filter((p) => p.startsWith("grafana:"))).toEqual([]);
   });
 
   it("names the file when a stack file is missing or not YAML", () => {

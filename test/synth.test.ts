@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import * as yaml from "js-yaml";
 import { listStacks, loadStackSettings, parseSettings, SECRET_KEYS } from "../src/settings";
 import { renderStack } from "../src/synth";
+import { lokiRuleGroups, prometheusRuleGroups } from "../alerts/index";
 import { renderToTemp } from "./support/render";
 
 /** contracts/alerts.md "Catalog", every row's alert name. */
@@ -17,8 +18,46 @@ const CONTRACT_ALERTS = [
   "AlertmanagerNotificationsFailing", "Watchdog",
 ].sort();
 
+/**
+ * contracts/alerts.md "Catalog": each alert's severities, written out from the table
+ * (two rows of one name are two tiers; the SLO rows are "critical / warning").
+ */
+const CONTRACT_SEVERITIES: Record<string, string[]> = {
+  AuthServiceDown: ["critical"], AuthHighErrorRate: ["critical", "warning"], AuthLatencyHigh: ["critical", "warning"],
+  AuthLoginLatencyHigh: ["warning"], AuthRefreshLatencyHigh: ["warning"], AuthTokenValidationSlow: ["critical", "warning"],
+  AuthHighLoginFailureRate: ["critical", "warning"], AuthHighRegistrationFailureRate: ["warning"], AuthTokenValidationFailureRate: ["warning"],
+  AuthRegistrationSpike: ["warning"], AuthInvalidTokenSpike: ["warning"], AuthSessionAnomaly: ["info"], AuthRefreshTokenReuse: ["critical"],
+  AuthRateLimitSpike: ["critical", "warning"], AuthCSRFFailures: ["warning"], AuthBruteForceSuspected: ["warning"], AuthLoginGeoAnomaly: ["info"],
+  DatabaseRLSViolation: ["warning"], AuthHighMemoryUsage: ["warning"], DatabaseDown: ["critical"], DatabaseConnectionsHigh: ["warning"],
+  DatabaseDeadlocks: ["warning"], BackupTooOld: ["warning"], BackupRestoreVerificationFailed: ["warning"], AuthAvailabilitySLOBurn: ["critical", "warning"],
+  AuthLatencySLOBurn: ["critical", "warning"], PrometheusTargetDown: ["warning"], PrometheusRuleEvaluationFailures: ["critical"],
+  AlertmanagerNotificationsFailing: ["critical"], Watchdog: ["none"],
+};
+/** The rows the contract marks "category security". */
+const CONTRACT_SECURITY = ["AuthRefreshTokenReuse", "AuthRateLimitSpike", "AuthCSRFFailures", "AuthBruteForceSuspected", "AuthLoginGeoAnomaly", "DatabaseRLSViolation"];
+/** The service an alert is about: the database and its backups, the monitoring stack, or the auth service. */
+const contractService = (name: string) =>
+  /^(Database|Backup)/.test(name) ? "postgres" : /^(Prometheus|Alertmanager|Watchdog)/.test(name) ? "monitoring" : "auth";
+
 /** contracts/synth.md: the folders this issue owns. */
-const EXPECTED_LAYOUT = [/^prometheus\/rules\/[a-z0-9-]+\.yaml$/, /^prometheus\/prometheus\.yaml$/, /^alertmanager\/alertmanager\.yaml$/, /^alertmanager\/templates\/[a-z]+\.tmpl$/, /^loki\/rules\/[a-z0-9-]+\.yaml$/, /^loki\/limits\.yaml$/, /^postgres\/migrations\/\d{4}_[a-z0-9_]+\.(up|down)\.sql$/, /^postgres\/jobs\/[a-z-]+\.sh$/, /^summary\.json$/];
+const EXPECTED_LAYOUT = [/^prometheus\/rules\/[a-z0-9-]+\.yaml$/, /^prometheus\/prometheus\.yaml$/, /^alertmanager\/alertmanager\.yaml$/, /^alertmanager\/templates\/[a-z]+\.tmpl$/, /^loki\/rules\/[a-z0-9-]+\.yaml$/, /^loki\/limits\.yaml$/, /^postgres\/migrations\/\d{4}_[a-z0-9_]+\.(up|down)\.sql$/, /^postgres\/jobs\/[a-z-]+\.sh$/, /^grafana\/dashboards\/[a-z0-9-]+\.json$/, /^summary\.json$/];
+
+describe("the catalog's labels follow the contract", () => {
+  it("severities, service and security category of every alert", () => {
+    const s = loadStackSettings("prod");
+    const rules = [...prometheusRuleGroups(s).flatMap((g) => g.rules), ...lokiRuleGroups(s).flatMap((g) => g.rules)].filter((r) => r.kind !== "record");
+    for (const [name, severities] of Object.entries(CONTRACT_SEVERITIES)) {
+      const mine = rules.filter((r) => r.alert === name);
+      expect([...new Set(mine.map((r) => r.severity))].sort(), name).toEqual([...severities].sort());
+      for (const r of mine) {
+        expect(r.service, name).toBe(contractService(name));
+        if (CONTRACT_SECURITY.includes(name)) expect(r.category, name).toBe("security");
+        else expect(r.category, name).not.toBe("security");
+      }
+    }
+    expect(Object.keys(CONTRACT_SEVERITIES).sort()).toEqual(CONTRACT_ALERTS);
+  });
+});
 
 describe.each(listStacks())("synth %s", (stack) => {
   it("renders every alert of the contract's catalog, counted in summary.json", () => {
@@ -88,14 +127,15 @@ describe("prometheus rules", () => {
     expect(alerts).toBeGreaterThan(40);
   });
 
-  it("moves a rule when its threshold changes, and nothing else", () => {
+  it("moves a rule and the panels that show it when its threshold changes, and nothing else", () => {
     const prod = loadStackSettings("prod");
     const changed = structuredClone(prod);
     changed.thresholds.errorRate.criticalRatio = 0.07;
     const a = renderStack(prod).files;
     const b = renderStack(changed).files;
     const differing = [...a.keys()].filter((f) => a.get(f) !== b.get(f));
-    expect(differing).toEqual(["prometheus/rules/auth-availability.yaml"]);
+    expect(differing).toEqual(["prometheus/rules/auth-availability.yaml", "grafana/dashboards/auth-overview.json"]);
+    expect(b.get("grafana/dashboards/auth-overview.json")).toContain('"value": 0.07');
     expect(b.get("prometheus/rules/auth-availability.yaml")).toContain('job:http_requests_5xx:ratio_rate5m{job="auth"} > 0.07');
   });
 });

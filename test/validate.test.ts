@@ -29,6 +29,9 @@ describe("PromQL validation", () => {
     expect(promqlProblems('auth_logins_total{outcome="failure"}', records)[0]).toMatch(/auth_logins_total: unknown label "outcome"/);
     expect(promqlProblems('auth_logins_total{result="failed"}', records)[0]).toMatch(/result="failed" is not a value of the contract \(success, failure\)/);
   });
+  it("checks negative matchers against the contract's values too", () => {
+    expect(promqlProblems('auth_logins_total{result!="failur"}', records)[0]).toMatch(/result="failur" is not a value of the contract/);
+  });
   it("rejects grouping or selecting by a personal-data label", () => {
     expect(promqlProblems("sum by (email) (rate(auth_logins_total[5m]))", records)).toEqual(['groups by "email", a personal-data label that metrics never carry']);
     expect(promqlProblems('auth_logins_total{ip="1.2.3.4"}', records)[0]).toMatch(/personal-data label/);
@@ -46,6 +49,12 @@ describe("LogQL validation", () => {
   });
   it("rejects a log query that is not a metric query", () => {
     expect(logqlProblems('{app="auth"} | json')).toContain("is not a metric query (an alert needs e.g. count_over_time(...) > N)");
+  });
+  it("rejects a log event or field the service does not write", () => {
+    expect(logqlProblems('sum(count_over_time({app="auth"} | json evt="evt" | evt="auth.login.failur" [5m])) > 1')).toEqual([
+      'evt="auth.login.failur" is not a log event of the contract',
+    ]);
+    expect(logqlProblems('sum by (ip) (count_over_time({app="auth"} | json evt="evt", ip="client_ip" [5m])) > 1')[0]).toMatch(/json extracts "client_ip", not a log field/);
   });
   it("rejects unparsable LogQL and streams outside the contract", () => {
     expect(logqlProblems('sum(count_over_time({app="auth"} | json [10m]) > 5')[0]).toMatch(/syntax error/);
@@ -104,6 +113,23 @@ const replaceIn = (file: string, from: string, to: string) => {
 };
 
 describe("npm run synth stops on bad input", () => {
+  it("refuses to replace a directory that is not an earlier render", async () => {
+    const { root, res } = await synthInCopy((r) => writeFileSync(path.join(r, "keep.txt"), "precious"));
+    const again = await tool(path.join(root, "node_modules", ".bin", "tsx"), ["src/cli/synth.ts", "--stack", "prod", "--out", "."], root);
+    expect(res.ok, res.output).toBe(true);
+    expect(again.ok).toBe(false);
+    expect(again.output).toMatch(/is neither empty nor an earlier render \(no summary\.json\): refusing to replace it/);
+    expect(readFileSync(path.join(root, "keep.txt"), "utf8")).toBe("precious");
+  });
+  it("a malformed runbook marker, before writing anything", async () => {
+    const { res, root } = await synthInCopy((r) => {
+      const f = path.join(r, "runbooks/auth-high-error-rate.md");
+      writeFileSync(f, readFileSync(f, "utf8").replace("<!--/setting-->", "<!-- /setting-->"));
+    });
+    expect(res.ok).toBe(false);
+    expect(res.output).toMatch(/runbooks\/auth-high-error-rate\.md: 1 malformed setting marker/);
+    expect(() => readFileSync(path.join(root, "out/prod/summary.json"))).toThrow();
+  });
   it("exits 0 and renders on the repository as it is", async () => {
     const { res } = await synthInCopy(() => {});
     expect(res.ok, res.output).toBe(true);
@@ -131,5 +157,17 @@ describe("npm run synth stops on bad input", () => {
     expect(res.ok).toBe(false);
     expect(res.output).toContain("stacks/Pulumi.prod.yaml: invalid stack settings:");
     expect(res.output).toContain("authwatch:thresholds.memory.warningRatio: must be at most 1");
+  });
+  it("a typo in a dashboard's metric, naming the dashboard and the panel", async () => {
+    const { res } = await synthInCopy((root) => replaceIn(path.join(root, "dashboards/overview.ts"), 'sel("auth_guest_total"', 'sel("auth_guests_total" as "auth_guest_total"'));
+    expect(res.ok).toBe(false);
+    expect(res.output).toContain('dashboards/overview.ts: auth-overview: panel 21 "Guest users": query A: unknown metric "auth_guests_total"');
+  });
+  it("an alert that no dashboard shows", async () => {
+    const { res } = await synthInCopy((root) =>
+      replaceIn(path.join(root, "dashboards/database.ts"), 'description: "Deadlocks PostgreSQL detected and broke, in 10-minute windows. Any deadlock warns.", alerts: ["DatabaseDeadlocks"]', 'description: "Deadlocks."'),
+    );
+    expect(res.ok).toBe(false);
+    expect(res.output).toContain("alert DatabaseDeadlocks is shown on no dashboard");
   });
 });

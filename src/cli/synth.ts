@@ -5,8 +5,8 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { listStacks, loadStackSettings, SettingsError } from "../settings";
-import { refreshRunbooks } from "../render/runbooks";
-import { renderStack, writeRendered } from "../synth";
+import { refreshRunbooks, RunbookError } from "../render/runbooks";
+import { OutDirError, renderStack, writeRendered } from "../synth";
 import { CatalogError } from "../validate";
 
 function usage(): string {
@@ -34,19 +34,20 @@ function main(argv: string[]): number {
     // Every stack is validated: runbooks quote all of their values.
     const all = listStacks().map((name) => loadStackSettings(name));
     const settings = all.find((s) => s.stack === stack) ?? loadStackSettings(stack);
-    for (const file of refreshRunbooks(all)) console.log(`updated ${path.relative(process.cwd(), file)} (thresholds changed)`);
+    // Validate and render first: nothing is written, not even a runbook, on bad input.
     const { files, summary } = renderStack(settings);
+    for (const file of refreshRunbooks(all)) console.log(`updated ${path.relative(process.cwd(), file)} (thresholds changed)`);
     const out = path.resolve(args.values.out ?? path.join("out", stack));
     writeRendered(files, out);
     const a = summary.alerts;
     console.log(
       `synth ${stack}: ${a.names.length} alerts (${a.rules} rules: ${Object.entries(a.bySeverity).map(([k, v]) => `${v} ${k}`).join(", ")}), ` +
         `${summary.recordingRules} recording rules, ${summary.receivers.length} receivers, ${summary.runbooks.length} runbooks, ` +
-        `${summary.migrations.length} migrations → ${path.relative(process.cwd(), out) || out} (${files.size} files)`,
+        `${summary.dashboards.length} dashboards, ${summary.migrations.length} migrations → ${path.relative(process.cwd(), out) || out} (${files.size} files)`,
     );
     return 0;
   } catch (e) {
-    if (e instanceof SettingsError || e instanceof CatalogError) {
+    if (e instanceof SettingsError || e instanceof CatalogError || e instanceof OutDirError || e instanceof RunbookError) {
       console.error(`synth: ${e.message}`);
       return 1;
     }

@@ -23,7 +23,11 @@ export function engineConfig(): RawConfig {
   return out;
 }
 
+/** The stack file as error messages name it (relative to the working directory). */
+export function engineStackFile(): string {
+  return path.relative(process.cwd(), stackFile(pulumi.getStack()));
+}
+
 export function settingsFromEngine(): Settings {
-  const stack = pulumi.getStack();
-  return parseSettings(stack, engineConfig(), path.relative(process.cwd(), stackFile(stack)));
+  return parseSettings(pulumi.getStack(), engineConfig(), engineStackFile());
 }

@@ -105,8 +105,8 @@ export function renderAlertmanagerConfig(s: Settings, tree: RoutingTree): string
           }
         : {}),
     },
-    // Relative to this file: the templates sit beside it in every delivery.
-    templates: ["templates/*.tmpl"],
+    // Relative to this file in synth's layout and the local stack; on a cluster where the operator mounts them.
+    templates: [`${s.routing.templatesDir.replace(/\/+$/, "")}/*.tmpl`],
     route: {
       receiver: tree.root.receiver,
       group_by: [...tree.root.groupBy],
@@ -135,7 +135,7 @@ export function renderAlertmanagerConfig(s: Settings, tree: RoutingTree): string
 export function renderTemplates(s: Settings): string {
   return `{{/* ${GENERATED} Stack: ${s.stack}. */}}
 {{ define "authwatch.title" }}[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.severity | toUpper }} {{ .CommonLabels.alertname }} ({{ .CommonLabels.service }}, ${s.environment}){{ end }}
-{{ define "authwatch.summary" }}{{ .CommonAnnotations.summary }}{{ end }}
+{{ define "authwatch.summary" }}{{ if .CommonAnnotations.summary }}{{ .CommonAnnotations.summary }}{{ else }}{{ (index .Alerts 0).Annotations.summary }}{{ end }}{{ end }}
 {{ define "authwatch.description" }}{{ range .Alerts }}{{ .Annotations.description }}
 {{ end }}{{ end }}
 {{ define "authwatch.runbook" }}{{ (index .Alerts 0).Annotations.runbook_url }}{{ end }}

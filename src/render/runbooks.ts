@@ -9,6 +9,8 @@ import type { Settings } from "../settings";
 import { humanizeDuration, humanizePercentage } from "../gotemplate";
 
 export const RUNBOOKS_DIR = path.resolve(__dirname, "..", "..", "runbooks");
+export class RunbookError extends Error {}
+
 const MARKER = /<!--setting:([A-Za-z0-9_.]+)-->(.*?)<!--\/setting-->/g;
 
 /** Runbook slugs present in a directory (README.md is the guide, not a runbook). */
@@ -34,10 +36,14 @@ export function formatSetting(key: string, value: unknown): string {
   return String(value);
 }
 
-/** The primary stack (prod) first; the rest in name order. */
+/**
+ * The primary stack (prod) first; the rest in name order. The local stack is
+ * left out: runbooks are read for deployed environments, and its drill clocks
+ * (15s instead of 1m) would only clutter them.
+ */
 function ordered(stacks: readonly Settings[]): Settings[] {
   const rank = (s: Settings) => (s.environment === "prod" ? 0 : 1);
-  return [...stacks].sort((a, b) => rank(a) - rank(b) || (a.stack < b.stack ? -1 : 1));
+  return stacks.filter((s) => s.environment !== "local").sort((a, b) => rank(a) - rank(b) || (a.stack < b.stack ? -1 : 1));
 }
 
 export function renderSettingText(key: string, stacks: readonly Settings[]): string {
@@ -55,11 +61,15 @@ export function renderSettingText(key: string, stacks: readonly Settings[]): str
 
 /** Render every marker of one runbook; errors name the file and the key. */
 export function renderRunbook(text: string, file: string, stacks: readonly Settings[]): string {
+  // A marker that does not close on its line would freeze whatever number was typed in it.
+  const opened = text.split("<!--setting:").length - 1;
+  const complete = [...text.matchAll(MARKER)].length;
+  if (opened !== complete) throw new RunbookError(`${file}: ${opened - complete} malformed setting marker(s): write <!--setting:KEY-->value<!--/setting--> on one line`);
   return text.replace(MARKER, (_all, key: string) => {
     try {
       return `<!--setting:${key}-->${renderSettingText(key, stacks)}<!--/setting-->`;
     } catch (e) {
-      throw new Error(`${file}: marker <!--setting:${key}-->: ${(e as Error).message}`);
+      throw new RunbookError(`${file}: marker <!--setting:${key}-->: ${(e as Error).message}`);
     }
   });
 }
@@ -71,15 +81,12 @@ export function runbookSettingKeys(text: string): string[] {
 
 /** Bring every runbook's rendered values up to date; returns the files that changed. */
 export function refreshRunbooks(stacks: readonly Settings[], dir = RUNBOOKS_DIR, write = true): string[] {
-  const changed: string[] = [];
-  for (const slug of runbookSlugs(dir)) {
-    const file = path.join(dir, `${slug}.md`);
-    const before = readFileSync(file, "utf8");
-    const after = renderRunbook(before, path.relative(process.cwd(), file), stacks);
-    if (after !== before) {
-      changed.push(file);
-      if (write) writeFileSync(file, after);
-    }
-  }
-  return changed;
+  // Render all before writing any: one bad marker leaves every file as it was.
+  const changed = runbookSlugs(dir)
+    .map((slug) => path.join(dir, `${slug}.md`))
+    .map((file) => ({ file, before: readFileSync(file, "utf8") }))
+    .map(({ file, before }) => ({ file, before, after: renderRunbook(before, path.relative(process.cwd(), file), stacks) }))
+    .filter(({ before, after }) => before !== after);
+  if (write) for (const { file, after } of changed) writeFileSync(file, after);
+  return changed.map(({ file }) => file);
 }

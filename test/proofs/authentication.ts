@@ -13,7 +13,22 @@ export function authenticationProofs(s: Settings): AlertProof[] {
     input("auth_logins_total", { job, result: "failure", method: "password", reason: "invalid_credentials" }, counter(perMinute * ratio, 20)),
     input("auth_logins_total", { job, result: "success", method: "password", reason: "none" }, counter(perMinute * (1 - ratio), 20)),
   ];
+  /**
+   * Whole attempts at the floor's edge: `failed` of `total` attempts every 5 minutes, so that
+   * increase(...[5m]) counts exactly `total`, with no floating-point rounding either side of the floor.
+   */
+  const every5m = (n: number) => Array.from({ length: 21 }, (_, m) => n * Math.floor(m / 5)).join(" ");
+  const loginsAt = (failed: number, total: number) => [
+    input("auth_logins_total", { job, result: "failure", method: "password", reason: "invalid_credentials" }, every5m(failed)),
+    input("auth_logins_total", { job, result: "success", method: "password", reason: "none" }, every5m(total - failed)),
+  ];
+  const registrationsAt = (failed: number, total: number) => [
+    input("auth_registrations_total", { job, result: "failure" }, every5m(failed)),
+    input("auth_registrations_total", { job, result: "success" }, every5m(total - failed)),
+  ];
   const lf = t.loginFailure;
+  /** Failed attempts out of `total` that make a share above `ratio`. */
+  const failing = (ratio: number, total: number) => Math.min(total, Math.floor(total * ratio) + 1);
   const loginTraffic = Math.max(100, lf.minAttempts); // ≥ 5× the floor over 5m
   const loginCritical = above(lf.criticalRatio);
   const loginBetween = above(lf.warningRatio, lf.criticalRatio);
@@ -34,16 +49,18 @@ export function authenticationProofs(s: Settings): AlertProof[] {
   const tvHigh = above(t.tokenValidationFailure.warningRatio);
 
   /**
-   * A day at `yesterday` events per minute, then `today` per minute, evaluated
-   * 12 minutes into the change: the 10m window and its 1d offset each see one rate.
+   * Most of a day at `yesterday` events per minute, then two hours at `today` per minute:
+   * the last 10m and the same 10m one day earlier each see one rate.
    */
   const spikeProof = (alert: string, metric: string, labels: Record<string, string>, factor: number, floor: number): AlertProof => {
-    const base = DAY + 5;
+    // The rate changes two hours before the evaluation, so only a comparison with the same
+    // window one day earlier (not one hour earlier) sees the difference.
+    const change = DAY - 100;
     const series = { job, ...labels };
     const spike = (name: string, yesterday: number, today: number, fires: boolean): AlertCase => ({
       name,
-      series: [input(metric, series, `0+${num(yesterday)}x${base} ${num(yesterday * base + today)}+${num(today)}x30`)],
-      at: `${base + 12}m`,
+      series: [input(metric, series, `0+${num(yesterday)}x${change} ${num(yesterday * change + today)}+${num(today)}x150`)],
+      at: `${change + 120}m`,
       firing: fires ? [{ severity: "warning", labels: { job }, value: today * 10 }] : [],
     });
     const quiet = floor / 10; // per minute: `floor` events in 10 minutes
@@ -84,8 +101,22 @@ export function authenticationProofs(s: Settings): AlertProof[] {
           firing: [{ severity: "warning", labels: { job }, value: loginBetween }],
         },
         { name: "failure share below warning stays silent", series: logins(below(lf.warningRatio), loginTraffic), at: "10m", firing: [] },
-        // Half the floor in 5 minutes: every attempt may fail, nobody is woken.
-        { name: "under the traffic floor stays silent", series: logins(loginCritical, lf.minAttempts / 10), at: "10m", firing: [] },
+        // One attempt short of the floor in 5 minutes: however many fail, nobody is woken; at the floor, the alert fires.
+        {
+          name: "one attempt under the traffic floor stays silent",
+          series: loginsAt(failing(lf.criticalRatio, lf.minAttempts - 1), lf.minAttempts - 1),
+          at: "10m",
+          firing: [],
+        },
+        {
+          name: "exactly at the traffic floor fires",
+          series: loginsAt(failing(lf.criticalRatio, lf.minAttempts), lf.minAttempts),
+          at: "10m",
+          firing: [
+            { severity: "critical", labels: { job }, value: failing(lf.criticalRatio, lf.minAttempts) / lf.minAttempts },
+            { severity: "warning", labels: { job }, value: failing(lf.criticalRatio, lf.minAttempts) / lf.minAttempts },
+          ],
+        },
       ],
     },
     {
@@ -93,7 +124,18 @@ export function authenticationProofs(s: Settings): AlertProof[] {
       cases: [
         { name: "failure share above the threshold fires", series: registrations(regHigh, regTraffic), at: "10m", firing: [{ severity: "warning", labels: { job }, value: regHigh }] },
         { name: "failure share below the threshold stays silent", series: registrations(below(rf.warningRatio), regTraffic), at: "10m", firing: [] },
-        { name: "under the traffic floor stays silent", series: registrations(regHigh, rf.minAttempts / 10), at: "10m", firing: [] },
+        {
+          name: "one attempt under the traffic floor stays silent",
+          series: registrationsAt(failing(rf.warningRatio, rf.minAttempts - 1), rf.minAttempts - 1),
+          at: "10m",
+          firing: [],
+        },
+        {
+          name: "exactly at the traffic floor fires",
+          series: registrationsAt(failing(rf.warningRatio, rf.minAttempts), rf.minAttempts),
+          at: "10m",
+          firing: [{ severity: "warning", labels: { job }, value: failing(rf.warningRatio, rf.minAttempts) / rf.minAttempts }],
+        },
       ],
     },
     {

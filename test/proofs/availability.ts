@@ -1,12 +1,13 @@
 import type { AlertProof } from "../../src/model";
 import type { Settings } from "../../src/settings";
-import { above, below, counter, gauge, histogram, input, minutes } from "./series";
+import { above, below, counter, gauge, histogram, input, minutes, stepFor } from "./series";
 
 export function availabilityProofs(s: Settings): AlertProof[] {
   const t = s.thresholds;
   const job = s.scrapeJobs.auth;
   const probe = { job: s.scrapeJobs.authHealth, instance: "http://auth.auth.svc:8080/health" };
-  const downFor = minutes(t.serviceDown.for);
+  const down = stepFor(t.serviceDown.for);
+  const downFor = down.steps;
 
   /** 1000 requests a minute, `ratio` of them answered 500. */
   const traffic = (ratio: number, steps: number) => [
@@ -21,26 +22,27 @@ export function availabilityProofs(s: Settings): AlertProof[] {
   return [
     {
       alert: "AuthServiceDown",
+      interval: down.interval,
       cases: [
         {
           name: "probe failing longer than `for` fires",
           series: [input("probe_success", probe, `1x10 0x${downFor + 5}`)],
-          at: `${10 + downFor + 3}m`,
+          at: down.at(10 + downFor + 3),
           firing: [{ severity: "critical", labels: probe, value: 0 }],
         },
         {
-          name: "one failed probe (shorter than `for`) stays silent",
+          name: "one failed probe (shorter than `for`) stays silent while it fails",
           series: [input("probe_success", probe, `1x10 0 1x20`)],
-          at: "12m",
+          at: down.at(11),
           firing: [],
         },
         {
-          name: "a probe that stopped reporting fires",
-          series: [input("up", { job: "prometheus", instance: "localhost:9090" }, gauge(1, 20))],
-          at: `${downFor + 2}m`,
-          firing: [{ severity: "critical", labels: { job: s.scrapeJobs.authHealth }, value: 1 }],
+          name: "a failing probe stays silent until `for` has passed",
+          series: [input("probe_success", probe, `1x10 0x${downFor + 5}`)],
+          at: down.at(11 + downFor - 1),
+          firing: [],
         },
-        { name: "healthy probe stays silent", series: [input("probe_success", probe, gauge(1, 30))], at: "20m", firing: [] },
+        { name: "healthy probe stays silent", series: [input("probe_success", probe, gauge(1, 30))], at: down.at(20), firing: [] },
       ],
     },
     {

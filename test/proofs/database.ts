@@ -1,13 +1,14 @@
 import type { AlertProof } from "../../src/model";
 import type { Settings } from "../../src/settings";
-import { above, below, gauge, input, minutes } from "./series";
+import { above, below, gauge, input, minutes, stepFor } from "./series";
 import { mustParseDuration } from "../../src/duration";
 
 export function databaseProofs(s: Settings): AlertProof[] {
   const t = s.thresholds;
   const job = s.scrapeJobs.postgres;
   const exporter = { job, instance: "postgres-exporter:9187" };
-  const downFor = minutes(t.databaseDown.for);
+  const down = stepFor(t.databaseDown.for);
+  const downFor = down.steps;
   const dc = t.databaseConnections;
   const connections = (ratio: number) => [
     input("pg_stat_activity_count", { ...exporter, datname: "auth", state: "active" }, gauge(100 * ratio * 0.25, minutes(dc.for) + 10)),
@@ -18,10 +19,12 @@ export function databaseProofs(s: Settings): AlertProof[] {
   return [
     {
       alert: "DatabaseDown",
+      interval: down.interval,
       cases: [
-        { name: "pg_up 0 longer than `for` fires", series: [input("pg_up", exporter, `1x5 0x${downFor + 10}`)], at: `${5 + downFor + 3}m`, firing: [{ severity: "critical", labels: exporter, value: 0 }] },
-        { name: "an exporter that reports nothing fires", series: [input("up", { job: "prometheus", instance: "localhost:9090" }, gauge(1, 20))], at: `${downFor + 2}m`, firing: [{ severity: "critical", labels: { job }, value: 1 }] },
-        { name: "pg_up 1 stays silent", series: [input("pg_up", exporter, gauge(1, 30))], at: "20m", firing: [] },
+        { name: "pg_up 0 longer than `for` fires", series: [input("pg_up", exporter, `1x5 0x${downFor + 10}`)], at: down.at(5 + downFor + 3), firing: [{ severity: "critical", labels: exporter, value: 0 }] },
+        { name: "pg_up 0 for one scrape (shorter than `for`) stays silent", series: [input("pg_up", exporter, `1x5 0 1x20`)], at: down.at(7), firing: [] },
+        { name: "pg_up 0 stays silent until `for` has passed", series: [input("pg_up", exporter, `1x5 0x${downFor + 10}`)], at: down.at(6 + downFor - 1), firing: [] },
+        { name: "pg_up 1 stays silent", series: [input("pg_up", exporter, gauge(1, 30))], at: down.at(20), firing: [] },
       ],
     },
     {
@@ -57,6 +60,11 @@ export function backupProofs(s: Settings): AlertProof[] {
   const verifyMax = mustParseDuration(t.restoreVerify.maxAge) / 60;
   // Restore verification is weekly: feed and evaluate it at a 10m step.
   const step = 10;
+  // "Never reported" fires once absent() has held for absentFor (15m in prod: evaluated at 20m and 30m).
+  const backupAbsentAt = minutes(t.backup.absentFor) + 5;
+  const verifyAbsentAt = (Math.ceil(minutes(t.restoreVerify.absentFor) / step) + 1) * step;
+  // A moment when the last verification is still recent: an hour after it in prod, sooner when the limit is shorter.
+  const recentAt = pushedAt + step * Math.max(1, Math.floor(Math.min(60, verifyMax / 2) / step));
   return [
     {
       alert: "BackupTooOld",
@@ -70,13 +78,13 @@ export function backupProofs(s: Settings): AlertProof[] {
         {
           name: "a backup younger than the limit stays silent",
           series: [input("backup_last_success_timestamp_seconds", backup, pushed(1, pushedAt + backupMax + 40))],
-          at: `${pushedAt + backupMax - 30}m`,
+          at: `${pushedAt + backupMax - Math.min(30, backupMax / 2)}m`,
           firing: [],
         },
         {
           name: "no backup ever reported fires",
-          series: [input("up", { job: "prometheus", instance: "localhost:9090" }, gauge(1, 30))],
-          at: "20m",
+          series: [input("up", { job: "prometheus", instance: "localhost:9090" }, gauge(1, backupAbsentAt + 10))],
+          at: `${backupAbsentAt}m`,
           firing: [{ severity: "warning", labels: { job: backup.job }, ruleLabels: { reason: "never_reported" }, value: 1 }],
         },
       ],
@@ -100,7 +108,7 @@ export function backupProofs(s: Settings): AlertProof[] {
             input("restore_verify_last_success_timestamp_seconds", verify, pushed(step, 300)),
             input("restore_verify_rows_mismatched", verify, gauge(3, 30)),
           ],
-          at: "120m",
+          at: `${recentAt}m`,
           firing: [{ severity: "warning", labels: verify, ruleLabels: { reason: "rows_mismatched" }, value: 3 }],
         },
         {
@@ -109,13 +117,13 @@ export function backupProofs(s: Settings): AlertProof[] {
             input("restore_verify_last_success_timestamp_seconds", verify, pushed(step, 300)),
             input("restore_verify_rows_mismatched", verify, gauge(0, 30)),
           ],
-          at: "120m",
+          at: `${recentAt}m`,
           firing: [],
         },
         {
           name: "no verification ever reported fires",
-          series: [input("up", { job: "prometheus", instance: "localhost:9090" }, gauge(1, 10))],
-          at: "30m",
+          series: [input("up", { job: "prometheus", instance: "localhost:9090" }, gauge(1, verifyAbsentAt / step + 5))],
+          at: `${verifyAbsentAt}m`,
           firing: [{ severity: "warning", labels: { job: verify.job }, ruleLabels: { reason: "never_reported" }, value: 1 }],
         },
       ],

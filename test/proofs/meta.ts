@@ -9,14 +9,33 @@ export function metaProofs(s: Settings): AlertProof[] {
   const prom = { job: j.prometheus, instance: "prometheus-0:9090" };
   const am = { job: j.alertmanager, instance: "alertmanager-0:9093", integration: "slack" };
   const downFor = minutes(t.targetDown.for);
+  /** An up series for every job the missing-target rule watches, except the auth service's own. */
+  const othersUp = (steps: number) =>
+    [j.authHealth, j.postgres, j.pushgateway].map((job) => input("up", { job, instance: `${job}:9100` }, gauge(1, steps)));
   const failFor = minutes(t.notificationsFailing.for);
   return [
     {
       alert: "PrometheusTargetDown",
       cases: [
-        { name: "a stack target down longer than `for` fires", series: [input("up", target, `1x5 0x${downFor + 10}`)], at: `${5 + downFor + 3}m`, firing: [{ severity: "warning", labels: target, value: 0 }] },
-        { name: "targets up stay silent", series: [input("up", target, gauge(1, 30))], at: "20m", firing: [] },
-        { name: "a target outside the stack stays silent", series: [input("up", { job: "kubelet", instance: "node-1:10250" }, gauge(0, 30))], at: "20m", firing: [] },
+        {
+          name: "a stack target down longer than `for` fires",
+          series: [...othersUp(downFor + 20), input("up", target, `1x5 0x${downFor + 10}`)],
+          at: `${5 + downFor + 3}m`,
+          firing: [{ severity: "warning", labels: target, ruleLabels: { reason: "down" }, value: 0 }],
+        },
+        { name: "targets up stay silent", series: [...othersUp(30), input("up", target, gauge(1, 30))], at: "20m", firing: [] },
+        {
+          name: "a target outside the stack stays silent",
+          series: [...othersUp(30), input("up", target, gauge(1, 30)), input("up", { job: "kubelet", instance: "node-1:10250" }, gauge(0, 30))],
+          at: "20m",
+          firing: [],
+        },
+        {
+          name: "a watched job with no target at all fires",
+          series: othersUp(downFor + 20),
+          at: `${downFor + 3}m`,
+          firing: [{ severity: "warning", labels: { job: j.auth }, ruleLabels: { reason: "missing" }, value: 1 }],
+        },
       ],
     },
     {

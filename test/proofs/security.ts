@@ -34,6 +34,10 @@ export function securityProofs(s: Settings): AlertProof[] {
         },
         { name: "rotations without reuse stay silent", series: [rotated, input("auth_refresh_total", reuse, gauge(0, 30))], at: "20m", firing: [] },
         { name: "an old reuse no longer fires", series: [rotated, input("auth_refresh_total", reuse, "1x30")], at: "20m", firing: [] },
+        // A new pod initialises the counter at 0: that is not a reuse.
+        { name: "a counter born at 0 stays silent", series: [rotated, input("auth_refresh_total", reuse, "_x10 0x10")], at: "12m", firing: [] },
+        // A scrape gap longer than the staleness window must not replay the pod's old count as new.
+        { name: "a counter back from a scrape gap stays silent", series: [rotated, input("auth_refresh_total", reuse, "2x10 _x6 2x10")], at: "19m", firing: [] },
       ],
     },
     {

@@ -8,6 +8,17 @@ import { mustParseDuration } from "../../src/duration";
 /** Minutes in a Prometheus duration. */
 export const minutes = (d: string) => Math.ceil(mustParseDuration(d) / 60);
 
+/**
+ * A proof's step in seconds for an alert with this `for`: 1m, or a third of
+ * `for` when `for` is shorter than a minute (the local stack's 15s), so that
+ * "one failed check" really is shorter than `for`. `steps` counts whole steps in `for`.
+ */
+export function stepFor(forDuration: string): { seconds: number; interval: string; steps: number; at: (steps: number) => string } {
+  const f = mustParseDuration(forDuration);
+  const seconds = f >= 60 ? 60 : Math.max(1, Math.floor(f / 3));
+  return { seconds, interval: `${seconds}s`, steps: Math.ceil(f / seconds), at: (n: number) => `${n * seconds}s` };
+}
+
 export const num = (v: number) => String(Number(v.toPrecision(12)));
 
 /** `name{a="b",...}` for promtool's series field. */

@@ -1,56 +1,20 @@
 // Throwaway PostgreSQL 15 clusters (and a Pushgateway) for tests and benches.
 //
-// `startPostgres()` runs initdb + pg_ctl from /usr/lib/postgresql/15/bin (or
+// `startPostgres()` runs initdb + pg_ctl from the newest /usr/lib/postgresql/<major>/bin (or
 // $PG_BIN) into a fresh temporary directory and listens on a free loopback
 // port with trust authentication for user `postgres`. initdb refuses to run
 // as root, so under root (CI) the server runs as the `postgres` OS user.
 // Durability is switched off (fsync, full_page_writes): these clusters are
 // for tests only.
-import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chownSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { freePort } from "./servers";
+import { join } from "node:path";
+import { freePort } from "../../src/local/net";
+import { asServerUser, PG_BIN, run, serverUser, type RunResult } from "../../src/local/postgres";
 
-export const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
-export const REPO_ROOT = resolve(__dirname, "..", "..");
-export const DATABASE_DIR = join(REPO_ROOT, "database");
-
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a program to completion; never throws for a non-zero exit. */
-export function run(
-  command: string,
-  args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
-): Promise<RunResult> {
-  return new Promise((done, fail) => {
-    const child = spawn(command, args, {
-      env: options.env ?? process.env,
-      cwd: options.cwd,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", fail);
-    child.on("close", (code, signal) => done({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
-    child.stdin.end(options.input ?? "");
-  });
-}
-
-const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-
-/** argv that runs a PostgreSQL server binary as the right OS user. */
-function asServerUser(binary: string, args: string[]): [string, string[]] {
-  const path = join(PG_BIN, binary);
-  return isRoot ? ["runuser", ["-u", "postgres", "--", path, ...args]] : [path, args];
-}
+// Shared with the local stack (src/local/postgres.ts): the binaries, run(), the job scripts' environment.
+export { DATABASE_DIR, jobEnv, PG_BIN, REPO_ROOT, run, runJob, type RunResult } from "../../src/local/postgres";
 
 export interface PgCluster {
   readonly host: string;
@@ -68,11 +32,8 @@ export interface PgCluster {
 
 export async function startPostgres(settings: Record<string, string> = {}): Promise<PgCluster> {
   const baseDir = mkdtempSync(join(tmpdir(), "authwatch-pg-"));
-  if (isRoot) {
-    const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
-    const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim());
-    chownSync(baseDir, uid, gid);
-  }
+  const owner = serverUser();
+  if (owner) chownSync(baseDir, owner.uid, owner.gid);
   const dataDir = join(baseDir, "data");
   const [initdb, initArgs] = asServerUser("initdb", [
     "-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
@@ -144,26 +105,6 @@ function cluster(baseDir: string, dataDir: string, port: number): PgCluster {
       stopNow();
     },
   };
-}
-
-// ---------------------------------------------------------------------------
-// The job scripts of database/, run the way a CronJob runs them: `sh script`,
-// configured by environment only.
-
-/** Environment for a job: PATH (PostgreSQL 15 binaries first) plus `env`. */
-export function jobEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = { PATH: `${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}` };
-  if (process.env.TMPDIR) base.TMPDIR = process.env.TMPDIR;
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) base[k] = v;
-  return base;
-}
-
-export function runJob(
-  script: "migrate.sh" | "backup.sh" | "restore-verify.sh" | "token-cleanup.sh",
-  env: Record<string, string | undefined>,
-  args: readonly string[] = [],
-): Promise<RunResult> {
-  return run("sh", [join(DATABASE_DIR, script), ...args], { env: jobEnv(env) });
 }
 
 // ---------------------------------------------------------------------------

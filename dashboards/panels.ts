@@ -1,0 +1,122 @@
+/**
+ * Panel ids, the one place they are defined. Like dashboard uids they are a
+ * public interface: alerts' dashboard_url opens `/d/<uid>?viewPanel=<id>`, and
+ * people bookmark panels. Never renumber a panel; give a new one a new id.
+ * Rows are numbered from 100 so they never collide with panels.
+ */
+export const PANELS = {
+  overview: {
+    rowHealth: 100,
+    serviceHealth: 1,
+    requestRate: 2,
+    errorRatio: 3,
+    loginSuccessRate: 4,
+    activeSessions: 5,
+    rowTraffic: 101,
+    errorRatioTimeline: 6,
+    responseTimePercentiles: 7,
+    eventsTimeline: 8,
+    rowLogins: 102,
+    loginFailureRatio: 9,
+    loginMethods: 10,
+    loginFailureReasons: 11,
+    rowRegistrationsTokens: 103,
+    registrations: 12,
+    registrationFailureRatio: 13,
+    registrationSpike: 14,
+    tokenValidations: 15,
+    tokenValidationFailureRatio: 16,
+    rowSessionsSecurity: 104,
+    sessions: 17,
+    inactiveSessionRatio: 18,
+    securityEvents: 19,
+    rowFlows: 105,
+    oauth: 20,
+    guests: 21,
+    passwordResets: 22,
+    rowErrors: 106,
+    errorHeatmap: 23,
+  },
+  security: {
+    rowFailedLogins: 100,
+    bruteForceByIp: 1,
+    failedLoginsByIpTimeline: 2,
+    failedLoginsByCountry: 3,
+    rowSignIns: 101,
+    geoAnomaly: 4,
+    loginsByCountry: 5,
+    rowAbuse: 102,
+    rateLimit: 6,
+    invalidTokens: 7,
+    lockouts: 8,
+    refreshReuse: 9,
+    csrf: 10,
+    rowLogs: 103,
+    rlsViolations: 11,
+    securityLog: 12,
+  },
+  performance: {
+    rowRequests: 100,
+    requestP95: 1,
+    routeP95: 2,
+    routePercentiles: 3,
+    probeDuration: 4,
+    rowOperations: 101,
+    loginP95: 5,
+    refreshP95: 6,
+    operationP95: 7,
+    tokenValidationMean: 8,
+    tokenValidationHeatmap: 9,
+    rowDatabase: 102,
+    databaseQueries: 10,
+    databaseLocks: 11,
+    rowResources: 103,
+    memoryRatio: 12,
+    memoryBytes: 13,
+    restarts: 14,
+  },
+  database: {
+    rowConnections: 100,
+    pgUp: 1,
+    connectionsByState: 2,
+    connectionUsage: 3,
+    rowLocks: 101,
+    locks: 4,
+    deadlocks: 5,
+    rowBackups: 102,
+    backupAge: 6,
+    backupSize: 7,
+    backupDuration: 8,
+    rowRestore: 103,
+    restoreAge: 9,
+    rowsMismatched: 10,
+    restoreDuration: 11,
+    rowMaintenance: 104,
+    cleanupThroughput: 12,
+    cleanupTotal: 13,
+  },
+  monitoring: {
+    rowPipeline: 100,
+    watchdog: 1,
+    alertsBySeverity: 2,
+    firingAlerts: 3,
+    rowPrometheus: 101,
+    targetsUp: 4,
+    targetsDown: 5,
+    ruleEvaluationFailures: 6,
+    notificationsDropped: 7,
+    rowAlertmanager: 102,
+    notificationFailures: 8,
+    notificationsSent: 9,
+  },
+} as const;
+
+/**
+ * The SLO dashboard repeats one block per SLO (alerts/slo.ts order): its row
+ * is 100 + index, its panels 10 × (index + 1) + the offset below.
+ */
+export const SLO_PANEL_OFFSETS = { objective: 1, sli: 2, budgetRemaining: 3, burnRates: 4, sliTimeline: 5 } as const;
+export type SloPanel = keyof typeof SLO_PANEL_OFFSETS;
+
+export const sloRowId = (index: number) => 100 + index;
+export const sloPanelId = (index: number, panel: SloPanel) => 10 * (index + 1) + SLO_PANEL_OFFSETS[panel];

@@ -1,0 +1,230 @@
+/**
+ * The database jobs of docs/database.md on Kubernetes: the scripts synth
+ * renders (postgres/jobs/*.sh, lib.sh beside them) and the migrations
+ * (postgres/migrations/*.sql) in one ConfigMap, mounted at /opt/authwatch
+ * (migrations in /opt/authwatch/migrations), run by the stack's image
+ * (psql, pg_dump, pg_restore, curl, aws):
+ *
+ * - db-migrate-<hash>: a Job at deploy time. Its name carries a hash of the
+ *   migrations, so it is a new Job (and runs again) exactly when a migration
+ *   changes; Pulumi waits for it to complete.
+ * - pg-backup (daily), restore-verify and token-cleanup (weekly): CronJobs
+ *   with concurrencyPolicy Forbid, a small backoffLimit and history limits.
+ *
+ * DATABASE_URL (and RESTORE_VERIFY_TARGET_URL) come from a Secret written from
+ * the stack's Pulumi secrets; metrics go to the stack's Pushgateway. Backups
+ * go to the AWS backup bucket through the pg-backup role (IRSA) or, without
+ * AWS, to a volume. Pods run as a non-root user with a read-only root
+ * filesystem; TMPDIR is an emptyDir (s3:// backups are staged there).
+ */
+import { createHash } from "node:crypto";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { Settings } from "../settings";
+import type { Rendered } from "../synth";
+import { SERVICE_ACCOUNTS, type AwsStorage } from "./aws";
+import {
+  clusterSettings,
+  COMPONENTS,
+  containerResources,
+  inClusterUrls,
+  metadata,
+  objectLabels,
+  optionalSecretConfig,
+  restricted,
+  seconds,
+  secretConfig,
+  volumeClaimSpec,
+} from "./cluster";
+
+const MIGRATIONS = "postgres/migrations/";
+const JOBS = "postgres/jobs/";
+export const SCRIPTS_DIR = "/opt/authwatch";
+export const DATABASE_JOBS_SECRET = "database-jobs";
+export const BACKUP_VOLUME = "pg-backups";
+const BACKUP_MOUNT = "/var/backups/authwatch";
+
+/**
+ * A short content hash of the migrations (names and bytes, in name order):
+ * it changes when any migration is added, removed, renamed or edited, and
+ * with nothing else.
+ */
+export function migrationsHash(files: ReadonlyMap<string, string>): string {
+  const h = createHash("sha256");
+  for (const [file, text] of [...files].filter(([f]) => f.startsWith(MIGRATIONS)).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    h.update(`${file.slice(MIGRATIONS.length)}\0${text}\0`);
+  }
+  return h.digest("hex").slice(0, 10);
+}
+
+export const migrationJobName = (files: ReadonlyMap<string, string>) => `db-migrate-${migrationsHash(files)}`;
+
+interface JobSpec {
+  readonly name: string;
+  readonly script: string;
+  readonly args?: string[];
+  readonly serviceAccount: string;
+  readonly env: k8s.types.input.core.v1.EnvVar[];
+  readonly backups: boolean;
+}
+
+export class DatabaseJobs extends pulumi.ComponentResource {
+  readonly migrationJob: string;
+  readonly backupDestination: string;
+  /** CronJob name → schedule. */
+  readonly schedules: Record<string, string>;
+
+  constructor(name: string, args: { settings: Settings; rendered: Rendered; aws?: AwsStorage }, opts?: pulumi.ComponentResourceOptions) {
+    super("authwatch:database:Jobs", name, {}, opts);
+    const s = args.settings;
+    const c = clusterSettings(s);
+    const jobs = c.jobs;
+    const child = { parent: this };
+    const files = args.rendered.files;
+    const scripts = [...files].filter(([f]) => f.startsWith(JOBS)).map(([f, text]) => [f.slice(JOBS.length), text] as const);
+    const migrations = [...files].filter(([f]) => f.startsWith(MIGRATIONS)).map(([f, text]) => [f.slice(MIGRATIONS.length), text] as const);
+
+    const configMap = new k8s.core.v1.ConfigMap(
+      COMPONENTS.databaseJobs,
+      { metadata: metadata(s, COMPONENTS.databaseJobs), data: Object.fromEntries([...scripts, ...migrations]) },
+      child,
+    );
+    const targetUrl = optionalSecretConfig("restoreVerifyTargetUrl");
+    const secret = new k8s.core.v1.Secret(
+      DATABASE_JOBS_SECRET,
+      {
+        metadata: metadata(s, DATABASE_JOBS_SECRET, COMPONENTS.databaseJobs),
+        type: "Opaque",
+        stringData: { DATABASE_URL: secretConfig("databaseUrl"), ...(targetUrl ? { RESTORE_VERIFY_TARGET_URL: targetUrl } : {}) },
+      },
+      child,
+    );
+    const roleArns = args.aws?.roleArns ?? {};
+    const accounts = [SERVICE_ACCOUNTS.backup, SERVICE_ACCOUNTS.restoreVerify, SERVICE_ACCOUNTS.tokenCleanup].map((sa) => {
+      const arn = sa === SERVICE_ACCOUNTS.backup ? roleArns.backup : sa === SERVICE_ACCOUNTS.restoreVerify ? roleArns.restoreVerify : undefined;
+      return new k8s.core.v1.ServiceAccount(
+        sa,
+        {
+          metadata: metadata(s, sa, COMPONENTS.databaseJobs, arn ? { annotations: { "eks.amazonaws.com/role-arn": arn } } : {}),
+          automountServiceAccountToken: false,
+        },
+        child,
+      );
+    });
+    const backupVolume = args.aws
+      ? undefined
+      : new k8s.core.v1.PersistentVolumeClaim(BACKUP_VOLUME, { metadata: metadata(s, BACKUP_VOLUME, COMPONENTS.databaseJobs), spec: volumeClaimSpec(jobs.backupVolume) }, child);
+    this.backupDestination = args.aws ? args.aws.backupDestination : `file://${BACKUP_MOUNT}`;
+    const dependsOn = [configMap, secret, ...accounts, ...(backupVolume ? [backupVolume] : [])];
+
+    const common: k8s.types.input.core.v1.EnvVar[] = [
+      { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: DATABASE_JOBS_SECRET, key: "DATABASE_URL" } } },
+      { name: "PUSHGATEWAY_URL", value: inClusterUrls(s).pushgateway },
+      { name: "TMPDIR", value: "/tmp" },
+      { name: "HOME", value: "/tmp" },
+    ];
+    const backupEnv: k8s.types.input.core.v1.EnvVar[] = [
+      { name: "BACKUP_DESTINATION", value: this.backupDestination },
+      { name: "BACKUP_RETENTION_DAYS", value: String(jobs.backup.retentionDays) },
+      ...(args.aws ? [{ name: "AWS_REGION", value: args.aws.region }, { name: "AWS_DEFAULT_REGION", value: args.aws.region }] : []),
+    ];
+    const sec = restricted(jobs.runAsUser);
+    const items = [...scripts.map(([f]) => ({ key: f, path: f })), ...migrations.map(([f]) => ({ key: f, path: `migrations/${f}` }))];
+    const podSpec = (j: JobSpec): k8s.types.input.core.v1.PodSpec => ({
+      serviceAccountName: j.serviceAccount,
+      automountServiceAccountToken: false,
+      restartPolicy: "Never",
+      securityContext: sec.pod,
+      containers: [
+        {
+          name: j.name,
+          image: jobs.image,
+          command: ["sh", `${SCRIPTS_DIR}/${j.script}`, ...(j.args ?? [])],
+          env: [...common, { name: "PGAPPNAME", value: `authwatch-${j.name}` }, ...j.env],
+          resources: containerResources(jobs.resources),
+          securityContext: sec.container,
+          volumeMounts: [
+            { name: "scripts", mountPath: SCRIPTS_DIR, readOnly: true },
+            { name: "tmp", mountPath: "/tmp" },
+            ...(j.backups && backupVolume ? [{ name: "backups", mountPath: BACKUP_MOUNT }] : []),
+          ],
+        },
+      ],
+      volumes: [
+        { name: "scripts", configMap: { name: COMPONENTS.databaseJobs, items, defaultMode: 0o444 } },
+        { name: "tmp", emptyDir: { sizeLimit: jobs.scratchSize } },
+        ...(j.backups && backupVolume ? [{ name: "backups", persistentVolumeClaim: { claimName: BACKUP_VOLUME } }] : []),
+      ],
+    });
+    const jobSpec = (j: JobSpec) => ({
+      backoffLimit: jobs.backoffLimit,
+      activeDeadlineSeconds: seconds(jobs.activeDeadline),
+      template: { metadata: { labels: objectLabels(COMPONENTS.databaseJobs, { "authwatch.io/job": j.name }) }, spec: podSpec(j) },
+    });
+
+    // The migration: a new Job whenever the migrations change (and only then); Pulumi awaits its completion.
+    this.migrationJob = migrationJobName(files);
+    const migrate: JobSpec = {
+      name: this.migrationJob,
+      script: "migrate.sh",
+      args: ["up"],
+      serviceAccount: SERVICE_ACCOUNTS.backup,
+      env: [{ name: "MIGRATIONS_DIR", value: `${SCRIPTS_DIR}/migrations` }, ...backupEnv],
+      backups: true,
+    };
+    new k8s.batch.v1.Job(
+      this.migrationJob,
+      { metadata: metadata(s, this.migrationJob, COMPONENTS.databaseJobs, { labels: { "authwatch.io/job": "db-migrate" } }), spec: jobSpec(migrate) },
+      { ...child, dependsOn, deleteBeforeReplace: true },
+    );
+
+    const cronJobs: (JobSpec & { schedule: string })[] = [
+      { name: "pg-backup", script: "backup.sh", schedule: jobs.backup.schedule, serviceAccount: SERVICE_ACCOUNTS.backup, env: backupEnv, backups: true },
+      {
+        name: "restore-verify",
+        script: "restore-verify.sh",
+        schedule: jobs.restoreVerify.schedule,
+        serviceAccount: SERVICE_ACCOUNTS.restoreVerify,
+        env: [
+          ...backupEnv.filter((e) => e.name !== "BACKUP_RETENTION_DAYS"),
+          { name: "RESTORE_VERIFY_DATABASE", value: jobs.restoreVerify.scratchDatabase },
+          { name: "RESTORE_VERIFY_JOBS", value: String(jobs.restoreVerify.parallelJobs) },
+          ...(targetUrl ? [{ name: "RESTORE_VERIFY_TARGET_URL", valueFrom: { secretKeyRef: { name: DATABASE_JOBS_SECRET, key: "RESTORE_VERIFY_TARGET_URL" } } }] : []),
+        ],
+        backups: true,
+      },
+      {
+        name: "token-cleanup",
+        script: "token-cleanup.sh",
+        schedule: jobs.tokenCleanup.schedule,
+        serviceAccount: SERVICE_ACCOUNTS.tokenCleanup,
+        env: [
+          { name: "TOKEN_CLEANUP_AFTER_DAYS", value: String(jobs.tokenCleanup.afterDays) },
+          { name: "TOKEN_CLEANUP_BATCH_SIZE", value: String(jobs.tokenCleanup.batchSize) },
+        ],
+        backups: false,
+      },
+    ];
+    for (const j of cronJobs) {
+      new k8s.batch.v1.CronJob(
+        j.name,
+        {
+          metadata: metadata(s, j.name, COMPONENTS.databaseJobs, { labels: { "authwatch.io/job": j.name } }),
+          spec: {
+            schedule: j.schedule,
+            timeZone: jobs.timeZone,
+            concurrencyPolicy: "Forbid",
+            // A run the controller missed (e.g. during an upgrade) still starts within the hour.
+            startingDeadlineSeconds: 3600,
+            successfulJobsHistoryLimit: jobs.successfulJobsHistoryLimit,
+            failedJobsHistoryLimit: jobs.failedJobsHistoryLimit,
+            jobTemplate: { metadata: { labels: objectLabels(COMPONENTS.databaseJobs, { "authwatch.io/job": j.name }) }, spec: jobSpec(j) },
+          },
+        },
+        { ...child, dependsOn },
+      );
+    }
+    this.schedules = Object.fromEntries(cronJobs.map((j) => [j.name, j.schedule]));
+    this.registerOutputs({ migrationJob: this.migrationJob, backupDestination: this.backupDestination, schedules: this.schedules });
+  }
+}

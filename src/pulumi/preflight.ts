@@ -1,0 +1,51 @@
+/**
+ * What `pulumi up` needs beyond valid settings, checked before any resource is
+ * registered: a cluster block (the local stack is run by `npm run local`), and
+ * every secret the deployed artifacts refer to. synth does not need secrets;
+ * a deployment does, so this check lives in the Pulumi layer.
+ */
+import { routingTree, type ReceiverName } from "../../alerts/routing";
+import { PROJECT, SettingsError, type ClusterSecretKey, type SecretKey, type Settings } from "../settings";
+
+/** The receivers' secrets the rendered Alertmanager configuration reads as files, with the receiver that needs each. */
+export function receiverSecrets(s: Settings): Map<SecretKey, ReceiverName> {
+  const out = new Map<SecretKey, ReceiverName>();
+  for (const r of routingTree(s).receivers) {
+    const i = r.integration;
+    const key = i.kind === "pagerduty" ? i.routingKey : i.kind === "slack" ? i.webhookUrl : i.kind === "webhook" ? i.bearerToken : i.kind === "email" ? "smtpPassword" : undefined;
+    if (key && !out.has(key)) out.set(key, r.name);
+  }
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** The cluster delivery's required secrets, with what needs each. */
+export function clusterSecrets(s: Settings): Map<ClusterSecretKey, string> {
+  const out = new Map<ClusterSecretKey, string>([
+    ["databaseUrl", "the database jobs (DATABASE_URL)"],
+    ["postgresExporterDsn", "postgres_exporter (DATA_SOURCE_NAME)"],
+  ]);
+  if (s.cluster?.grafana.enabled) out.set("grafanaAdminPassword", "the chart's Grafana (admin password)");
+  return out;
+}
+
+export function deploymentProblems(s: Settings): string[] {
+  if (!s.cluster) {
+    return [
+      s.environment === "local"
+        ? `${PROJECT}:cluster: stack ${s.stack} has no cluster settings (the local stack runs with \`npm run local\`, not \`pulumi up\`)`
+        : `${PROJECT}:cluster: required to deploy stack ${s.stack}: at least charts.kubePrometheusStack, charts.loki, charts.alloy and jobs.image (README "Deploy")`,
+    ];
+  }
+  const missing = (key: string, what: string) =>
+    `${PROJECT}:${key}: required by ${what}; set it with \`pulumi config set --secret ${PROJECT}:${key} <value>\``;
+  const problems: string[] = [];
+  for (const [key, receiver] of receiverSecrets(s)) if (!s.secrets[key]) problems.push(missing(key, `receiver ${receiver}`));
+  for (const [key, what] of clusterSecrets(s)) if (!s.clusterSecrets[key]) problems.push(missing(key, what));
+  return problems;
+}
+
+/** Throws a SettingsError naming the stack file and every missing key; registers nothing. */
+export function assertDeployable(s: Settings, file: string): void {
+  const problems = deploymentProblems(s);
+  if (problems.length > 0) throw new SettingsError(file, problems);
+}

@@ -1,0 +1,182 @@
+/**
+ * Dashboard delivery under Pulumi's mocks: index.ts with the stack's config,
+ * through the Grafana API (provider, folder, data sources, dashboards) and
+ * through the kube-prometheus-stack sidecar (ConfigMaps).
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as yaml from "js-yaml";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { parseSettings } from "../src/settings";
+import { renderStack } from "../src/synth";
+import { DASHBOARD_UIDS } from "../dashboards/uids";
+import { inClusterUrls } from "../src/pulumi/cluster";
+import { FAKE_SECRETS } from "./support/pulumi";
+
+const SECRET = "glsa_decrypted-grafana-token";
+/** How the Pulumi SDK marks a secret value on the wire. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+interface Registered {
+  readonly type: string;
+  readonly name: string;
+  /** Inputs as the mock sees them (secrets unwrapped). */
+  readonly inputs: Record<string, any>;
+  /** Inputs as serialized on the wire to the resource monitor (secrets still wrapped). */
+  readonly wire: Record<string, any>;
+}
+
+type Config = Record<string, unknown>;
+
+function stackConfig(stack: string): Config {
+  const file = path.join(__dirname, "..", "stacks", `Pulumi.${stack}.yaml`);
+  const config = (yaml.load(readFileSync(file, "utf8")) as { config: Config }).config;
+  // The secrets `pulumi up` needs besides Grafana's (index.ts refuses to deploy without them).
+  for (const key of Object.keys(FAKE_SECRETS)) config[`authwatch:${key}`] = { secure: `v1:ciphertext-of-${key}` };
+  return config;
+}
+
+async function runProgram(config: Config): Promise<{ program: Record<string, unknown>; resources: Registered[] }> {
+  const secretKeys = Object.entries(config).filter(([, v]) => typeof v === "object" && v !== null && "secure" in v).map(([k]) => k);
+  const flat = Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [k, secretKeys.includes(k) ? (k === "grafana:auth" ? SECRET : `decrypted-${k}`) : typeof v === "string" ? v : JSON.stringify(v)]),
+  );
+  const seen: { type: string; name: string; inputs: Record<string, any> }[] = [];
+  const wire = new Map<string, Record<string, any>>();
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        seen.push({ type: args.type, name: args.name, inputs: args.inputs });
+        return { id: `${args.name}-id`, state: args.inputs };
+      },
+      call: (args) => args.inputs,
+    },
+    "authwatch",
+    "test",
+    false,
+  );
+  // Keep what the SDK sends to the monitor, before the mock unwraps secrets.
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: (req: any, cb: any) => void };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    wire.set(`${req.getType()}::${req.getName()}`, req.getObject()?.toJavaScript() ?? {});
+    register(req, cb);
+  };
+  pulumi.runtime.setAllConfig(flat, secretKeys);
+  vi.resetModules();
+  const program = (await import("../index")) as Record<string, unknown>;
+  await pulumi.runtime.disconnect();
+  return { program, resources: seen.map((r) => ({ ...r, wire: wire.get(`${r.type}::${r.name}`) ?? {} })) };
+}
+
+const ofType = (resources: Registered[], type: string) => resources.filter((r) => r.type === type);
+/** The resources of the dashboards' delivery component (index.ts names it authwatch-grafana); other components may add ConfigMaps of their own. */
+const delivered = (resources: Registered[], type: string) => ofType(resources, type).filter((r) => r.name.startsWith("authwatch-grafana-"));
+
+afterEach(async () => {
+  await pulumi.runtime.disconnect();
+});
+
+describe("delivery through the Grafana API", () => {
+  const config = (): Config => ({ ...stackConfig("prod"), "grafana:url": "https://grafana.internal.example.com", "grafana:auth": { secure: "v1:ciphertext" } });
+
+  it("creates the folder, the three data sources with fixed uids and one dashboard per rendered file", async () => {
+    const { program, resources } = await runProgram(config());
+    const settings = parseSettings("test", config(), "stacks/Pulumi.prod.yaml");
+    const rendered = renderStack(settings);
+
+    const [provider] = ofType(resources, "pulumi:providers:grafana");
+    expect(provider?.inputs.url).toBe("https://grafana.internal.example.com");
+    expect(provider?.inputs.storeDashboardSha256).toBe("true");
+
+    const folders = ofType(resources, "grafana:oss/folder:Folder");
+    expect(folders.map((f) => f.inputs)).toEqual([{ uid: "authwatch", title: "Authentication" }]);
+
+    const sources = ofType(resources, "grafana:oss/dataSource:DataSource").map((d) => d.inputs);
+    expect(sources.map((d) => [d.type, d.uid])).toEqual([
+      ["prometheus", "authwatch-prometheus"],
+      ["loki", "authwatch-loki"],
+      ["alertmanager", "authwatch-alertmanager"],
+    ]);
+    expect(JSON.parse(sources[0]!.jsonDataEncoded)).toMatchObject({ alertmanagerUid: "authwatch-alertmanager", timeInterval: settings.scrapeInterval });
+    // No URL in the settings: the stack's own in-cluster services.
+    const urls = inClusterUrls(settings);
+    expect(sources.map((d) => d.url)).toEqual([urls.prometheus, urls.lokiGateway, urls.alertmanager]);
+
+    const dashboards = ofType(resources, "grafana:oss/dashboard:Dashboard");
+    expect(dashboards.map((d) => JSON.parse(d.inputs.configJson).uid).sort()).toEqual(Object.values(DASHBOARD_UIDS).sort());
+    for (const d of dashboards) {
+      const uid = JSON.parse(d.inputs.configJson).uid as string;
+      // The very bytes synth writes, in the folder of this stack.
+      expect(d.inputs.configJson).toBe(rendered.files.get(`grafana/dashboards/${uid}.json`));
+      expect(d.inputs.folder).toBe("authwatch");
+      expect(d.inputs.overwrite).toBe(true);
+    }
+    expect(delivered(resources, "kubernetes:core/v1:ConfigMap")).toEqual([]);
+    expect(program.grafanaDelivery).toBe("api");
+    expect(program.dashboardUrls).toEqual(Object.fromEntries(Object.values(DASHBOARD_UIDS).sort().map((u) => [u, `https://grafana.auth.example.com/d/${u}`])));
+  });
+
+  it("hands grafana:auth to the provider as a secret, and to nothing else", async () => {
+    const { program, resources } = await runProgram(config());
+    const [provider] = ofType(resources, "pulumi:providers:grafana");
+    expect(provider?.wire.auth).toEqual({ [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270", value: SECRET });
+    for (const r of resources.filter((x) => x !== provider)) expect(JSON.stringify(r.inputs), `${r.type} ${r.name}`).not.toContain(SECRET);
+    expect(JSON.stringify(program)).not.toContain(SECRET);
+  });
+
+  it("falls back to dashboardBaseUrl without grafana:url, and refuses grafana:auth as plain text", async () => {
+    const { resources } = await runProgram({ ...stackConfig("prod"), "grafana:auth": { secure: "v1:ciphertext" } });
+    expect(ofType(resources, "pulumi:providers:grafana")[0]?.inputs.url).toBe("https://grafana.auth.example.com");
+    await expect(runProgram({ ...stackConfig("prod"), "grafana:auth": "admin:admin" })).rejects.toThrow(
+      /stacks\/Pulumi\.test\.yaml: invalid stack settings:\n {2}- grafana:auth: is a secret; set it with `pulumi config set --secret grafana:auth/,
+    );
+  });
+
+  it("uses the stack's data source uids", async () => {
+    const { resources } = await runProgram({
+      ...config(),
+      "authwatch:grafana": { prometheusUid: "prom-staging", lokiUid: "loki-staging", alertmanagerUid: "am-staging" },
+    });
+    expect(ofType(resources, "grafana:oss/dataSource:DataSource").map((d) => d.inputs.uid)).toEqual(["prom-staging", "loki-staging", "am-staging"]);
+    const overview = ofType(resources, "grafana:oss/dashboard:Dashboard").find((d) => d.name.endsWith("auth-overview"))!;
+    const model = JSON.parse(overview.inputs.configJson);
+    expect(model.templating.list.find((v: any) => v.name === "prometheus").current.value).toBe("prom-staging");
+  });
+});
+
+describe("delivery through the Grafana sidecar", () => {
+  const config = (): Config => ({ ...stackConfig("prod"), "authwatch:grafana": { delivery: "sidecar", sidecarNamespace: "observability" } });
+
+  it("writes one labelled ConfigMap per dashboard and one for the data sources, and no Grafana resource", async () => {
+    const { program, resources } = await runProgram(config());
+    const rendered = renderStack(parseSettings("test", config(), "stacks/Pulumi.prod.yaml"));
+    expect(resources.filter((r) => r.type.startsWith("grafana:") || r.type === "pulumi:providers:grafana")).toEqual([]);
+
+    const maps = delivered(resources, "kubernetes:core/v1:ConfigMap").map((r) => r.inputs);
+    expect(maps).toHaveLength(7);
+    const dashboards = maps.filter((m) => m.metadata.labels.grafana_dashboard === "1");
+    expect(dashboards).toHaveLength(6);
+    for (const m of dashboards) {
+      expect(m.metadata.namespace).toBe("observability");
+      expect(m.metadata.annotations).toEqual({ grafana_folder: "Authentication" });
+      const entries = Object.entries(m.data as Record<string, string>);
+      expect(entries).toHaveLength(1);
+      const [file, json] = entries[0]!;
+      const uid = file.replace(/\.json$/, "");
+      expect(Object.values(DASHBOARD_UIDS)).toContain(uid);
+      expect(json).toBe(rendered.files.get(`grafana/dashboards/${uid}.json`));
+    }
+
+    const [sources] = maps.filter((m) => m.metadata.labels.grafana_datasource === "1");
+    const provisioning = yaml.load(sources!.data["authwatch-datasources.yaml"]) as { apiVersion: number; datasources: { uid: string; type: string }[] };
+    expect(provisioning.apiVersion).toBe(1);
+    expect(provisioning.datasources.map((d) => [d.type, d.uid])).toEqual([
+      ["prometheus", "authwatch-prometheus"],
+      ["loki", "authwatch-loki"],
+      ["alertmanager", "authwatch-alertmanager"],
+    ]);
+    expect(program.grafanaDelivery).toBe("sidecar");
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * `npm run local` end to end, with the real programs: the stack comes up in a
+ * scratch data directory, three drills make the demo service misbehave, each
+ * page reaches the receiver contracts/alerts.md routes it to with a
+ * runbook_url whose file exists, and `down` leaves no process behind.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DrillResult } from "../src/local/drills";
+import { getJson, LOOPBACK, waitFor } from "../src/local/net";
+import { REPO_ROOT } from "../src/local/postgres";
+import type { Notification } from "../src/local/sink";
+import { commandLine, layout, pidAlive, readState, type StackState } from "../src/local/state";
+
+/** contracts/alerts.md: critical → pagerduty-critical, and slack-security too when category="security". */
+const EXPECTED = {
+  "refresh-reuse": { alert: "AuthRefreshTokenReuse", severity: "critical", receivers: ["pagerduty-critical", "slack-security"] },
+  "error-burst": { alert: "AuthHighErrorRate", severity: "critical", receivers: ["pagerduty-critical"] },
+  "service-down": { alert: "AuthServiceDown", severity: "critical", receivers: ["pagerduty-critical"] },
+} as const;
+
+function cli(args: string[], onOutput?: (s: string) => void): { child: ChildProcess; done: Promise<{ code: number; output: string }> } {
+  const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "src", "cli", "local.ts"), ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const take = (c: Buffer) => {
+    output += c.toString();
+    onOutput?.(c.toString());
+  };
+  child.stdout!.on("data", take);
+  child.stderr!.on("data", take);
+  const done = new Promise<{ code: number; output: string }>((resolve) => child.on("close", (code) => resolve({ code: code ?? 1, output })));
+  return { child, done };
+}
+
+/** Processes whose command line names the data directory (the children's configuration lives there). */
+function processesUsing(dir: string): string[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
+    .map((p) => `${p}: ${commandLine(Number(p))}`)
+    .filter((line) => line.includes(dir));
+}
+
+describe("npm run local: up, drills, down", () => {
+  const dir = mkdtempSync(join(tmpdir(), "authwatch-local-"));
+  const l = layout(dir);
+  let upRun: ReturnType<typeof cli>;
+  let screen = "";
+  let state: StackState;
+  let results: DrillResult[];
+  let drillOutput = "";
+
+  beforeAll(async () => {
+    // --no-install: CI installs the packages (.ci/run); a missing one fails here with the command to run.
+    // --random-ports: never take the ports of a stack someone runs on this machine.
+    upRun = cli(["up", "--dir", dir, "--no-install", "--random-ports"], (s) => (screen += s));
+    state = await waitFor(
+      "the local stack to be ready",
+      () => {
+        if (upRun.child.exitCode !== null) throw new Error(`npm run local exited ${upRun.child.exitCode}:\n${screen}`);
+        const s = readState(l);
+        return s?.ready ? s : undefined;
+      },
+      150_000,
+      500,
+    );
+  }, 180_000);
+
+  afterAll(async () => {
+    if (upRun?.child.exitCode === null) await cli(["down", "--dir", dir]).done;
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it("prints one screen with what runs, the URLs and where notifications appear", () => {
+    expect(screen).toContain("authwatch local stack is up");
+    expect(screen).toContain(`Prometheus          http://${LOOPBACK}:${state.ports.prometheus}`);
+    expect(screen).toContain(`Alertmanager        http://${LOOPBACK}:${state.ports.alertmanager}`);
+    expect(screen).toMatch(/Notifications appear below/);
+    for (const name of ["postgres", "pushgateway", "postgres-exporter", "auth", "blackbox", "alertmanager", "prometheus"] as const) {
+      expect(pidAlive(state.pids[name]!), name).toBe(true);
+    }
+  });
+
+  it("scrapes every target, and the demo service exposes the telemetry contract's metrics", async () => {
+    const targets = await getJson<{ data: { activeTargets: { labels: { job: string }; health: string }[] } }>(`http://${LOOPBACK}:${state.ports.prometheus}/api/v1/targets`);
+    const jobs = targets.data.activeTargets.map((t) => `${t.labels.job}:${t.health}`).sort();
+    expect(jobs).toEqual(["alertmanager:up", "auth-health:up", "auth:up", "postgres:up", "prometheus:up", "pushgateway:up"]);
+    const metrics = await (await fetch(`http://${LOOPBACK}:${state.ports.auth}/metrics`)).text();
+    expect(metrics).toMatch(/^auth_refresh_total\{result="reuse_detected"\} 0$/m);
+    expect(metrics).toMatch(/^http_requests_total\{service="auth",route="\/v1\/login",method="POST",code="500"\} 0$/m);
+    const logLine = JSON.parse(readFileSync(l.authLog, "utf8").split("\n")[0]!) as Record<string, unknown>;
+    expect(logLine.evt).toMatch(/^auth\./);
+    expect(typeof logLine.at).toBe("string");
+  });
+
+  it("drills refresh-reuse, error-burst and service-down: each page reaches its receivers in time", async () => {
+    const json = join(dir, "drills.json");
+    const run = await cli(["drill", "refresh-reuse", "error-burst", "service-down", "--dir", dir, "--json", json], (s) => (drillOutput += s)).done;
+    results = JSON.parse(readFileSync(json, "utf8")) as DrillResult[];
+    expect(run.code, run.output).toBe(0);
+    expect(results.map((r) => r.scenario)).toEqual(Object.keys(EXPECTED));
+    for (const r of results) {
+      expect(r.ok, `${r.scenario}: ${r.error}`).toBe(true);
+      expect(r.timeToPageMs!).toBeLessThanOrEqual(r.budgetMs);
+    }
+    expect(drillOutput).toMatch(/scenario\s+alert\s+severity\s+receiver\(s\)\s+time to page\s+floor\s+ratio\s+result/);
+  }, 420_000);
+
+  it("each notification arrived at the receiver the routing contract names, with a runbook that exists", async () => {
+    expect(results, "the drills ran").toBeDefined();
+    const received = await getJson<Notification[]>(`http://${LOOPBACK}:${state.ports.sink}/api/notifications?since=0`);
+    for (const [scenario, want] of Object.entries(EXPECTED)) {
+      const pages = received.filter((n) => n.alertname === want.alert && n.severity === want.severity && n.status === "firing");
+      expect(pages.map((n) => n.receiver).sort(), scenario).toEqual([...want.receivers].sort());
+      for (const n of pages) {
+        const slug = /\/runbooks\/([a-z0-9-]+)\.md$/.exec(n.runbookUrl)?.[1];
+        expect(slug, `${scenario}: runbook_url ${n.runbookUrl}`).toBeDefined();
+        expect(existsSync(join(REPO_ROOT, "runbooks", `${slug}.md`)), n.runbookUrl).toBe(true);
+        expect(n.summary, scenario).not.toBe("");
+      }
+    }
+    // Nothing reached a receiver the contract does not name for these alerts.
+    const names = Object.values(EXPECTED).map((w) => w.alert as string);
+    expect(received.filter((n) => names.includes(n.alertname) && n.receiver === "slack-auth" && n.severity === "critical")).toEqual([]);
+  });
+
+  it("down stops every process and keeps the data", async () => {
+    const pids = [state.supervisorPid, ...Object.values(readState(l)!.pids)];
+    const stopped = await cli(["down", "--dir", dir]).done;
+    expect(stopped.code, stopped.output).toBe(0);
+    const up = await upRun.done;
+    expect(up.code, up.output.slice(-2000)).toBe(0);
+    expect(pids.filter((pid) => pidAlive(pid))).toEqual([]);
+    expect(processesUsing(dir)).toEqual([]);
+    expect(readdirSync(l.run).filter((f) => f.endsWith(".pid"))).toEqual([]);
+    expect(existsSync(join(l.pgData, "PG_VERSION"))).toBe(true);
+    expect(readdirSync(l.backups).some((f) => f.endsWith(".manifest"))).toBe(true);
+    const status = await cli(["status", "--dir", dir]).done;
+    expect(status.code).toBe(3);
+    expect(status.output).toMatch(/not running/);
+  }, 120_000);
+});
