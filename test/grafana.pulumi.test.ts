@@ -3,8 +3,6 @@
  * through the Grafana API (provider, folder, data sources, dashboards) and
  * through the kube-prometheus-stack sidecar (ConfigMaps).
  */
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -12,63 +10,12 @@ import { parseSettings } from "../src/settings";
 import { renderStack } from "../src/synth";
 import { DASHBOARD_UIDS } from "../dashboards/uids";
 import { inClusterUrls } from "../src/pulumi/cluster";
-import { FAKE_SECRETS } from "./support/pulumi";
+import { deployableConfig, PROVIDER_FAKE_SECRETS, runProgram as run, SECRET_SIG, type Config, type Registered } from "./support/pulumi";
 
-const SECRET = "glsa_decrypted-grafana-token";
-/** How the Pulumi SDK marks a secret value on the wire. */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
-interface Registered {
-  readonly type: string;
-  readonly name: string;
-  /** Inputs as the mock sees them (secrets unwrapped). */
-  readonly inputs: Record<string, any>;
-  /** Inputs as serialized on the wire to the resource monitor (secrets still wrapped). */
-  readonly wire: Record<string, any>;
-}
-
-type Config = Record<string, unknown>;
-
-function stackConfig(stack: string): Config {
-  const file = path.join(__dirname, "..", "stacks", `Pulumi.${stack}.yaml`);
-  const config = (yaml.load(readFileSync(file, "utf8")) as { config: Config }).config;
-  // The secrets `pulumi up` needs besides Grafana's (index.ts refuses to deploy without them).
-  for (const key of Object.keys(FAKE_SECRETS)) config[`authwatch:${key}`] = { secure: `v1:ciphertext-of-${key}` };
-  return config;
-}
-
-async function runProgram(config: Config): Promise<{ program: Record<string, unknown>; resources: Registered[] }> {
-  const secretKeys = Object.entries(config).filter(([, v]) => typeof v === "object" && v !== null && "secure" in v).map(([k]) => k);
-  const flat = Object.fromEntries(
-    Object.entries(config).map(([k, v]) => [k, secretKeys.includes(k) ? (k === "grafana:auth" ? SECRET : `decrypted-${k}`) : typeof v === "string" ? v : JSON.stringify(v)]),
-  );
-  const seen: { type: string; name: string; inputs: Record<string, any> }[] = [];
-  const wire = new Map<string, Record<string, any>>();
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => {
-        seen.push({ type: args.type, name: args.name, inputs: args.inputs });
-        return { id: `${args.name}-id`, state: args.inputs };
-      },
-      call: (args) => args.inputs,
-    },
-    "authwatch",
-    "test",
-    false,
-  );
-  // Keep what the SDK sends to the monitor, before the mock unwraps secrets.
-  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: (req: any, cb: any) => void };
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req, cb) => {
-    wire.set(`${req.getType()}::${req.getName()}`, req.getObject()?.toJavaScript() ?? {});
-    register(req, cb);
-  };
-  pulumi.runtime.setAllConfig(flat, secretKeys);
-  vi.resetModules();
-  const program = (await import("../index")) as Record<string, unknown>;
-  await pulumi.runtime.disconnect();
-  return { program, resources: seen.map((r) => ({ ...r, wire: wire.get(`${r.type}::${r.name}`) ?? {} })) };
-}
+const SECRET = PROVIDER_FAKE_SECRETS["grafana:auth"]!;
+/** The stack's config with every secret `pulumi up` needs besides Grafana's (index.ts refuses to deploy without them). */
+const stackConfig = deployableConfig;
+const runProgram = (config: Config) => run("test", config);
 
 const ofType = (resources: Registered[], type: string) => resources.filter((r) => r.type === type);
 /** The resources of the dashboards' delivery component (index.ts names it authwatch-grafana); other components may add ConfigMaps of their own. */

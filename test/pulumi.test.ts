@@ -2,43 +2,19 @@
  * index.ts under Pulumi's mocks, per stack, with the config the engine would
  * hand over from stacks/Pulumi.<stack>.yaml.
  */
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import * as yaml from "js-yaml";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { listStacks, loadStackSettings } from "../src/settings";
 import { renderStack } from "../src/synth";
-import { FAKE_SECRETS } from "./support/pulumi";
+import { deployableConfig, FAKE_SECRETS, runProgram as run, type Config, type Registered } from "./support/pulumi";
 
-const registered: string[] = [];
+const registered: Registered[] = [];
 
-async function runProgram(stack: string, edit: (config: Record<string, unknown>) => void = () => {}) {
-  const file = path.join(__dirname, "..", "stacks", `Pulumi.${stack}.yaml`);
-  const config = (yaml.load(readFileSync(file, "utf8")) as { config: Record<string, unknown> }).config;
-  // Every secret a deployment needs, as `pulumi config set --secret` leaves them (test/pulumi.cluster.test.ts covers their absence).
-  for (const key of Object.keys(FAKE_SECRETS)) config[`authwatch:${key}`] = { secure: `v1:ciphertext-of-${key}` };
+/** index.ts on a stack with every secret a deployment needs (test/pulumi.cluster.test.ts covers their absence). */
+async function runProgram(stack: string, edit: (config: Config) => void = () => {}) {
+  const config = deployableConfig(stack);
   edit(config);
-  const secretKeys = Object.entries(config).filter(([, v]) => typeof v === "object" && v !== null && "secure" in v).map(([k]) => k);
-  // The engine hands over decrypted values; strings as they are, objects as JSON.
-  const flat = Object.fromEntries(
-    Object.entries(config).map(([k, v]) => [k, secretKeys.includes(k) ? "decrypted-secret-value" : typeof v === "string" ? v : JSON.stringify(v)]),
-  );
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => {
-        registered.push(`${args.type}::${args.name}`);
-        return { id: `${args.name}-id`, state: args.inputs };
-      },
-      call: (args) => args.inputs,
-    },
-    "authwatch",
-    stack,
-    true,
-  );
-  pulumi.runtime.setAllConfig(flat, secretKeys);
-  vi.resetModules();
-  return import("../index");
+  return (await run(stack, config, { registered })).program;
 }
 
 afterEach(async () => {
@@ -84,6 +60,6 @@ describe("index.ts on bad settings", () => {
     const program = await runProgram("prod", (c) => {
       c["authwatch:pagerdutyRoutingKey"] = { secure: "v1:whatever" };
     });
-    expect(JSON.stringify(program)).not.toContain("decrypted-secret-value");
+    expect(JSON.stringify(program)).not.toContain(FAKE_SECRETS.pagerdutyRoutingKey);
   });
 });

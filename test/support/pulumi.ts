@@ -29,6 +29,9 @@ export const FAKE_SECRETS: Record<SecretKey | ClusterSecretKey, string> = {
   restoreVerifyTargetUrl: "postgresql://verify:FAKE-verify-password-5e6f@scratch.example:5432/postgres",
 };
 
+/** Fake values of the providers' credentials (their keys keep the provider's namespace). */
+export const PROVIDER_FAKE_SECRETS: Readonly<Record<string, string>> = { "grafana:auth": "glsa_FAKE-grafana-token-8a1f" };
+
 export type Config = Record<string, unknown>;
 
 export interface Registered {
@@ -70,7 +73,7 @@ export async function runProgram(stack: string, config: Config, opts: { render?:
   const flat = Object.fromEntries(
     Object.entries(config).map(([k, v]) => {
       const key = k.split(":")[1] ?? k;
-      return [k, isSecure(v) ? (fake[key] ?? `decrypted-${key}`) : typeof v === "string" ? v : JSON.stringify(v)];
+      return [k, isSecure(v) ? (PROVIDER_FAKE_SECRETS[k] ?? fake[key] ?? `decrypted-${key}`) : typeof v === "string" ? v : JSON.stringify(v)];
     }),
   );
   const seen: Registered[] = opts.registered ?? [];
