@@ -6,12 +6,25 @@ import { PANELS } from "../dashboards/panels";
 import { alert, dash, pct } from "./common";
 import { RECORDS } from "./recording";
 
+/**
+ * The spike comparison of AuthRegistrationSpike and AuthInvalidTokenSpike, shared with
+ * their dashboard panels: events in the last 10 minutes, and the same 10 minutes one day earlier.
+ */
+export function spikeTerms(series: string, by: readonly string[] = []): { current: string; dayBefore: string } {
+  const sum = by.length === 0 ? "sum(" : `sum by (${by.join(", ")}) (`;
+  return { current: `${sum}increase(${series}[10m]))`, dayBefore: `${sum}increase(${series}[10m] offset 1d))` };
+}
+
 export function authenticationAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
   const job = s.scrapeJobs.auth;
   const logins = sel("auth_logins_total", { job });
   const registrations = sel("auth_registrations_total", { job });
   const invalidTokens = sel("auth_token_validations_total", { job, result: "invalid" });
+  const spikeExpr = (series: string, factor: number, floor: number) => {
+    const { current, dayBefore } = spikeTerms(series, ["job"]);
+    return `${current} > ${num(factor)} * ${dayBefore} and ${current} >= ${floor}`;
+  };
 
   const loginFailureTier = (severity: "warning" | "critical", ratio: number) =>
     alert({
@@ -59,9 +72,7 @@ export function authenticationAlerts(s: Settings): PromRuleGroup {
       alert({
         alert: "AuthRegistrationSpike",
         // Compared with the same 10 minutes one day earlier; a day without data yields no alert.
-        expr:
-          `sum by (job) (increase(${registrations}[10m])) > ${num(t.registrationSpike.factor)} * sum by (job) (increase(${registrations}[10m] offset 1d))` +
-          ` and sum by (job) (increase(${registrations}[10m])) >= ${t.registrationSpike.minRegistrations}`,
+        expr: spikeExpr(registrations, t.registrationSpike.factor, t.registrationSpike.minRegistrations),
         severity: "warning",
         service: "auth",
         category: "authentication",
@@ -71,9 +82,7 @@ export function authenticationAlerts(s: Settings): PromRuleGroup {
       }),
       alert({
         alert: "AuthInvalidTokenSpike",
-        expr:
-          `sum by (job) (increase(${invalidTokens}[10m])) > ${num(t.invalidTokenSpike.factor)} * sum by (job) (increase(${invalidTokens}[10m] offset 1d))` +
-          ` and sum by (job) (increase(${invalidTokens}[10m])) >= ${t.invalidTokenSpike.minInvalid}`,
+        expr: spikeExpr(invalidTokens, t.invalidTokenSpike.factor, t.invalidTokenSpike.minInvalid),
         severity: "warning",
         service: "auth",
         category: "authentication",

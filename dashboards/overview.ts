@@ -10,6 +10,7 @@ import * as piechart from "@grafana/grafana-foundation-sdk/piechart";
 import { sel, re } from "../src/promql";
 import { pct } from "../alerts/common";
 import { RECORDS } from "../alerts/recording";
+import { spikeTerms } from "../alerts/authentication";
 import {
   Board,
   common,
@@ -40,6 +41,7 @@ export function overviewDashboard(ctx: DashboardContext): BuiltDashboard {
   /** Raw series of the service, narrowed to the chosen instances. */
   const raw = { job, ...ENV, ...INSTANCE } as const;
   const rate = (series: string) => `rate(${series}[$__rate_interval])`;
+  const registrationSpike = spikeTerms(sel("auth_registrations_total", svc));
   const board = new Board(ctx, {
     key: "overview",
     title: "Auth / Overview",
@@ -209,10 +211,10 @@ export function overviewDashboard(ctx: DashboardContext): BuiltDashboard {
     .panel(
       P.registrationSpike,
       timeseriesPanel("Registrations vs. yesterday", "short")
-        .withTarget(promql(`sum(increase(${sel("auth_registrations_total", svc)}[10m]))`, "registrations, last 10m"))
+        .withTarget(promql(registrationSpike.current, "registrations, last 10m"))
         .withTarget(
           promql(
-            `${t.registrationSpike.factor} * sum(increase(${sel("auth_registrations_total", svc)}[10m] offset 1d))`,
+            `${t.registrationSpike.factor} * ${registrationSpike.dayBefore}`,
             `alert line: ${t.registrationSpike.factor}x the same 10m yesterday`,
           ),
         )

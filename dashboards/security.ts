@@ -7,6 +7,7 @@
 import * as bargauge from "@grafana/grafana-foundation-sdk/bargauge";
 import * as logs from "@grafana/grafana-foundation-sdk/logs";
 import { sel } from "../src/promql";
+import { spikeTerms } from "../alerts/authentication";
 import {
   Board,
   common,
@@ -29,6 +30,7 @@ export function securityDashboard(ctx: DashboardContext): BuiltDashboard {
   const s = ctx.settings;
   const t = s.thresholds;
   const svc = { job: s.scrapeJobs.auth, ...ENV } as const;
+  const invalidSpike = spikeTerms(sel("auth_token_validations_total", { ...svc, result: "invalid" }));
   /** The security event stream (contracts/telemetry.md "Logs"), fields parsed from its JSON lines. */
   const events = `{app="auth", category="security", env=~"$${VAR.env}"} | json`;
   const failures = `${events} | evt="auth.login.failure"`;
@@ -127,10 +129,10 @@ export function securityDashboard(ctx: DashboardContext): BuiltDashboard {
     .panel(
       P.invalidTokens,
       timeseriesPanel("Invalid tokens vs. yesterday", "short")
-        .withTarget(promql(`sum(increase(${sel("auth_token_validations_total", { ...svc, result: "invalid" })}[10m]))`, "invalid tokens, last 10m"))
+        .withTarget(promql(invalidSpike.current, "invalid tokens, last 10m"))
         .withTarget(
           promql(
-            `${t.invalidTokenSpike.factor} * sum(increase(${sel("auth_token_validations_total", { ...svc, result: "invalid" })}[10m] offset 1d))`,
+            `${t.invalidTokenSpike.factor} * ${invalidSpike.dayBefore}`,
             `alert line: ${t.invalidTokenSpike.factor}x the same 10m yesterday`,
           ),
         )
