@@ -4,7 +4,29 @@ import { parseDuration } from "../duration";
 import { slosSchema, thresholdProblems, thresholdsSchema } from "./alerting";
 import { clusterProblems, clusterSchema, type ClusterSecretKey } from "./cluster";
 import { count, duration, obj, url } from "./fields";
-import { ALERTMANAGER_CONFIG_DIR, routingSchema, type SecretKey } from "./routing";
+import { ALERTMANAGER_CONFIG_DIR, receiverProblems, resolveRouting, routingSchema, type SecretKey } from "./routing";
+
+/**
+ * What each environment implies. The stack's name is free: a stack file
+ * Pulumi.qa.yaml can be a staging environment with its own receivers.
+ */
+const ENVIRONMENTS = {
+  dev: "a development stack that chats to one Slack channel and never pages",
+  staging: "a pre-production stack that routes like prod (pages, chat, e-mail) to its own channels",
+  prod: "production (pages its on-call)",
+  local: "the one-machine stack of npm run local",
+} as const;
+const ENVIRONMENT_NAMES = Object.keys(ENVIRONMENTS) as [keyof typeof ENVIRONMENTS, ...(keyof typeof ENVIRONMENTS)[]];
+const environmentChoice =
+  `pick ${Object.entries(ENVIRONMENTS)
+    .map(([name, what]) => `${name} for ${what}`)
+    .join(", ")}` + " (the stack's name is free: Pulumi.qa.yaml can say environment: staging)";
+const environment = z.enum(ENVIRONMENT_NAMES, {
+  error: (iss) =>
+    iss.input === undefined
+      ? `required: one of ${ENVIRONMENT_NAMES.join(", ")}: ${environmentChoice}`
+      : `${JSON.stringify(iss.input)} is not one of ${ENVIRONMENT_NAMES.join(", ")}: ${environmentChoice}`,
+});
 
 const scrapeJobsSchema = obj({
   auth: z.string().min(1).default("auth"),
@@ -50,7 +72,7 @@ const grafanaSchema = obj({
 
 export const settingsSchema = z
   .object({
-    environment: z.enum(["dev", "staging", "prod", "local"]),
+    environment,
     runbookBaseUrl: url.default("https://github.com/authwatch/authwatch/blob/main/runbooks"),
     dashboardBaseUrl: url.default("https://grafana.example.com"),
     evaluationInterval: duration.default("30s"),
@@ -79,13 +101,14 @@ export const settingsSchema = z
     if (s.loki.securityRetentionDays < s.loki.appRetentionDays) {
       ctx.addIssue({ code: "custom", path: ["loki", "securityRetentionDays"], message: `must be at least appRetentionDays (${s.loki.appRetentionDays}): security events are kept longest` });
     }
+    receiverProblems(s.routing, ctx);
     const w = s.routing.maintenanceWindow;
     if (w.start >= w.end) ctx.addIssue({ code: "custom", path: ["routing", "maintenanceWindow", "start"], message: `must be before end (${w.end})` });
     clusterProblems(s, ctx);
   })
   .transform((s) => ({
     ...s,
-    routing: { ...s.routing, templatesDir: s.routing.templatesDir ?? (s.environment === "local" ? "templates" : ALERTMANAGER_CONFIG_DIR) },
+    routing: resolveRouting(s.routing, s.routing.templatesDir ?? (s.environment === "local" ? "templates" : ALERTMANAGER_CONFIG_DIR)),
   }));
 
 export type Settings = z.infer<typeof settingsSchema> & {
