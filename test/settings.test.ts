@@ -1,21 +1,50 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
-import { listStacks, loadStackSettings, parseSettings, SettingsError } from "../src/settings";
+import * as yaml from "js-yaml";
+import { afterEach, describe, expect, it } from "vitest";
+import { routingTree } from "../alerts/routing";
+import { listStacks, loadStackSettings, parseSettings, SettingsError, stackFile } from "../src/settings";
 
 const FILE = "stacks/Pulumi.test.yaml";
-const base = { "authwatch:environment": "prod" };
+/** A fixture stack's own receivers (no committed stack's). */
+const RECEIVERS = {
+  slackAuthChannel: "#fixture-auth",
+  slackSecurityChannel: "#fixture-security",
+  emailTo: "fixture-oncall@example.com",
+  deadMansSwitchUrl: "https://deadmansswitch.example.com/ping/fixture",
+};
+const base = { "authwatch:environment": "prod", "authwatch:routing": RECEIVERS };
 
-function problems(config: Record<string, unknown>): string[] {
+/** base with config on top; a routing block is merged into the fixture's receivers. */
+const withBase = (config: Record<string, unknown>) => ({
+  ...base,
+  ...config,
+  "authwatch:routing": { ...RECEIVERS, ...(config["authwatch:routing"] as object | undefined) },
+});
+
+function problemsOf(raw: Record<string, unknown>): string[] {
   try {
-    parseSettings("test", { ...base, ...config }, FILE);
+    parseSettings("test", raw, FILE);
   } catch (e) {
     expect(e).toBeInstanceOf(SettingsError);
     expect((e as Error).message).toContain(FILE);
     return [...(e as SettingsError).problems];
   }
   return [];
+}
+const problems = (config: Record<string, unknown>) => problemsOf(withBase(config));
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+/** A stacks directory in a temp dir holding the given stack files (name → config). */
+function stacksDir(files: Record<string, Record<string, unknown>>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "authwatch-stacks-"));
+  dirs.push(dir);
+  for (const [stack, config] of Object.entries(files)) writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), yaml.dump({ config }));
+  return dir;
 }
 
 describe("stack settings", () => {
@@ -36,13 +65,71 @@ describe("stack settings", () => {
     expect(s.loki).toEqual({ securityRetentionDays: 365, appRetentionDays: 90 });
   });
 
-  it("dev relaxes thresholds and never pages; staging keeps prod's routing on its own channels", () => {
-    const [dev, staging, prod] = ["dev", "staging", "prod"].map((st) => loadStackSettings(st));
-    expect(dev!.routing.mode).toBe("chat-only");
-    expect(dev!.thresholds.errorRate.criticalRatio).toBeGreaterThan(prod!.thresholds.errorRate.criticalRatio);
-    expect(staging!.routing.mode).toBe("tiered");
-    expect(staging!.thresholds).toEqual(prod!.thresholds);
-    expect(staging!.routing.slackAuthChannel).not.toBe(prod!.routing.slackAuthChannel);
+  it("a stack's thresholds come from its own file and the defaults, never from another stack's file", () => {
+    // README "Change a threshold": an override in prod's file moves prod only.
+    const dir = stacksDir({});
+    for (const stack of listStacks()) copyFileSync(stackFile(stack), stackFile(stack, dir));
+    const doc = yaml.load(readFileSync(stackFile("prod", dir), "utf8")) as { config: Record<string, any> };
+    const thresholds = doc.config["authwatch:thresholds"] ?? {};
+    const override = 0.07;
+    doc.config["authwatch:thresholds"] = { ...thresholds, errorRate: { ...thresholds.errorRate, criticalRatio: override } };
+    writeFileSync(stackFile("prod", dir), yaml.dump(doc));
+    expect(loadStackSettings("prod", dir).thresholds.errorRate.criticalRatio).toBe(override);
+    for (const stack of listStacks(dir).filter((st) => st !== "prod")) expect(loadStackSettings(stack, dir).thresholds).toEqual(loadStackSettings(stack).thresholds);
+    // A stack file without thresholds gets the defaults, whatever prod's file says.
+    const staging = withBase({ "authwatch:environment": "staging" });
+    const fixture = stacksDir({ prod: withBase({ "authwatch:thresholds": { errorRate: { criticalRatio: override } } }), staging });
+    expect(loadStackSettings("staging", fixture).thresholds).toEqual(parseSettings("staging", staging, FILE).thresholds);
+  });
+
+  it("every committed stack names each receiver it routes to in its own file", () => {
+    for (const stack of listStacks()) {
+      const own = (yaml.load(readFileSync(stackFile(stack), "utf8")) as { config: Record<string, any> }).config["authwatch:routing"] ?? {};
+      const named = new Set(Object.values(own).filter((v) => typeof v === "string"));
+      for (const r of routingTree(loadStackSettings(stack)).receivers) {
+        const i = r.integration;
+        const where = i.kind === "slack" ? i.channel : i.kind === "email" ? i.to : i.kind === "webhook" ? i.url : undefined;
+        if (where !== undefined) expect(named, `${stack}: ${r.name} → ${where}`).toContain(where);
+      }
+    }
+  });
+
+  it("refuses a stack that routes without naming its own receivers, naming the file and the keys", () => {
+    const staging = problemsOf({ "authwatch:environment": "staging" });
+    for (const key of ["slackAuthChannel", "slackSecurityChannel", "emailTo", "deadMansSwitchUrl"]) {
+      expect(staging.some((p) => p.startsWith(`authwatch:routing.${key}: required in routing.mode tiered`)), `${key} in ${staging.join("; ")}`).toBe(true);
+    }
+    // Naming some receivers is not enough: each missing one is named.
+    const partial = problemsOf({ "authwatch:environment": "prod", "authwatch:routing": { slackAuthChannel: "#own" } });
+    expect(partial.filter((p) => /: required /.test(p)).map((p) => p.split(":")[1])).toEqual(["routing.slackSecurityChannel", "routing.emailTo", "routing.deadMansSwitchUrl"]);
+    // chat-only routes to one channel only: that one is required, the others are not.
+    const dev = problemsOf({ "authwatch:environment": "dev", "authwatch:routing": { mode: "chat-only" } });
+    expect(dev).toEqual([expect.stringMatching(/^authwatch:routing\.slackAuthChannel: required/)]);
+    expect(problemsOf({ "authwatch:environment": "dev", "authwatch:routing": { mode: "chat-only", slackAuthChannel: "#own-dev" } })).toEqual([]);
+  });
+
+  it("loads a new stack file that names its own receivers and routes to them", () => {
+    const dir = stacksDir({ qa: { "authwatch:environment": "staging", "authwatch:routing": RECEIVERS } });
+    const qa = loadStackSettings("qa", dir);
+    expect(qa).toMatchObject({ stack: "qa", environment: "staging", routing: { mode: "tiered", ...RECEIVERS } });
+    const tree = routingTree(qa);
+    expect(tree.receivers.map((r) => r.integration)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: "slack", channel: RECEIVERS.slackAuthChannel }),
+        expect.objectContaining({ kind: "slack", channel: RECEIVERS.slackSecurityChannel }),
+        expect.objectContaining({ kind: "email", to: RECEIVERS.emailTo }),
+        expect.objectContaining({ kind: "webhook", url: RECEIVERS.deadMansSwitchUrl }),
+      ]),
+    );
+    const bare = stacksDir({ qa: { "authwatch:environment": "staging" } });
+    expect(() => loadStackSettings("qa", bare)).toThrow(/Pulumi\.qa\.yaml: invalid stack settings:\n(.|\n)*authwatch:routing\.slackAuthChannel: required/);
+  });
+
+  it("refuses an unknown environment with the valid ones and what to pick", () => {
+    const [message] = problems({ "authwatch:environment": "qa" });
+    expect(message).toMatch(/^authwatch:environment: "qa" is not one of dev, staging, prod, local: /);
+    for (const env of ["dev", "staging", "prod", "local"]) expect(message).toContain(`${env} for `);
+    expect(message).toMatch(/staging for a pre-production stack/);
   });
 
   it("rejects an unknown key, naming it", () => {
@@ -128,8 +215,8 @@ describe("stack settings", () => {
   });
 
   it("names the file when a stack file is missing or not YAML", () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "stacks-"));
-    writeFileSync(path.join(dir, "Pulumi.broken.yaml"), "config: [unclosed");
+    const dir = stacksDir({});
+    writeFileSync(stackFile("broken", dir), "config: [unclosed");
     expect(() => loadStackSettings("broken", dir)).toThrow(/Pulumi\.broken\.yaml: invalid stack settings:\n {2}- not valid YAML/);
     expect(() => loadStackSettings("nope", dir)).toThrow(/Pulumi\.nope\.yaml: .*no such stack file \(stacks: broken\)/s);
   });

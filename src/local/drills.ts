@@ -347,12 +347,12 @@ export interface DrillResult {
   readonly error?: string;
 }
 
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+const formatMs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
 export async function runDrill(ctx: DrillContext, sc: Scenario, opts: { preconditionTimeoutMs?: number } = {}): Promise<DrillResult> {
   const e = expectation(ctx.settings, sc);
   ctx.log(`drill ${sc.name}: ${sc.fault}`);
-  ctx.log(`  expects ${sc.alert} (${sc.severity}, ${e.labels.category}) at ${e.receivers.join(" and ")}; floor ${e.floorText}; budget ${secs(e.budgetMs)}`);
+  ctx.log(`  expects ${sc.alert} (${sc.severity}, ${e.labels.category}) at ${e.receivers.join(" and ")}; floor ${e.floorText}; budget ${formatMs(e.budgetMs)}`);
   const base = { scenario: sc.name, alert: sc.alert, severity: sc.severity, receivers: e.receivers, floorMs: e.floorMs, budgetMs: e.budgetMs };
   try {
     await waitUntilClean(ctx, e, opts.preconditionTimeoutMs ?? 12 * 60_000);
@@ -386,7 +386,7 @@ export async function runDrill(ctx: DrillContext, sc: Scenario, opts: { precondi
         const n = seen.find((x) => x.receiver === r);
         if (n && arrivedMs[r] === undefined) {
           arrivedMs[r] = n.at - t0;
-          ctx.log(`  ${new Date(n.at).toTimeString().slice(0, 8)} ▶ ${r} after ${secs(arrivedMs[r]!)}: ${n.summary}`);
+          ctx.log(`  ${new Date(n.at).toTimeString().slice(0, 8)} ▶ ${r} after ${formatMs(arrivedMs[r]!)}: ${n.summary}`);
         }
       }
       if (e.receivers.every((r) => arrivedMs[r] !== undefined)) break;
@@ -405,13 +405,13 @@ export async function runDrill(ctx: DrillContext, sc: Scenario, opts: { precondi
   const slug = runbookUrl ? /\/([a-z0-9-]+)\.md$/.exec(runbookUrl)?.[1] : undefined;
   const runbookFile = slug ? join(REPO_ROOT, "runbooks", `${slug}.md`) : undefined;
   const runbookOk = runbookFile !== undefined && existsSync(runbookFile);
-  if (!error && !all) error = `no notification at ${e.receivers.filter((r) => arrivedMs[r] === undefined).join(", ")} within ${secs(e.budgetMs)}`;
+  if (!error && !all) error = `no notification at ${e.receivers.filter((r) => arrivedMs[r] === undefined).join(", ")} within ${formatMs(e.budgetMs)}`;
   if (!error && !runbookOk) error = `the notification's runbook_url (${runbookUrl ?? "none"}) names no file in runbooks/`;
   const ok = error === undefined;
   const ratio = timeToPageMs === undefined ? undefined : Number((timeToPageMs / e.floorMs).toFixed(2));
   ctx.log(
     ok
-      ? `  ✓ paged in ${secs(timeToPageMs!)} (floor ${secs(e.floorMs)}, ratio ${ratio}); runbook ${runbookUrl} → runbooks/${slug}.md`
+      ? `  ✓ paged in ${formatMs(timeToPageMs!)} (floor ${formatMs(e.floorMs)}, ratio ${ratio}); runbook ${runbookUrl} → runbooks/${slug}.md`
       : `  ✗ ${error}`,
   );
   return { ...base, arrivedMs, timeToPageMs, ratio, ok, runbookUrl, runbookFile, notifications: seen, error };
@@ -430,8 +430,8 @@ export function drillTable(results: readonly DrillResult[]): string {
     r.alert,
     r.severity,
     r.receivers.join(", "),
-    r.timeToPageMs === undefined ? "-" : secs(r.timeToPageMs),
-    secs(r.floorMs),
+    r.timeToPageMs === undefined ? "-" : formatMs(r.timeToPageMs),
+    formatMs(r.floorMs),
     r.ratio === undefined ? "-" : r.ratio.toFixed(2),
     r.ok ? "ok" : "FAILED",
   ]);

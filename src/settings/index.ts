@@ -1,0 +1,21 @@
+/**
+ * Stack settings (`stacks/Pulumi.<stack>.yaml`, keys `authwatch:<name>`). Every
+ * threshold in contracts/alerts.md is a named setting whose default is the prod
+ * value; a stack overrides only what differs.
+ */
+export { cronProblems } from "./cron";
+export { quantityBytes } from "./quantities";
+export { ALERTMANAGER_CONFIG_DIR, ALERTMANAGER_SECRETS_DIR, SECRET_KEYS, type SecretKey } from "./routing";
+export { CLUSTER_SECRET_KEYS, type ClusterSecretKey, type ClusterSettings } from "./cluster";
+export type { Settings, Thresholds } from "./schema";
+export {
+  listStacks,
+  loadStackSettings,
+  parseSettings,
+  PROJECT,
+  PROVIDER_SECRET_KEYS,
+  SettingsError,
+  STACKS_DIR,
+  stackFile,
+  type RawConfig,
+} from "./load";
