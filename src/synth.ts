@@ -20,9 +20,9 @@ import { dashboardProblems } from "./dashboards/validate";
 import { dashboardFile, renderDashboardJson } from "./render/grafana";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
-const MIGRATIONS_DIR = path.join(REPO_ROOT, "database", "migrations");
+const MIGRATIONS_DIR = path.join(REPO_ROOT, "postgres", "migrations");
 /** The database jobs and their shared library (they load lib.sh from their own directory). */
-const JOBS_DIR = path.join(REPO_ROOT, "database");
+const JOBS_DIR = path.join(REPO_ROOT, "postgres", "jobs");
 
 export interface Rendered {
   /** Relative path (POSIX separators) → content, in a stable order. */

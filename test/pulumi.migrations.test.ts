@@ -1,7 +1,7 @@
 /**
  * The migration Job runs again exactly when a migration changes: its name
  * carries a hash of the migrations. Proven on a scratch copy of
- * database/migrations, and through index.ts with synth's output altered.
+ * postgres/migrations, and through index.ts with synth's output altered.
  */
 import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +12,7 @@ import { migrationJobName, migrationsHash } from "../src/pulumi/database";
 import type { Rendered } from "../src/synth";
 import { deployableConfig, ofType, runProgram } from "./support/pulumi";
 
-const MIGRATIONS = path.join(__dirname, "..", "database", "migrations");
+const MIGRATIONS = path.join(__dirname, "..", "postgres", "migrations");
 
 /** A directory of migrations as synth renders it (postgres/migrations/<file>), plus a job script that must not count. */
 function rendered(dir: string, script = "#!/bin/sh\necho backup\n"): Map<string, string> {

@@ -98,7 +98,7 @@ describe("catalog validation", () => {
 async function synthInCopy(edit: (root: string) => void) {
   const root = mkdtempSync(path.join(tmpdir(), "authwatch-copy-"));
   const repo = path.resolve(__dirname, "..");
-  for (const dir of ["alerts", "src", "stacks", "runbooks", "dashboards", "database"]) cpSync(path.join(repo, dir), path.join(root, dir), { recursive: true });
+  for (const dir of ["alerts", "src", "stacks", "runbooks", "dashboards", "postgres"]) cpSync(path.join(repo, dir), path.join(root, dir), { recursive: true });
   cpSync(path.join(repo, "package.json"), path.join(root, "package.json"));
   cpSync(path.join(repo, "tsconfig.json"), path.join(root, "tsconfig.json"));
   symlinkSync(path.join(repo, "node_modules"), path.join(root, "node_modules"));

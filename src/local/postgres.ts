@@ -1,5 +1,5 @@
 /**
- * PostgreSQL from the Debian packages, and the database/ job scripts, as the
+ * PostgreSQL from the Debian packages, and the postgres/jobs/ scripts, as the
  * local stack, the tests and the benches run them.
  *
  * initdb refuses to run as root: under root the server runs as the `postgres`
@@ -10,7 +10,9 @@ import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 export const REPO_ROOT = resolve(__dirname, "..", "..");
-export const DATABASE_DIR = join(REPO_ROOT, "database");
+/** The database job scripts (lib.sh beside them) and the schema migrations. */
+export const JOBS_DIR = join(REPO_ROOT, "postgres", "jobs");
+export const MIGRATIONS_DIR = join(REPO_ROOT, "postgres", "migrations");
 
 /** The newest PostgreSQL server installed (Debian: /usr/lib/postgresql/<major>/bin), or $PG_BIN. */
 export function findPgBin(): string | undefined {
@@ -91,5 +93,5 @@ export function jobEnv(env: Record<string, string | undefined>): NodeJS.ProcessE
 }
 
 export function runJob(script: JobScript, env: Record<string, string | undefined>, args: readonly string[] = []): Promise<RunResult> {
-  return run("sh", [join(DATABASE_DIR, script), ...args], { env: jobEnv(env) });
+  return run("sh", [join(JOBS_DIR, script), ...args], { env: jobEnv(env) });
 }

@@ -429,7 +429,7 @@ export async function up(o: UpOptions = {}): Promise<RunningStack> {
     }
     const migrated = await runJob("migrate.sh", { DATABASE_URL: databaseUrl, BACKUP_DESTINATION: `file://${l.backups}` }, ["up"]);
     appendFileSync(l.log("jobs"), migrated.stderr);
-    if (migrated.code !== 0) throw new Error(`database/migrate.sh up failed (exit ${migrated.code}):\n${migrated.stderr}`);
+    if (migrated.code !== 0) throw new Error(`postgres/jobs/migrate.sh up failed (exit ${migrated.code}):\n${migrated.stderr}`);
     const rows = await psql(databaseUrl, "SELECT count(*) FROM refresh_token_families");
     if (rows.stdout.trim() === "0") await psql(databaseUrl, SEED_SQL);
 

@@ -3,7 +3,7 @@
 # authwatch restore-verification job: proves that the newest backup of
 # DATABASE_URL's database restores, and measures how long that takes (RTO).
 #
-#   DATABASE_URL=postgresql://... BACKUP_DESTINATION=s3://bucket/prefix sh database/restore-verify.sh
+#   DATABASE_URL=postgresql://... BACKUP_DESTINATION=s3://bucket/prefix sh postgres/jobs/restore-verify.sh
 #
 # 1. picks the newest complete backup (<db>-<stamp>.manifest and its .dump),
 # 2. checks the dump's size and sha256 against the manifest,

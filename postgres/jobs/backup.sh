@@ -3,7 +3,7 @@
 # authwatch backup job: one consistent, compressed dump of DATABASE_URL, with
 # a manifest, stored in BACKUP_DESTINATION; then retention; then metrics.
 #
-#   DATABASE_URL=postgresql://... BACKUP_DESTINATION=s3://bucket/prefix sh database/backup.sh
+#   DATABASE_URL=postgresql://... BACKUP_DESTINATION=s3://bucket/prefix sh postgres/jobs/backup.sh
 #
 # Writes <db>-<UTC YYYYMMDDTHHMMSSZ>.dump (pg_dump -Fc) and, last, its
 # <...>.manifest: exact per-table row counts taken in the very snapshot the

@@ -3,9 +3,9 @@
 # authwatch migration runner: the one way the schema changes, from a shell,
 # a CI job or a Kubernetes Job alike.
 #
-#   DATABASE_URL=postgresql://... sh database/migrate.sh [up | down N | down all | status]
+#   DATABASE_URL=postgresql://... sh postgres/jobs/migrate.sh [up | down N | down all | status]
 #
-# Migrations are database/migrations/NNNN_<name>.up.sql with a matching
+# Migrations are postgres/migrations/NNNN_<name>.up.sql with a matching
 # NNNN_<name>.down.sql (no transaction control inside). `up` applies the
 # pending ones in version order, each in its own transaction together with
 # its row in the ledger table schema_migrations (version, name, sha256 of the
@@ -26,7 +26,7 @@ here=$(dirname "$0")
 
 require_env DATABASE_URL
 require_cmd psql sha256sum awk sort
-migrations_dir=${MIGRATIONS_DIR:-$here/migrations}
+migrations_dir=${MIGRATIONS_DIR:-$here/../migrations}
 lock_timeout=${MIGRATE_LOCK_TIMEOUT:-10s}
 [ -d "$migrations_dir" ] || config_error "no migrations directory $migrations_dir (MIGRATIONS_DIR)"
 
@@ -91,7 +91,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
   applied_by text        NOT NULL DEFAULT current_user
 );
 COMMENT ON TABLE schema_migrations IS
-  'Ledger of database/migrate.sh: applied migrations and the sha256 of each .up.sql as applied.';
+  'Ledger of migrate.sh: applied migrations and the sha256 of each .up.sql as applied.';
 SQL
 psql_at "$DATABASE_URL" -1 -v lock_timeout="$lock_timeout" -f "$work/lock.sql" -f "$work/ledger.sql" \
   || die "cannot create or read the ledger table schema_migrations"

@@ -1,15 +1,15 @@
-// database/migrate.sh against a real PostgreSQL 15: up, down, drift refusal,
+// postgres/jobs/migrate.sh against a real PostgreSQL 15: up, down, drift refusal,
 // idempotence, atomicity, and the backup taken before migrating data.
 import { createHash } from "node:crypto";
 import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DATABASE_DIR, runJob, startPostgres, type PgCluster } from "../support/postgres";
+import { MIGRATIONS_DIR, runJob, startPostgres, type PgCluster } from "../support/postgres";
 
 let pg: PgCluster;
 let scratch: string;
-const migrationsDir = join(DATABASE_DIR, "migrations");
+const migrationsDir = MIGRATIONS_DIR;
 
 beforeAll(async () => {
   pg = await startPostgres();

@@ -2,7 +2,7 @@
 # shellcheck source-path=SCRIPTDIR
 # authwatch token-cleanup job (seed 001's weekly "clean up expired tokens"):
 #
-#   DATABASE_URL=postgresql://... sh database/token-cleanup.sh
+#   DATABASE_URL=postgresql://... sh postgres/jobs/token-cleanup.sh
 #
 # Deletes, in batches of TOKEN_CLEANUP_BATCH_SIZE rows, each batch its own
 # short transaction (no lock is held across batches):

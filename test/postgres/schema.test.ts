@@ -1,5 +1,5 @@
 // The refresh-token schema's guarantees, checked against a real PostgreSQL 15
-// after database/migrate.sh applied the migrations.
+// after postgres/jobs/migrate.sh applied the migrations.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runJob, startPostgres, type PgCluster } from "../support/postgres";
 
