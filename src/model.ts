@@ -61,6 +61,12 @@ export interface LogRuleGroup {
   readonly rules: readonly LogAlertRule[];
 }
 
+/** Log retention: a default period, and periods for streams (the first matching selector wins). */
+export interface LogRetention {
+  readonly defaultDays: number;
+  readonly streams: readonly { readonly selector: string; readonly days: number; readonly why: string }[];
+}
+
 // ---------------------------------------------------------------- proofs
 
 /** One input series of a promtool unit test, in promtool's expanding notation. */

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import type { Settings } from "./settings";
 import { lokiRuleGroups, prometheusRuleGroups, PROCEDURE_RUNBOOKS } from "../alerts/index";
 import { RECEIVERS, routingTree } from "../alerts/routing";
+import { logRetention } from "../alerts/logs";
 import { CatalogError, validateCatalog } from "./validate";
 import { renderLogRuleFile, renderPrometheusConfig, renderRuleFile } from "./render/prometheus";
 import { renderAlertmanagerConfig, renderTemplates, TEMPLATE_FILE } from "./render/alertmanager";
@@ -78,7 +79,7 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): R
   files.set("alertmanager/alertmanager.yaml", renderAlertmanagerConfig(s, tree));
   files.set(`alertmanager/templates/${TEMPLATE_FILE}`, renderTemplates(s));
   for (const g of loki) files.set(`loki/rules/${g.name}.yaml`, renderLogRuleFile(s, g));
-  files.set("loki/limits.yaml", renderLokiLimits(s));
+  files.set("loki/limits.yaml", renderLokiLimits(s, logRetention(s)));
   for (const d of dashboards) files.set(dashboardFile(d.uid), renderDashboardJson(d.model));
   const migrations = migrationFiles();
   for (const m of migrations) files.set(`postgres/migrations/${m}`, readFileSync(path.join(MIGRATIONS_DIR, m), "utf8"));
