@@ -22,7 +22,7 @@ import { renderStack } from "./src/synth";
 
 const settings = settingsFromEngine();
 const rendered = renderStack(settings);
-assertDeployable(settings, engineStackFile());
+assertDeployable(settings, rendered.routing, engineStackFile());
 const cluster = clusterSettings(settings);
 
 const namespace = new StackNamespace("namespace", { settings });

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import * as path from "node:path";
 import type { Settings } from "./settings";
 import { lokiRuleGroups, prometheusRuleGroups, PROCEDURE_RUNBOOKS } from "../alerts/index";
-import { RECEIVERS, routingTree } from "../alerts/routing";
+import { RECEIVERS, routingTree, type RoutingTree } from "../alerts/routing";
 import { logRetention } from "../alerts/logs";
 import { CatalogError, validateCatalog } from "./validate";
 import { renderLogRuleFile, renderPrometheusConfig, renderRuleFile } from "./render/prometheus";
@@ -29,6 +29,8 @@ export interface Rendered {
   /** Relative path (POSIX separators) → content, in a stable order. */
   readonly files: ReadonlyMap<string, string>;
   readonly summary: Summary;
+  /** The routing tree alertmanager.yaml is rendered from (the Pulumi layer reads the receivers' secrets from it). */
+  readonly routing: RoutingTree;
 }
 
 export interface Summary {
@@ -105,7 +107,7 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): R
     migrations,
   };
   files.set("summary.json", `${JSON.stringify(summary, null, 2)}\n`);
-  return { files, summary };
+  return { files, summary, routing: tree };
 }
 
 export class OutDirError extends Error {}

@@ -234,7 +234,7 @@ describe.each(Object.keys(EXPECTED) as Stack[])("pulumi up on %s", (stack) => {
     const files = [...data["alertmanager.yaml"].matchAll(/_file: (\S+)/g)].map((m) => m[1]).sort();
     const keys = Object.keys(unwrapSecrets(receivers.wire.stringData)).sort();
     expect(files).toEqual(keys.map((k) => `/etc/alertmanager/secrets/${am.secrets[0]}/${k}`).sort());
-    expect(keys).toEqual([...receiverSecrets(settings).keys()].sort());
+    expect(keys).toEqual([...receiverSecrets(synth.routing).keys()].sort());
     expect(isSecretMarker(receivers.wire.stringData)).toBe(true);
   });
 
@@ -366,7 +366,7 @@ describe.each(Object.keys(EXPECTED) as Stack[])("pulumi up on %s", (stack) => {
       }
     }
     // Not vacuous: every secret the stack needs did reach a resource, marked secret.
-    const needed = [...receiverSecrets(settings).keys(), "grafanaAdminPassword", "databaseUrl", "postgresExporterDsn", "restoreVerifyTargetUrl"];
+    const needed = [...receiverSecrets(synth.routing).keys(), "grafanaAdminPassword", "databaseUrl", "postgresExporterDsn", "restoreVerifyTargetUrl"];
     expect([...used].sort()).toEqual(needed.sort());
     // Chart values carry no secret at all (Helm would copy it into rendered objects): they reference Secrets by name.
     for (const c of ofType(run.resources, CHART)) {
