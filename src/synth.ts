@@ -13,6 +13,7 @@ import { CatalogError, validateCatalog } from "./validate";
 import { renderLogRuleFile, renderPrometheusConfig, renderRuleFile } from "./render/prometheus";
 import { renderAlertmanagerConfig, renderTemplates, TEMPLATE_FILE } from "./render/alertmanager";
 import { renderLokiLimits } from "./render/loki";
+import { ALLOY_CONFIG_FILE, renderAlloyConfig } from "./render/alloy";
 import { RUNBOOKS_DIR, runbookSlugs } from "./render/runbooks";
 import { SEVERITIES } from "./model";
 import { buildDashboards } from "../dashboards/index";
@@ -82,6 +83,8 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): R
   files.set(`alertmanager/templates/${TEMPLATE_FILE}`, renderTemplates(s));
   for (const g of loki) files.set(`loki/rules/${g.name}.yaml`, renderLogRuleFile(s, g));
   files.set("loki/limits.yaml", renderLokiLimits(s, logRetention(s)));
+  // Only a stack deployed to a cluster ships logs (the local stack writes them to a file).
+  if (s.cluster) files.set(ALLOY_CONFIG_FILE, renderAlloyConfig(s));
   for (const d of dashboards) files.set(dashboardFile(d.uid), renderDashboardJson(d.model));
   const migrations = migrationFiles();
   for (const m of migrations) files.set(`postgres/migrations/${m}`, readFileSync(path.join(MIGRATIONS_DIR, m), "utf8"));
