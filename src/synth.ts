@@ -10,7 +10,7 @@ import { lokiRuleGroups, prometheusRuleGroups, PROCEDURE_RUNBOOKS } from "../ale
 import { RECEIVERS, routingTree, type RoutingTree } from "../alerts/routing";
 import { logRetention } from "../alerts/logs";
 import { CatalogError, validateCatalog } from "./validate";
-import { renderLogRuleFile, renderPrometheusConfig, renderRuleFile } from "./render/prometheus";
+import { PROMETHEUS_CONFIG_FILE, prometheusRuleFile, renderLogRuleFile, renderPrometheusConfig, renderRuleFile } from "./render/prometheus";
 import { renderAlertmanagerConfig, renderTemplates, TEMPLATE_FILE } from "./render/alertmanager";
 import { renderLokiLimits } from "./render/loki";
 import { ALLOY_CONFIG_FILE, renderAlloyConfig } from "./render/alloy";
@@ -77,8 +77,8 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): R
   const tree = routingTree(s);
 
   const files = new Map<string, string>();
-  for (const g of prom) files.set(`prometheus/rules/${g.name}.yaml`, renderRuleFile(s, g));
-  files.set("prometheus/prometheus.yaml", renderPrometheusConfig(s, prom));
+  for (const g of prom) files.set(prometheusRuleFile(g.name), renderRuleFile(s, g));
+  files.set(PROMETHEUS_CONFIG_FILE, renderPrometheusConfig(s, prom));
   files.set("alertmanager/alertmanager.yaml", renderAlertmanagerConfig(s, tree));
   files.set(`alertmanager/templates/${TEMPLATE_FILE}`, renderTemplates(s));
   for (const g of loki) files.set(`loki/rules/${g.name}.yaml`, renderLogRuleFile(s, g));
