@@ -2,10 +2,11 @@
  * npm run synth -- --stack <name> [--out <dir>]
  * Renders one stack's artifacts into out/<stack>/ (contracts/synth.md).
  */
+import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { listStacks, loadStackSettings, SettingsError } from "../settings";
-import { refreshRunbooks, RunbookError } from "../render/runbooks";
+import { RunbookError, runbookUpdates } from "../render/runbooks";
 import { OutDirError, renderStack, writeRendered } from "../synth";
 import { CatalogError } from "../validate";
 
@@ -36,7 +37,10 @@ function main(argv: string[]): number {
     const settings = all.find((s) => s.stack === stack) ?? loadStackSettings(stack);
     // Validate and render first: nothing is written, not even a runbook, on bad input.
     const { files, summary } = renderStack(settings);
-    for (const file of refreshRunbooks(all)) console.log(`updated ${path.relative(process.cwd(), file)} (thresholds changed)`);
+    for (const { file, text } of runbookUpdates(all)) {
+      writeFileSync(file, text);
+      console.log(`updated ${path.relative(process.cwd(), file)} (thresholds changed)`);
+    }
     const out = path.resolve(args.values.out ?? path.join("out", stack));
     writeRendered(files, out);
     const a = summary.alerts;
