@@ -44,10 +44,12 @@ function main(argv: string[]): number {
     const out = path.resolve(args.values.out ?? path.join("out", stack));
     writeRendered(files, out);
     const a = summary.alerts;
+    // summary.migrations lists files: each migration is an .up.sql and its .down.sql.
+    const migrations = new Set(summary.migrations.map((f) => f.replace(/\.(up|down)\.sql$/, ""))).size;
     console.log(
       `synth ${stack}: ${a.names.length} alerts (${a.rules} rules: ${Object.entries(a.bySeverity).map(([k, v]) => `${v} ${k}`).join(", ")}), ` +
         `${summary.recordingRules} recording rules, ${summary.receivers.length} receivers, ${summary.runbooks.length} runbooks, ` +
-        `${summary.dashboards.length} dashboards, ${summary.migrations.length} migrations → ${path.relative(process.cwd(), out) || out} (${files.size} files)`,
+        `${summary.dashboards.length} dashboards, ${migrations} migrations → ${path.relative(process.cwd(), out) || out} (${files.size} files)`,
     );
     return 0;
   } catch (e) {
