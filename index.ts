@@ -18,11 +18,12 @@ import { DatabaseJobs } from "./src/pulumi/database";
 import { NetworkPolicies } from "./src/pulumi/network";
 import { GrafanaDelivery } from "./src/pulumi/grafana";
 import { dashboardFile } from "./src/render/grafana";
+import { PROMETHEUS_RULES_DIR } from "./src/render/prometheus";
 import { renderStack } from "./src/synth";
 
 const settings = settingsFromEngine();
 const rendered = renderStack(settings);
-assertDeployable(settings, engineStackFile());
+assertDeployable(settings, rendered.routing, engineStackFile());
 const cluster = clusterSettings(settings);
 
 const namespace = new StackNamespace("namespace", { settings });
@@ -56,7 +57,7 @@ const grafana = new GrafanaDelivery(
 
 const urls = inClusterUrls(settings);
 /** The Prometheus rule groups this stack deploys (file name → rendered YAML), byte-identical to synth's. */
-export const prometheusRuleGroups = Object.fromEntries([...rendered.files].filter(([file]) => file.startsWith("prometheus/rules/")));
+export const prometheusRuleGroups = Object.fromEntries([...rendered.files].filter(([file]) => file.startsWith(PROMETHEUS_RULES_DIR)));
 export const alertmanagerConfig = rendered.files.get("alertmanager/alertmanager.yaml");
 /** Alerting rules deployed: Prometheus (each severity tier counts) and Loki. */
 export const alertRuleCount = rules.alertRules + loki.alertRules;

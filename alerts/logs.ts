@@ -2,18 +2,10 @@
  * Log-based alerts (Loki ruler, LogQL) and log retention per stream.
  * Per-IP and per-user analysis lives here because those are never metric labels.
  */
-import type { LogRuleGroup } from "../src/model";
+import type { LogRetention, LogRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { logAlert, dash } from "./common";
 import { PANELS } from "../dashboards/panels";
-
-/** The contract's stream labels and their bounded values. */
-export const LOG_STREAM_LABELS = {
-  app: ["auth", "postgres"],
-  category: ["security", "app"],
-  env: null,
-  namespace: null,
-} as const satisfies Record<string, readonly string[] | null>;
 
 /**
  * Auth events with only the fields a rule needs extracted: a bare `| json` would make every
@@ -73,14 +65,8 @@ export function logAlerts(s: Settings): LogRuleGroup[] {
   ];
 }
 
-export interface RetentionRule {
-  readonly selector: string;
-  readonly days: number;
-  readonly why: string;
-}
-
 /** Security events 1 year, other auth logs 90 days (seed 003). The default period covers the rest. */
-export function logRetention(s: Settings): { defaultDays: number; streams: RetentionRule[] } {
+export function logRetention(s: Settings): LogRetention {
   return {
     defaultDays: s.loki.appRetentionDays,
     streams: [

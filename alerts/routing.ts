@@ -1,6 +1,7 @@
 /**
- * The Alertmanager routing tree (contracts/alerts.md "Routing") as typed data.
- * Receiver names are a public interface; secrets appear only as file paths.
+ * The Alertmanager routing tree (contracts/alerts.md "Routing") as typed data,
+ * with Alertmanager's globals. Receiver names are a public interface; secrets
+ * appear only as keys (the renderer turns them into file paths).
  */
 import type { Settings, SecretKey } from "../src/settings";
 
@@ -47,7 +48,23 @@ export interface TimeInterval {
   readonly location: string;
 }
 
+/** Alertmanager's `global` block: when an alert that stopped updating resolves, and the integrations' endpoints. */
+export interface Globals {
+  readonly resolveTimeout: string;
+  /** Set when a receiver pages through PagerDuty. */
+  readonly pagerdutyUrl?: string;
+  /** Set when a receiver sends e-mail; the password is a secret, read from a file. */
+  readonly smtp?: {
+    readonly smarthost: string;
+    readonly from: string;
+    readonly authUsername: string;
+    readonly authPassword: SecretKey;
+    readonly requireTls: boolean;
+  };
+}
+
 export interface RoutingTree {
+  readonly global: Globals;
   readonly receivers: readonly Receiver[];
   readonly root: Timing & { readonly receiver: ReceiverName; readonly groupBy: readonly string[] };
   readonly routes: readonly Route[];
@@ -74,6 +91,16 @@ const inhibitRules: InhibitRule[] = [
   { source: ['alertname="DatabaseDown"'], target: ['service="postgres"', 'alertname!="DatabaseDown"'], equal: ["env"] },
 ];
 
+/** What the receivers need globally; only the integrations a receiver uses. */
+function globals(r: Settings["routing"], receivers: readonly Receiver[]): Globals {
+  const uses = (kind: Integration["kind"]) => receivers.some((x) => x.integration.kind === kind);
+  return {
+    resolveTimeout: "5m",
+    ...(uses("pagerduty") ? { pagerdutyUrl: r.pagerdutyUrl } : {}),
+    ...(uses("email") ? { smtp: { smarthost: r.smtpSmarthost, from: r.emailFrom, authUsername: r.smtpAuthUsername, authPassword: "smtpPassword", requireTls: true } } : {}),
+  };
+}
+
 export function routingTree(s: Settings): RoutingTree {
   const r = s.routing;
   const w = r.maintenanceWindow;
@@ -85,8 +112,10 @@ export function routingTree(s: Settings): RoutingTree {
 
   if (r.mode === "chat-only") {
     // dev: one chat channel for everything, nothing pages, Watchdog stays quiet.
+    const receivers = [slackAuth, blackhole];
     return {
-      receivers: [slackAuth, blackhole],
+      global: globals(r, receivers),
+      receivers,
       root,
       routes: [
         { receiver: "blackhole", matchers: ['alertname="Watchdog"'] },
@@ -97,15 +126,17 @@ export function routingTree(s: Settings): RoutingTree {
     };
   }
 
+  const receivers: Receiver[] = [
+    { name: "pagerduty-critical", integration: { kind: "pagerduty", routingKey: "pagerdutyRoutingKey" } },
+    slackAuth,
+    { name: "slack-security", integration: { kind: "slack", webhookUrl: "slackSecurityWebhookUrl", channel: r.slackSecurityChannel } },
+    { name: "email-oncall", integration: { kind: "email", to: r.emailTo } },
+    { name: "deadmansswitch", integration: { kind: "webhook", url: r.deadMansSwitchUrl, bearerToken: "deadMansSwitchToken" } },
+    blackhole,
+  ];
   return {
-    receivers: [
-      { name: "pagerduty-critical", integration: { kind: "pagerduty", routingKey: "pagerdutyRoutingKey" } },
-      slackAuth,
-      { name: "slack-security", integration: { kind: "slack", webhookUrl: "slackSecurityWebhookUrl", channel: r.slackSecurityChannel } },
-      { name: "email-oncall", integration: { kind: "email", to: r.emailTo } },
-      { name: "deadmansswitch", integration: { kind: "webhook", url: r.deadMansSwitchUrl, bearerToken: "deadMansSwitchToken" } },
-      blackhole,
-    ],
+    global: globals(r, receivers),
+    receivers,
     root,
     routes: [
       { receiver: "deadmansswitch", matchers: ['alertname="Watchdog"'], ...WATCHDOG },

@@ -7,9 +7,6 @@ export type Service = (typeof SERVICES)[number];
 export const CATEGORIES = ["availability", "performance", "authentication", "security", "database", "backup", "slo", "meta"] as const;
 export type Category = (typeof CATEGORIES)[number];
 
-/** How an alert's $value reads in its description (each maps to one Go template function). */
-export type ValueFormat = "percent" | "duration" | "number";
-
 /** A dashboard (and panel) that shows what an alert watches; the uid is reserved in dashboards/uids.ts. */
 export interface DashboardRef {
   readonly uid: string;
@@ -27,7 +24,7 @@ export interface AlertingRule {
   /** Extra labels that tell rules of one name apart (e.g. an SLO burn window). */
   readonly labels?: Readonly<Record<string, string>>;
   readonly summary: string;
-  /** Go template; `{{ $value }}` must appear through one of formatValue's functions. */
+  /** Go template; shows the measured value through a function, e.g. `{{ $value | humanizePercentage }}` (src/validate.ts checks). */
   readonly description: string;
   readonly runbook: string;
   readonly dashboard?: DashboardRef;
@@ -59,6 +56,12 @@ export interface LogRuleGroup {
   readonly name: string;
   readonly source: string;
   readonly rules: readonly LogAlertRule[];
+}
+
+/** Log retention: a default period, and periods for streams (the first matching selector wins). */
+export interface LogRetention {
+  readonly defaultDays: number;
+  readonly streams: readonly { readonly selector: string; readonly days: number; readonly why: string }[];
 }
 
 // ---------------------------------------------------------------- proofs

@@ -7,11 +7,13 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import * as path from "node:path";
 import type { Settings } from "./settings";
 import { lokiRuleGroups, prometheusRuleGroups, PROCEDURE_RUNBOOKS } from "../alerts/index";
-import { RECEIVERS, routingTree } from "../alerts/routing";
+import { RECEIVERS, routingTree, type RoutingTree } from "../alerts/routing";
+import { logRetention } from "../alerts/logs";
 import { CatalogError, validateCatalog } from "./validate";
-import { renderLogRuleFile, renderPrometheusConfig, renderRuleFile } from "./render/prometheus";
+import { PROMETHEUS_CONFIG_FILE, prometheusRuleFile, renderLogRuleFile, renderPrometheusConfig, renderRuleFile } from "./render/prometheus";
 import { renderAlertmanagerConfig, renderTemplates, TEMPLATE_FILE } from "./render/alertmanager";
 import { renderLokiLimits } from "./render/loki";
+import { ALLOY_CONFIG_FILE, renderAlloyConfig } from "./render/alloy";
 import { RUNBOOKS_DIR, runbookSlugs } from "./render/runbooks";
 import { SEVERITIES } from "./model";
 import { buildDashboards } from "../dashboards/index";
@@ -28,6 +30,8 @@ export interface Rendered {
   /** Relative path (POSIX separators) → content, in a stable order. */
   readonly files: ReadonlyMap<string, string>;
   readonly summary: Summary;
+  /** The routing tree alertmanager.yaml is rendered from (the Pulumi layer reads the receivers' secrets from it). */
+  readonly routing: RoutingTree;
 }
 
 export interface Summary {
@@ -73,12 +77,14 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): R
   const tree = routingTree(s);
 
   const files = new Map<string, string>();
-  for (const g of prom) files.set(`prometheus/rules/${g.name}.yaml`, renderRuleFile(s, g));
-  files.set("prometheus/prometheus.yaml", renderPrometheusConfig(s, prom));
+  for (const g of prom) files.set(prometheusRuleFile(g.name), renderRuleFile(s, g));
+  files.set(PROMETHEUS_CONFIG_FILE, renderPrometheusConfig(s, prom));
   files.set("alertmanager/alertmanager.yaml", renderAlertmanagerConfig(s, tree));
   files.set(`alertmanager/templates/${TEMPLATE_FILE}`, renderTemplates(s));
   for (const g of loki) files.set(`loki/rules/${g.name}.yaml`, renderLogRuleFile(s, g));
-  files.set("loki/limits.yaml", renderLokiLimits(s));
+  files.set("loki/limits.yaml", renderLokiLimits(s, logRetention(s)));
+  // Only a stack deployed to a cluster ships logs (the local stack writes them to a file).
+  if (s.cluster) files.set(ALLOY_CONFIG_FILE, renderAlloyConfig(s));
   for (const d of dashboards) files.set(dashboardFile(d.uid), renderDashboardJson(d.model));
   const migrations = migrationFiles();
   for (const m of migrations) files.set(`postgres/migrations/${m}`, readFileSync(path.join(MIGRATIONS_DIR, m), "utf8"));
@@ -104,7 +110,7 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): R
     migrations,
   };
   files.set("summary.json", `${JSON.stringify(summary, null, 2)}\n`);
-  return { files, summary };
+  return { files, summary, routing: tree };
 }
 
 export class OutDirError extends Error {}

@@ -164,5 +164,19 @@ export const SECURITY_LOG_EVENTS = [
   "auth.account.lockout",
 ] as const;
 
+/** Every event of the contract: the security events, then the rest (the shipper labels those `category="app"`). */
+export const LOG_EVENTS = [...SECURITY_LOG_EVENTS, "auth.flag.changed", "auth.rollback"] as const;
+
 /** Fields of the auth service's JSON log lines (contracts/telemetry.md "Logs"). */
 export const LOG_FIELDS = ["evt", "at", "level", "userId", "email", "deviceId", "familyId", "ip", "country", "reason"] as const;
+
+/** Stream labels of the logs and their bounded values (null: any value), contracts/telemetry.md "Logs". */
+export const LOG_STREAM_LABELS = {
+  app: ["auth", "postgres"],
+  category: ["security", "app"],
+  env: null,
+  namespace: null,
+} as const satisfies Record<string, readonly string[] | null>;
+
+export type LogApp = (typeof LOG_STREAM_LABELS.app)[number];
+export type LogCategory = (typeof LOG_STREAM_LABELS.category)[number];

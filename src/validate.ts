@@ -9,10 +9,9 @@ import { parser as logqlParser } from "@grafana/lezer-logql";
 import type { SyntaxNode, Tree } from "@lezer/common";
 import type { AlertingRule, LogAlertRule, LogRuleGroup, PromRuleGroup } from "./model";
 import { CATEGORIES, SERVICES, SEVERITIES } from "./model";
-import { LOG_FIELDS, PII_LABELS, SECURITY_LOG_EVENTS, SERIES } from "./telemetry";
+import { LOG_FIELDS, LOG_STREAM_LABELS, PII_LABELS, SECURITY_LOG_EVENTS, SERIES } from "./telemetry";
 import { parseDuration } from "./duration";
 import { templateProblems } from "./gotemplate";
-import { LOG_STREAM_LABELS } from "../alerts/logs";
 
 export class CatalogError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -34,7 +33,8 @@ const unquote = (s: string) => {
   }
 };
 
-function syntaxErrors(tree: Tree, src: string): string[] {
+/** Syntax errors of a parsed PromQL or LogQL expression, with the column and the text around it. */
+export function syntaxErrors(tree: Tree, src: string): string[] {
   const out: string[] = [];
   tree.iterate({
     enter(n) {

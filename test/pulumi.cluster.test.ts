@@ -8,14 +8,11 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
-import { parser as logqlParser } from "@grafana/lezer-logql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadStackSettings, type Settings } from "../src/settings";
 import { renderStack, type Rendered } from "../src/synth";
-import { SECURITY_LOG_EVENTS } from "../src/telemetry";
 import { migrationsHash } from "../src/pulumi/database";
 import { receiverSecrets } from "../src/pulumi/preflight";
-import { securityEventSelector } from "../src/pulumi/loki";
 import {
   deployableConfig,
   FAKE_SECRETS,
@@ -234,7 +231,7 @@ describe.each(Object.keys(EXPECTED) as Stack[])("pulumi up on %s", (stack) => {
     const files = [...data["alertmanager.yaml"].matchAll(/_file: (\S+)/g)].map((m) => m[1]).sort();
     const keys = Object.keys(unwrapSecrets(receivers.wire.stringData)).sort();
     expect(files).toEqual(keys.map((k) => `/etc/alertmanager/secrets/${am.secrets[0]}/${k}`).sort());
-    expect(keys).toEqual([...receiverSecrets(settings).keys()].sort());
+    expect(keys).toEqual([...receiverSecrets(synth.routing).keys()].sort());
     expect(isSecretMarker(receivers.wire.stringData)).toBe(true);
   });
 
@@ -268,9 +265,10 @@ describe.each(Object.keys(EXPECTED) as Stack[])("pulumi up on %s", (stack) => {
     expect(rules.data).toEqual(Object.fromEntries([...synth.files].filter(([f]) => f.startsWith("loki/rules/")).map(([f, t]) => [path.basename(f), t])));
   });
 
-  it("ships the auth service's and PostgreSQL's logs with the contract's stream labels, category from evt", () => {
+  it("ships the auth service's and PostgreSQL's logs with synth's Alloy configuration and the contract's stream labels", () => {
     const alloy = chart(run, "alloy").values;
     const config: string = alloy.alloy.configMap.content;
+    expect(config).toBe(synth.files.get("alloy/config.alloy"));
     for (const label of ['target_label = "app"', 'replacement  = "auth"', 'replacement  = "postgres"', 'target_label  = "namespace"', `replacement  = "${settings.environment}"`]) {
       expect(config).toContain(label);
     }
@@ -366,7 +364,7 @@ describe.each(Object.keys(EXPECTED) as Stack[])("pulumi up on %s", (stack) => {
       }
     }
     // Not vacuous: every secret the stack needs did reach a resource, marked secret.
-    const needed = [...receiverSecrets(settings).keys(), "grafanaAdminPassword", "databaseUrl", "postgresExporterDsn", "restoreVerifyTargetUrl"];
+    const needed = [...receiverSecrets(synth.routing).keys(), "grafanaAdminPassword", "databaseUrl", "postgresExporterDsn", "restoreVerifyTargetUrl"];
     expect([...used].sort()).toEqual(needed.sort());
     // Chart values carry no secret at all (Helm would copy it into rendered objects): they reference Secrets by name.
     for (const c of ofType(run.resources, CHART)) {
@@ -457,21 +455,6 @@ describe.each(Object.keys(EXPECTED) as Stack[])("pulumi up on %s", (stack) => {
       "s3:PutObject": { resources: [`${loki}/*`] },
       "s3:DeleteObject": { resources: [`${loki}/*`] },
     });
-  });
-});
-
-describe("the log shipper's category", () => {
-  it("is security exactly for the contract's security events (the selector parses as LogQL)", () => {
-    const selector = securityEventSelector();
-    const tree = logqlParser.parse(selector);
-    let errors = 0;
-    tree.iterate({ enter: (n) => void (n.type.isError && errors++) });
-    expect(errors).toBe(0);
-    // The regex LogQL sees: the string literal's content, unescaped once; LogQL anchors it.
-    const literal = JSON.parse(/=~("(?:[^"\\]|\\.)*")/.exec(selector)![1]!) as string;
-    const re = new RegExp(`^(?:${literal})$`);
-    for (const evt of SECURITY_LOG_EVENTS) expect(re.test(evt), evt).toBe(true);
-    for (const evt of ["auth.loginXsuccess", "auth.login.success.extra", "app.started", "auth.logout2", ""]) expect(re.test(evt), evt).toBe(false);
   });
 });
 

@@ -1,8 +1,9 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { listStacks, loadStackSettings } from "../src/settings";
-import { refreshRunbooks, renderRunbook, renderSettingText, runbookSlugs, runbookSettingKeys, RUNBOOKS_DIR } from "../src/render/runbooks";
+import { renderRunbook, renderSettingText, runbookSlugs, runbookSettingKeys, runbookUpdates, RUNBOOKS_DIR } from "../src/render/runbooks";
 
 const SECTIONS = ["Meaning", "Impact", "Diagnosis", "Mitigation", "Escalation"];
 const stacks = () => listStacks().map((s) => loadStackSettings(s));
@@ -24,7 +25,22 @@ describe("runbooks", () => {
   });
 
   it("are up to date with every stack's settings (run npm run synth to refresh)", () => {
-    expect(refreshRunbooks(stacks(), RUNBOOKS_DIR, false).map((f) => path.basename(f))).toEqual([]);
+    expect(runbookUpdates(stacks(), RUNBOOKS_DIR).map((u) => path.basename(u.file))).toEqual([]);
+  });
+
+  it("are brought up to date as new text, without writing a file (synth writes)", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "authwatch-runbooks-"));
+    try {
+      const key = "thresholds.errorRate.criticalRatio";
+      const stale = `fires above <!--setting:${key}-->1%<!--/setting-->\n`;
+      writeFileSync(path.join(dir, "stale.md"), stale);
+      writeFileSync(path.join(dir, "current.md"), "no markers\n");
+      const updates = runbookUpdates(stacks(), dir);
+      expect(updates).toEqual([{ file: path.join(dir, "stale.md"), text: `fires above <!--setting:${key}-->${renderSettingText(key, stacks())}<!--/setting-->\n` }]);
+      expect(readFileSync(path.join(dir, "stale.md"), "utf8")).toBe(stale);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("keep setting markers out of code blocks", () => {

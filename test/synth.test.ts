@@ -40,7 +40,7 @@ const contractService = (name: string) =>
   /^(Database|Backup)/.test(name) ? "postgres" : /^(Prometheus|Alertmanager|Watchdog)/.test(name) ? "monitoring" : "auth";
 
 /** contracts/synth.md: the folders this issue owns. */
-const EXPECTED_LAYOUT = [/^prometheus\/rules\/[a-z0-9-]+\.yaml$/, /^prometheus\/prometheus\.yaml$/, /^alertmanager\/alertmanager\.yaml$/, /^alertmanager\/templates\/[a-z]+\.tmpl$/, /^loki\/rules\/[a-z0-9-]+\.yaml$/, /^loki\/limits\.yaml$/, /^postgres\/migrations\/\d{4}_[a-z0-9_]+\.(up|down)\.sql$/, /^postgres\/jobs\/[a-z-]+\.sh$/, /^grafana\/dashboards\/[a-z0-9-]+\.json$/, /^summary\.json$/];
+const EXPECTED_LAYOUT = [/^prometheus\/rules\/[a-z0-9-]+\.yaml$/, /^prometheus\/prometheus\.yaml$/, /^alertmanager\/alertmanager\.yaml$/, /^alertmanager\/templates\/[a-z]+\.tmpl$/, /^loki\/rules\/[a-z0-9-]+\.yaml$/, /^loki\/limits\.yaml$/, /^alloy\/config\.alloy$/, /^postgres\/migrations\/\d{4}_[a-z0-9_]+\.(up|down)\.sql$/, /^postgres\/jobs\/[a-z-]+\.sh$/, /^grafana\/dashboards\/[a-z0-9-]+\.json$/, /^summary\.json$/];
 
 describe("the catalog's labels follow the contract", () => {
   it("severities, service and security category of every alert", () => {

@@ -6,7 +6,9 @@
 # Needs: psql, and per job pg_dump / pg_restore / sha256sum / curl / aws.
 # Exit codes of every job: 0 done; 1 failed (nothing that looks like success
 # is pushed); 2 bad configuration; 3 the work succeeded but pushing its
-# metrics to the Pushgateway failed.
+# metrics to the Pushgateway failed. backup.sh only: 4 the backup is stored
+# and reported, but retention could not remove an expired backup.
+# 129/130/143: stopped by SIGHUP/SIGINT/SIGTERM.
 
 : "${aw_job:=authwatch}"
 : "${PGCONNECT_TIMEOUT:=10}"

@@ -2,10 +2,11 @@
  * npm run synth -- --stack <name> [--out <dir>]
  * Renders one stack's artifacts into out/<stack>/ (contracts/synth.md).
  */
+import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { listStacks, loadStackSettings, SettingsError } from "../settings";
-import { refreshRunbooks, RunbookError } from "../render/runbooks";
+import { RunbookError, runbookUpdates } from "../render/runbooks";
 import { OutDirError, renderStack, writeRendered } from "../synth";
 import { CatalogError } from "../validate";
 
@@ -36,14 +37,19 @@ function main(argv: string[]): number {
     const settings = all.find((s) => s.stack === stack) ?? loadStackSettings(stack);
     // Validate and render first: nothing is written, not even a runbook, on bad input.
     const { files, summary } = renderStack(settings);
-    for (const file of refreshRunbooks(all)) console.log(`updated ${path.relative(process.cwd(), file)} (thresholds changed)`);
+    for (const { file, text } of runbookUpdates(all)) {
+      writeFileSync(file, text);
+      console.log(`updated ${path.relative(process.cwd(), file)} (thresholds changed)`);
+    }
     const out = path.resolve(args.values.out ?? path.join("out", stack));
     writeRendered(files, out);
     const a = summary.alerts;
+    // summary.migrations lists files: each migration is an .up.sql and its .down.sql.
+    const migrations = new Set(summary.migrations.map((f) => f.replace(/\.(up|down)\.sql$/, ""))).size;
     console.log(
       `synth ${stack}: ${a.names.length} alerts (${a.rules} rules: ${Object.entries(a.bySeverity).map(([k, v]) => `${v} ${k}`).join(", ")}), ` +
         `${summary.recordingRules} recording rules, ${summary.receivers.length} receivers, ${summary.runbooks.length} runbooks, ` +
-        `${summary.dashboards.length} dashboards, ${summary.migrations.length} migrations → ${path.relative(process.cwd(), out) || out} (${files.size} files)`,
+        `${summary.dashboards.length} dashboards, ${migrations} migrations → ${path.relative(process.cwd(), out) || out} (${files.size} files)`,
     );
     return 0;
   } catch (e) {

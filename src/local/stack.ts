@@ -14,7 +14,7 @@ import { join, relative } from "node:path";
 import { prometheusRuleGroups } from "../../alerts/index";
 import { routingTree } from "../../alerts/routing";
 import { renderAlertmanagerConfig, renderTemplates, TEMPLATE_FILE } from "../render/alertmanager";
-import { renderPrometheusConfig, type ScrapeTargets } from "../render/prometheus";
+import { fromPrometheusDir, PROMETHEUS_RULES_DIR, renderPrometheusConfig, type ScrapeAddresses } from "../render/prometheus";
 import { loadStackSettings, SECRET_KEYS, type SecretKey, type Settings } from "../settings";
 import { renderStack } from "../synth";
 import { JobRunner, JOB_NAMES, SEED_SQL, type JobName } from "./jobs";
@@ -165,7 +165,7 @@ export function runtimeSettings(base: Settings, l: Layout, ports: Ports): Settin
   return s;
 }
 
-export function scrapeTargets(ports: Ports): ScrapeTargets {
+export function scrapeTargets(ports: Ports): ScrapeAddresses {
   const at = (p: number) => `${LOOPBACK}:${p}`;
   return {
     auth: at(ports.auth),
@@ -181,13 +181,13 @@ export function scrapeTargets(ports: Ports): ScrapeTargets {
 /** Write every configuration file the children read. Returns the number of rule files. */
 function renderConfigs(s: Settings, l: Layout, ports: Ports): number {
   const rendered = renderStack(s);
-  const rulesDir = join(l.prometheus, "rules");
+  const rulesDir = join(l.prometheus, fromPrometheusDir(PROMETHEUS_RULES_DIR));
   rmSync(rulesDir, { recursive: true, force: true });
   mkdirSync(rulesDir, { recursive: true });
   let ruleFiles = 0;
   for (const [rel, content] of rendered.files) {
-    if (!rel.startsWith("prometheus/rules/")) continue;
-    writeFileSync(join(l.prometheus, rel.slice("prometheus/".length)), content);
+    if (!rel.startsWith(PROMETHEUS_RULES_DIR)) continue;
+    writeFileSync(join(l.prometheus, fromPrometheusDir(rel)), content);
     ruleFiles++;
   }
   writeFileSync(join(l.prometheus, "prometheus.yaml"), renderPrometheusConfig(s, prometheusRuleGroups(s), scrapeTargets(ports)));

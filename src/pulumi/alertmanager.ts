@@ -51,7 +51,7 @@ export class AlertmanagerConfig extends pulumi.ComponentResource {
       {
         metadata: metadata(s, this.receiversSecretName, "alertmanager"),
         type: "Opaque",
-        stringData: Object.fromEntries([...receiverSecrets(s).keys()].map((key) => [key, secretConfig(key)])),
+        stringData: Object.fromEntries([...receiverSecrets(args.rendered.routing).keys()].map((key) => [key, secretConfig(key)])),
       },
       { parent: this },
     );

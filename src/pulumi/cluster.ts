@@ -8,37 +8,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import { mustParseDuration } from "../duration";
 import { PROJECT, type ClusterSecretKey, type ClusterSettings, type SecretKey, type Settings } from "../settings";
+import { clusterSettings, RELEASES } from "../incluster";
+
+export { clusterSettings, COMPONENTS, inClusterUrls, PORTS, RELEASES } from "../incluster";
 
 export const CHART_REPOSITORIES = {
   prometheusCommunity: "https://prometheus-community.github.io/helm-charts",
   grafana: "https://grafana.github.io/helm-charts",
 } as const;
 
-/** Helm release names; the charts name their objects after them (fullnameOverride). */
-export const RELEASES = { prometheusStack: "kube-prometheus-stack", loki: "loki", alloy: "alloy" } as const;
-
 /**
  * The label the operator's rule, ServiceMonitor, PodMonitor and Probe selectors
  * match (kube-prometheus-stack's convention, set explicitly in its values).
  */
 export const OPERATOR_SELECTOR = { release: RELEASES.prometheusStack } as const;
-
-/** Components the program writes itself (their objects' names and `app.kubernetes.io/name`). */
-export const COMPONENTS = {
-  pushgateway: "pushgateway",
-  blackboxExporter: "blackbox-exporter",
-  postgresExporter: "postgres-exporter",
-  databaseJobs: "database-jobs",
-} as const;
-
-/** The ports of those components (their Services, scrape targets and NetworkPolicies). */
-export const PORTS = { pushgateway: 9091, blackboxExporter: 9115, postgresExporter: 9187 } as const;
-
-/** The cluster block of a stack deployed with `pulumi up` (preflight guarantees it). */
-export function clusterSettings(s: Settings): ClusterSettings {
-  if (!s.cluster) throw new Error(`stack ${s.stack}: no authwatch:cluster settings; the local stack is not deployed with pulumi up`);
-  return s.cluster;
-}
 
 /** Labels of every object the program writes. */
 export function objectLabels(component: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -56,21 +39,6 @@ export function metadata(s: Settings, name: string, component: string = name, ex
     namespace: clusterSettings(s).namespace,
     labels: objectLabels(component, extra.labels),
     ...(extra.annotations ? { annotations: extra.annotations } : {}),
-  };
-}
-
-/** In-cluster addresses of the stack's services. */
-export function inClusterUrls(s: Settings) {
-  const ns = clusterSettings(s).namespace;
-  const kps = RELEASES.prometheusStack;
-  return {
-    prometheus: `http://${kps}-prometheus.${ns}.svc:9090`,
-    alertmanager: `http://${kps}-alertmanager.${ns}.svc:9093`,
-    grafana: `http://${kps}-grafana.${ns}.svc`,
-    lokiGateway: `http://${RELEASES.loki}-gateway.${ns}.svc`,
-    pushgateway: `http://${COMPONENTS.pushgateway}.${ns}.svc:${PORTS.pushgateway}`,
-    /** host:port, as a Probe's prober takes it. */
-    blackboxExporter: `${COMPONENTS.blackboxExporter}.${ns}.svc:${PORTS.blackboxExporter}`,
   };
 }
 

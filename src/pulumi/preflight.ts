@@ -1,18 +1,19 @@
 /**
  * What `pulumi up` needs beyond valid settings, checked before any resource is
  * registered: a cluster block (the local stack is run by `npm run local`), and
- * every secret the deployed artifacts refer to. synth does not need secrets;
- * a deployment does, so this check lives in the Pulumi layer.
+ * every secret the deployed artifacts refer to (read from the routing tree
+ * synth rendered them from). synth does not need secrets; a deployment does,
+ * so this check lives in the Pulumi layer.
  */
-import { routingTree, type ReceiverName } from "../../alerts/routing";
+import type { ReceiverName, RoutingTree } from "../../alerts/routing";
 import { PROJECT, SettingsError, type ClusterSecretKey, type SecretKey, type Settings } from "../settings";
 
 /** The receivers' secrets the rendered Alertmanager configuration reads as files, with the receiver that needs each. */
-export function receiverSecrets(s: Settings): Map<SecretKey, ReceiverName> {
+export function receiverSecrets(tree: RoutingTree): Map<SecretKey, ReceiverName> {
   const out = new Map<SecretKey, ReceiverName>();
-  for (const r of routingTree(s).receivers) {
+  for (const r of tree.receivers) {
     const i = r.integration;
-    const key = i.kind === "pagerduty" ? i.routingKey : i.kind === "slack" ? i.webhookUrl : i.kind === "webhook" ? i.bearerToken : i.kind === "email" ? "smtpPassword" : undefined;
+    const key = i.kind === "pagerduty" ? i.routingKey : i.kind === "slack" ? i.webhookUrl : i.kind === "webhook" ? i.bearerToken : i.kind === "email" ? tree.global.smtp?.authPassword : undefined;
     if (key && !out.has(key)) out.set(key, r.name);
   }
   return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
@@ -28,7 +29,7 @@ export function clusterSecrets(s: Settings): Map<ClusterSecretKey, string> {
   return out;
 }
 
-export function deploymentProblems(s: Settings): string[] {
+export function deploymentProblems(s: Settings, tree: RoutingTree): string[] {
   if (!s.cluster) {
     return [
       s.environment === "local"
@@ -39,13 +40,13 @@ export function deploymentProblems(s: Settings): string[] {
   const missing = (key: string, what: string) =>
     `${PROJECT}:${key}: required by ${what}; set it with \`pulumi config set --secret ${PROJECT}:${key} <value>\``;
   const problems: string[] = [];
-  for (const [key, receiver] of receiverSecrets(s)) if (!s.secrets[key]) problems.push(missing(key, `receiver ${receiver}`));
+  for (const [key, receiver] of receiverSecrets(tree)) if (!s.secrets[key]) problems.push(missing(key, `receiver ${receiver}`));
   for (const [key, what] of clusterSecrets(s)) if (!s.clusterSecrets[key]) problems.push(missing(key, what));
   return problems;
 }
 
 /** Throws a SettingsError naming the stack file and every missing key; registers nothing. */
-export function assertDeployable(s: Settings, file: string): void {
-  const problems = deploymentProblems(s);
+export function assertDeployable(s: Settings, tree: RoutingTree, file: string): void {
+  const problems = deploymentProblems(s, tree);
   if (problems.length > 0) throw new SettingsError(file, problems);
 }

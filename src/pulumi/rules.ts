@@ -8,9 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import type { Settings } from "../settings";
 import type { Rendered } from "../synth";
+import { PROMETHEUS_RULES_DIR as RULES_DIR } from "../render/prometheus";
 import { metadata, OPERATOR_SELECTOR } from "./cluster";
-
-const RULES_DIR = "prometheus/rules/";
 
 export interface RuleGroupDocument {
   readonly groups: readonly { readonly name: string; readonly rules: readonly Record<string, unknown>[] }[];

@@ -3,8 +3,16 @@ import type { Settings, SecretKey } from "../settings";
 import type { Integration, Receiver, Route, RoutingTree, Timing } from "../../alerts/routing";
 import { GENERATED, toYaml } from "./yaml";
 
+/**
+ * What the configuration takes besides the tree: the stack and environment it
+ * names, and where the secrets and templates are mounted where it runs.
+ */
+export type AlertmanagerPlacement = Pick<Settings, "stack" | "environment"> & {
+  readonly routing: Pick<Settings["routing"], "secretsDir" | "templatesDir">;
+};
+
 /** The file a secret is mounted as; the Pulumi program writes the Kubernetes Secret with these keys. */
-export function secretFile(s: Settings, key: SecretKey): string {
+export function secretFile(s: AlertmanagerPlacement, key: SecretKey): string {
   return `${s.routing.secretsDir.replace(/\/+$/, "")}/${key}`;
 }
 
@@ -26,7 +34,7 @@ function route(r: Route): Record<string, unknown> {
   };
 }
 
-function integration(s: Settings, i: Integration): Record<string, unknown> {
+function integration(s: AlertmanagerPlacement, i: Integration): Record<string, unknown> {
   switch (i.kind) {
     case "pagerduty":
       return {
@@ -86,22 +94,21 @@ function integration(s: Settings, i: Integration): Record<string, unknown> {
   }
 }
 
-const receiver = (s: Settings, r: Receiver) => ({ name: r.name, ...integration(s, r.integration) });
+const receiver = (s: AlertmanagerPlacement, r: Receiver) => ({ name: r.name, ...integration(s, r.integration) });
 
-export function renderAlertmanagerConfig(s: Settings, tree: RoutingTree): string {
-  const usesEmail = tree.receivers.some((r) => r.integration.kind === "email");
-  const usesPagerduty = tree.receivers.some((r) => r.integration.kind === "pagerduty");
+export function renderAlertmanagerConfig(s: AlertmanagerPlacement, tree: RoutingTree): string {
+  const g = tree.global;
   const doc = {
     global: {
-      resolve_timeout: "5m",
-      ...(usesPagerduty ? { pagerduty_url: s.routing.pagerdutyUrl } : {}),
-      ...(usesEmail
+      resolve_timeout: g.resolveTimeout,
+      ...(g.pagerdutyUrl ? { pagerduty_url: g.pagerdutyUrl } : {}),
+      ...(g.smtp
         ? {
-            smtp_smarthost: s.routing.smtpSmarthost,
-            smtp_from: s.routing.emailFrom,
-            smtp_auth_username: s.routing.smtpAuthUsername,
-            smtp_auth_password_file: secretFile(s, "smtpPassword"),
-            smtp_require_tls: true,
+            smtp_smarthost: g.smtp.smarthost,
+            smtp_from: g.smtp.from,
+            smtp_auth_username: g.smtp.authUsername,
+            smtp_auth_password_file: secretFile(s, g.smtp.authPassword),
+            smtp_require_tls: g.smtp.requireTls,
           }
         : {}),
     },
@@ -132,7 +139,7 @@ export function renderAlertmanagerConfig(s: Settings, tree: RoutingTree): string
 }
 
 /** Notification text: summary, description (with the measured value), runbook and dashboard links. */
-export function renderTemplates(s: Settings): string {
+export function renderTemplates(s: Pick<Settings, "stack" | "environment">): string {
   return `{{/* ${GENERATED} Stack: ${s.stack}. */}}
 {{ define "authwatch.title" }}[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.severity | toUpper }} {{ .CommonLabels.alertname }} ({{ .CommonLabels.service }}, ${s.environment}){{ end }}
 {{ define "authwatch.summary" }}{{ if .CommonAnnotations.summary }}{{ .CommonAnnotations.summary }}{{ else }}{{ (index .Alerts 0).Annotations.summary }}{{ end }}{{ end }}

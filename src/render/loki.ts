@@ -1,12 +1,11 @@
 /** Loki ruler files are rendered by render/prometheus (same format); this is the retention limits file. */
+import type { LogRetention } from "../model";
 import type { Settings } from "../settings";
-import { logRetention } from "../../alerts/logs";
 import { GENERATED, toYaml } from "./yaml";
 
 const hours = (days: number) => `${days * 24}h`;
 
-export function renderLokiLimits(s: Settings): string {
-  const r = logRetention(s);
+export function renderLokiLimits(s: Settings, r: LogRetention): string {
   const doc = {
     limits_config: {
       retention_period: hours(r.defaultDays),

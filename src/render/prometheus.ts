@@ -1,7 +1,15 @@
 /** Prometheus rule files and a plain Prometheus configuration. */
+import * as path from "node:path";
 import type { AlertingRule, LogAlertRule, LogRuleGroup, PromRule, PromRuleGroup } from "../model";
 import type { Settings } from "../settings";
 import { GENERATED, sortedRecord, toYaml } from "./yaml";
+
+/** synth's layout: prometheus.yaml, and one rule file per group under prometheus/rules/. */
+export const PROMETHEUS_CONFIG_FILE = "prometheus/prometheus.yaml";
+export const PROMETHEUS_RULES_DIR = "prometheus/rules/";
+export const prometheusRuleFile = (group: string): string => `${PROMETHEUS_RULES_DIR}${group}.yaml`;
+/** A path of synth's layout relative to prometheus.yaml's directory, as its rule_files (and a copy of that directory) take it. */
+export const fromPrometheusDir = (file: string): string => path.posix.relative(path.posix.dirname(PROMETHEUS_CONFIG_FILE), file);
 
 export function runbookUrl(s: Settings, slug: string): string {
   return `${s.runbookBaseUrl.replace(/\/+$/, "")}/${slug}.md`;
@@ -61,7 +69,7 @@ export function renderLogRuleFile(s: Settings, group: LogRuleGroup): string {
 }
 
 /** Where a plain Prometheus finds what it scrapes (the local stack passes its own ports). */
-export interface ScrapeTargets {
+export interface ScrapeAddresses {
   readonly auth: string;
   readonly blackbox: string;
   readonly healthUrl: string;
@@ -71,7 +79,7 @@ export interface ScrapeTargets {
   readonly alertmanager: string;
 }
 
-export const DEFAULT_TARGETS: ScrapeTargets = {
+export const DEFAULT_ADDRESSES: ScrapeAddresses = {
   auth: "127.0.0.1:8080",
   blackbox: "127.0.0.1:9115",
   healthUrl: "http://127.0.0.1:8080/health",
@@ -81,7 +89,7 @@ export const DEFAULT_TARGETS: ScrapeTargets = {
   alertmanager: "127.0.0.1:9093",
 };
 
-export function renderPrometheusConfig(s: Settings, groups: readonly PromRuleGroup[], targets: ScrapeTargets = DEFAULT_TARGETS): string {
+export function renderPrometheusConfig(s: Settings, groups: readonly PromRuleGroup[], targets: ScrapeAddresses = DEFAULT_ADDRESSES): string {
   const j = s.scrapeJobs;
   const staticJob = (job: string, target: string, extra: Record<string, unknown> = {}) => ({
     job_name: job,
@@ -94,7 +102,7 @@ export function renderPrometheusConfig(s: Settings, groups: readonly PromRuleGro
       evaluation_interval: s.evaluationInterval,
       external_labels: { env: s.environment },
     },
-    rule_files: groups.map((g) => `rules/${g.name}.yaml`),
+    rule_files: groups.map((g) => fromPrometheusDir(prometheusRuleFile(g.name))),
     alerting: { alertmanagers: [{ static_configs: [{ targets: [targets.alertmanager] }] }] },
     scrape_configs: [
       staticJob(j.auth, targets.auth),

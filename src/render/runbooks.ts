@@ -3,7 +3,7 @@
  * `<!--setting:thresholds.errorRate.criticalRatio-->5%<!--/setting-->` gets
  * prod's value, and the other stacks' values in brackets where they differ.
  */
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import type { Settings } from "../settings";
 import { humanizeDuration, humanizePercentage } from "../gotemplate";
@@ -79,14 +79,16 @@ export function runbookSettingKeys(text: string): string[] {
   return [...text.matchAll(MARKER)].map((m) => m[1] as string);
 }
 
-/** Bring every runbook's rendered values up to date; returns the files that changed. */
-export function refreshRunbooks(stacks: readonly Settings[], dir = RUNBOOKS_DIR, write = true): string[] {
-  // Render all before writing any: one bad marker leaves every file as it was.
-  const changed = runbookSlugs(dir)
+/**
+ * The runbooks whose rendered values are out of date, with their new text.
+ * Reads, never writes: the synth CLI writes them after everything rendered,
+ * so one bad marker leaves every file as it was.
+ */
+export function runbookUpdates(stacks: readonly Settings[], dir = RUNBOOKS_DIR): { file: string; text: string }[] {
+  return runbookSlugs(dir)
     .map((slug) => path.join(dir, `${slug}.md`))
     .map((file) => ({ file, before: readFileSync(file, "utf8") }))
-    .map(({ file, before }) => ({ file, before, after: renderRunbook(before, path.relative(process.cwd(), file), stacks) }))
-    .filter(({ before, after }) => before !== after);
-  if (write) for (const { file, after } of changed) writeFileSync(file, after);
-  return changed.map(({ file }) => file);
+    .map(({ file, before }) => ({ file, before, text: renderRunbook(before, path.relative(process.cwd(), file), stacks) }))
+    .filter(({ before, text }) => before !== text)
+    .map(({ file, text }) => ({ file, text }));
 }
