@@ -59,7 +59,7 @@ export const SLO_RECORDS = {
 export const windowLabel = (b: BurnRateAlert) => `${b.long}_${b.short}`;
 
 export function sloRuleGroup(slo: Slo, source: string): PromRuleGroup {
-  const sel = (record: string) => `${record}{slo="${slo.name}"}`;
+  const ofSlo = (record: string) => `${record}{slo="${slo.name}"}`;
   const budget = 1 - slo.objective;
   const labels = { slo: slo.name };
   const sli = SLI_WINDOWS.map((w) => ({
@@ -77,13 +77,13 @@ export function sloRuleGroup(slo: Slo, source: string): PromRuleGroup {
       kind: "record" as const,
       record: SLO_RECORDS.errorRatio(SLO_PERIOD),
       // Weighted by traffic: a quiet night counts for what it served, not as much as the peak.
-      expr: `sum_over_time(${sel(SLO_RECORDS.errorEvents)}[${SLO_PERIOD}]) / on (slo) sum_over_time(${sel(SLO_RECORDS.totalEvents)}[${SLO_PERIOD}])`,
+      expr: `sum_over_time(${ofSlo(SLO_RECORDS.errorEvents)}[${SLO_PERIOD}]) / on (slo) sum_over_time(${ofSlo(SLO_RECORDS.totalEvents)}[${SLO_PERIOD}])`,
       labels,
     },
     {
       kind: "record" as const,
       record: SLO_RECORDS.budgetRemaining,
-      expr: `1 - ${sel(SLO_RECORDS.errorRatio(SLO_PERIOD))} / on (slo) ${sel(SLO_RECORDS.errorBudget)}`,
+      expr: `1 - ${ofSlo(SLO_RECORDS.errorRatio(SLO_PERIOD))} / on (slo) ${ofSlo(SLO_RECORDS.errorBudget)}`,
       labels,
     },
   ];
@@ -93,7 +93,7 @@ export function sloRuleGroup(slo: Slo, source: string): PromRuleGroup {
     return {
       kind: "alert",
       alert: slo.alert,
-      expr: `${sel(SLO_RECORDS.errorRatio(b.long))} > ${limit} and ${sel(SLO_RECORDS.errorRatio(b.short))} > ${limit}`,
+      expr: `${ofSlo(SLO_RECORDS.errorRatio(b.long))} > ${limit} and ${ofSlo(SLO_RECORDS.errorRatio(b.short))} > ${limit}`,
       severity: b.severity,
       service: slo.service,
       category: slo.category,
