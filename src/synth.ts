@@ -3,7 +3,7 @@
  * Pure apart from reading the repository's runbooks and migrations: the CLI,
  * the tests and the Pulumi program all call this one function.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { Settings } from "./settings";
 import { lokiRuleGroups, prometheusRuleGroups, PROCEDURE_RUNBOOKS } from "../alerts/index";
@@ -116,17 +116,46 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): R
 export class OutDirError extends Error {}
 
 /**
- * Replace `outDir` with exactly the rendered files. Only an empty directory or an
- * earlier render (it holds summary.json) is replaced: `--out .` must not wipe a repository.
+ * Replace `outDir` with exactly the rendered files, or leave it as it was.
+ * Only an empty directory or an earlier render (it holds summary.json) is
+ * replaced: `--out .` must not wipe a repository. The files are written into a
+ * sibling directory first and swapped in whole, so a full disk or a denied
+ * write leaves no half-written render behind.
  */
 export function writeRendered(files: ReadonlyMap<string, string>, outDir: string): void {
-  if (existsSync(outDir) && readdirSync(outDir).length > 0 && !existsSync(path.join(outDir, "summary.json"))) {
-    throw new OutDirError(`${outDir} is neither empty nor an earlier render (no summary.json): refusing to replace it`);
+  const fail = (what: string, e: unknown): never => {
+    throw new OutDirError(`cannot write ${outDir}: ${what}${e instanceof Error && "code" in e ? ` (${String((e as NodeJS.ErrnoException).code)})` : ""}`);
+  };
+  if (existsSync(outDir)) {
+    if (!statSync(outDir).isDirectory()) fail("it exists and is not a directory", undefined);
+    if (readdirSync(outDir).length > 0 && !existsSync(path.join(outDir, "summary.json"))) {
+      throw new OutDirError(`${outDir} is neither empty nor an earlier render (no summary.json): refusing to replace it`);
+    }
   }
-  rmSync(outDir, { recursive: true, force: true });
-  for (const [rel, content] of files) {
-    const file = path.join(outDir, rel);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, content);
+  const staging = `${outDir}.partial-${process.pid}`;
+  const cleanUp = () => {
+    try {
+      rmSync(staging, { recursive: true, force: true });
+    } catch {
+      // nothing was created there
+    }
+  };
+  try {
+    rmSync(staging, { recursive: true, force: true });
+    for (const [rel, content] of files) {
+      const file = path.join(staging, rel);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, content);
+    }
+  } catch (e) {
+    cleanUp();
+    fail("writing the rendered files failed", e);
+  }
+  try {
+    rmSync(outDir, { recursive: true, force: true });
+    renameSync(staging, outDir);
+  } catch (e) {
+    cleanUp();
+    fail("replacing the earlier render failed", e);
   }
 }

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { listStacks, loadStackSettings } from "../src/settings";
+import { markerUpdates, SETTING_DOCS } from "../src/render/runbooks";
 import { renderStack } from "../src/synth";
 import { METRICS } from "../src/telemetry";
 
@@ -64,6 +65,11 @@ describe("docs/alerts.md", () => {
 
   it.each(listStacks())("has a catalog row for every alert tier stack %s renders, and no other", (stack) => {
     expect(documented).toEqual(renderedTiers(stack));
+  });
+
+  it("quotes every stack's current settings (npm run synth refreshes it)", () => {
+    const stacks = listStacks().map((s) => loadStackSettings(s));
+    expect(markerUpdates(stacks, SETTING_DOCS).map((u) => path.relative(DOCS, u.file))).toEqual([]);
   });
 
   it.each(listStacks())("names every receiver stack %s renders", (stack) => {

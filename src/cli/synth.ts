@@ -1,12 +1,12 @@
 /**
  * npm run synth -- --stack <name> [--out <dir>]
- * Renders one stack's artifacts into out/<stack>/ (contracts/synth.md).
+ * Renders one stack's artifacts into out/<stack>/ (docs/artifacts.md).
  */
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { listStacks, loadStackSettings, SettingsError } from "../settings";
-import { RunbookError, runbookUpdates } from "../render/runbooks";
+import { markerUpdates, RunbookError, runbookUpdates, SETTING_DOCS } from "../render/runbooks";
 import { OutDirError, renderStack, writeRendered } from "../synth";
 import { CatalogError } from "../validate";
 
@@ -37,12 +37,14 @@ function main(argv: string[]): number {
     const settings = all.find((s) => s.stack === stack) ?? loadStackSettings(stack);
     // Validate and render first: nothing is written, not even a runbook, on bad input.
     const { files, summary } = renderStack(settings);
-    for (const { file, text } of runbookUpdates(all)) {
+    const updates = [...runbookUpdates(all), ...markerUpdates(all, SETTING_DOCS)];
+    const out = path.resolve(args.values.out ?? path.join("out", stack));
+    writeRendered(files, out);
+    // Only once the render is in place: a failed write leaves the runbooks as they were too.
+    for (const { file, text } of updates) {
       writeFileSync(file, text);
       console.log(`updated ${path.relative(process.cwd(), file)} (thresholds changed)`);
     }
-    const out = path.resolve(args.values.out ?? path.join("out", stack));
-    writeRendered(files, out);
     const a = summary.alerts;
     // summary.migrations lists files: each migration is an .up.sql and its .down.sql.
     const migrations = new Set(summary.migrations.map((f) => f.replace(/\.(up|down)\.sql$/, ""))).size;

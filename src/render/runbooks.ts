@@ -79,16 +79,23 @@ export function runbookSettingKeys(text: string): string[] {
   return [...text.matchAll(MARKER)].map((m) => m[1] as string);
 }
 
+/** Documents outside runbooks/ that quote settings the same way (docs/alerts.md's catalog). */
+export const SETTING_DOCS = [path.resolve(__dirname, "..", "..", "docs", "alerts.md")];
+
 /**
- * The runbooks whose rendered values are out of date, with their new text.
+ * The files whose rendered values are out of date, with their new text.
  * Reads, never writes: the synth CLI writes them after everything rendered,
  * so one bad marker leaves every file as it was.
  */
-export function runbookUpdates(stacks: readonly Settings[], dir = RUNBOOKS_DIR): { file: string; text: string }[] {
-  return runbookSlugs(dir)
-    .map((slug) => path.join(dir, `${slug}.md`))
+export function markerUpdates(stacks: readonly Settings[], files: readonly string[]): { file: string; text: string }[] {
+  return files
     .map((file) => ({ file, before: readFileSync(file, "utf8") }))
     .map(({ file, before }) => ({ file, before, text: renderRunbook(before, path.relative(process.cwd(), file), stacks) }))
     .filter(({ before, text }) => before !== text)
     .map(({ file, text }) => ({ file, text }));
+}
+
+/** markerUpdates of every runbook in a directory. */
+export function runbookUpdates(stacks: readonly Settings[], dir = RUNBOOKS_DIR): { file: string; text: string }[] {
+  return markerUpdates(stacks, runbookSlugs(dir).map((slug) => path.join(dir, `${slug}.md`)));
 }
