@@ -9,7 +9,7 @@ import type { Settings } from "./settings";
 import { lokiRuleGroups, prometheusRuleGroups, PROCEDURE_RUNBOOKS } from "../alerts/index";
 import { RECEIVERS, routingTree } from "../alerts/routing";
 import { CatalogError, validateCatalog } from "./validate";
-import { renderLogRuleFile, renderPrometheusConfig, renderRuleFile } from "./render/prometheus";
+import { renderLogRuleFile, renderPrometheusConfig, renderRuleFile, type ScrapeTargets } from "./render/prometheus";
 import { renderAlertmanagerConfig, renderTemplates, TEMPLATE_FILE } from "./render/alertmanager";
 import { renderLokiLimits } from "./render/loki";
 import { RUNBOOKS_DIR, runbookSlugs } from "./render/runbooks";
@@ -57,7 +57,8 @@ function jobScripts(): string[] {
   return existsSync(JOBS_DIR) ? readdirSync(JOBS_DIR).filter((f) => f.endsWith(".sh")).sort() : [];
 }
 
-export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): Rendered {
+/** `scrapeTargets`: what prometheus.yaml scrapes (default DEFAULT_TARGETS; the local stack passes its own ports). */
+export function renderStack(s: Settings, opts: { runbooksDir?: string; scrapeTargets?: ScrapeTargets } = {}): Rendered {
   const prom = prometheusRuleGroups(s);
   const loki = lokiRuleGroups(s);
   const runbooks = runbookSlugs(opts.runbooksDir ?? RUNBOOKS_DIR);
@@ -74,7 +75,7 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): R
 
   const files = new Map<string, string>();
   for (const g of prom) files.set(`prometheus/rules/${g.name}.yaml`, renderRuleFile(s, g));
-  files.set("prometheus/prometheus.yaml", renderPrometheusConfig(s, prom));
+  files.set("prometheus/prometheus.yaml", renderPrometheusConfig(s, prom, opts.scrapeTargets));
   files.set("alertmanager/alertmanager.yaml", renderAlertmanagerConfig(s, tree));
   files.set(`alertmanager/templates/${TEMPLATE_FILE}`, renderTemplates(s));
   for (const g of loki) files.set(`loki/rules/${g.name}.yaml`, renderLogRuleFile(s, g));
