@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, drillTable, runDrill, SCENARIOS, type DrillResult } from "../src/local/drills";
+import { connect, drillTable, runDrill, type DrillResult } from "../src/local/drills";
+import { SCENARIOS } from "../src/local/scenarios";
 import { up } from "../src/local/stack";
 
 export interface LocalBenchResult {

@@ -10,7 +10,7 @@ import { lokiRuleGroups, prometheusRuleGroups, PROCEDURE_RUNBOOKS } from "../ale
 import { RECEIVERS, routingTree, type RoutingTree } from "../alerts/routing";
 import { logRetention } from "../alerts/logs";
 import { CatalogError, validateCatalog } from "./validate";
-import { PROMETHEUS_CONFIG_FILE, prometheusRuleFile, renderLogRuleFile, renderPrometheusConfig, renderRuleFile } from "./render/prometheus";
+import { PROMETHEUS_CONFIG_FILE, prometheusRuleFile, renderLogRuleFile, renderPrometheusConfig, renderRuleFile, type ScrapeAddresses } from "./render/prometheus";
 import { renderAlertmanagerConfig, renderTemplates, TEMPLATE_FILE } from "./render/alertmanager";
 import { renderLokiLimits } from "./render/loki";
 import { ALLOY_CONFIG_FILE, renderAlloyConfig } from "./render/alloy";
@@ -61,7 +61,8 @@ function jobScripts(): string[] {
   return existsSync(JOBS_DIR) ? readdirSync(JOBS_DIR).filter((f) => f.endsWith(".sh")).sort() : [];
 }
 
-export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): Rendered {
+/** `scrapeTargets`: what prometheus.yaml scrapes (default DEFAULT_TARGETS; the local stack passes its own ports). */
+export function renderStack(s: Settings, opts: { runbooksDir?: string; scrapeTargets?: ScrapeAddresses } = {}): Rendered {
   const prom = prometheusRuleGroups(s);
   const loki = lokiRuleGroups(s);
   const runbooks = runbookSlugs(opts.runbooksDir ?? RUNBOOKS_DIR);
@@ -78,7 +79,7 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): R
 
   const files = new Map<string, string>();
   for (const g of prom) files.set(prometheusRuleFile(g.name), renderRuleFile(s, g));
-  files.set(PROMETHEUS_CONFIG_FILE, renderPrometheusConfig(s, prom));
+  files.set(PROMETHEUS_CONFIG_FILE, renderPrometheusConfig(s, prom, opts.scrapeTargets));
   files.set("alertmanager/alertmanager.yaml", renderAlertmanagerConfig(s, tree));
   files.set(`alertmanager/templates/${TEMPLATE_FILE}`, renderTemplates(s));
   for (const g of loki) files.set(`loki/rules/${g.name}.yaml`, renderLogRuleFile(s, g));

@@ -8,7 +8,8 @@
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { connect, drillTable, NotRunningError, runDrill, scenario, SCENARIO_NAMES, type DrillResult } from "../local/drills";
+import { connect, drillTable, NotRunningError, runDrill, type DrillResult } from "../local/drills";
+import { scenario, SCENARIO_NAMES } from "../local/scenarios";
 import { down, status } from "../local/manage";
 import { MissingPackagesError } from "../local/packages";
 import { AlreadyRunningError, up } from "../local/stack";

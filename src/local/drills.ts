@@ -11,16 +11,16 @@ import { join } from "node:path";
 import { prometheusRuleGroups } from "../../alerts/index";
 import { routingTree, type Route, type RoutingTree } from "../../alerts/routing";
 import { mustParseDuration } from "../duration";
-import type { AlertingRule, Severity } from "../model";
+import type { AlertingRule } from "../model";
 import { alertLabels } from "../render/prometheus";
 import { loadStackSettings, type Settings } from "../settings";
 import { contractReceivers, inhibitorsOf } from "./contract";
-import { DEMO_PASSWORD } from "./demo";
-import { getJson, LOOPBACK, postJson, sleep, tryFetch } from "./net";
+import { LOCAL_STACK, runtimeSettings } from "./config";
+import { getJson, localUrl, sleep } from "./net";
 import { REPO_ROOT } from "./postgres";
+import type { Scenario } from "./scenarios";
 import type { Notification } from "./sink";
 import { layout, readState, supervisorRunning, type Layout, type StackState } from "./state";
-import { LOCAL_STACK, runtimeSettings } from "./stack";
 
 // ------------------------------------------------------------------ context
 
@@ -40,166 +40,14 @@ export function connect(dir: string | undefined, log: (line: string) => void): D
   const state = readState(l);
   if (!supervisorRunning(state)) throw new NotRunningError(`the local stack in ${l.dir} is not running: start it with npm run local`);
   if (!state.ready) throw new NotRunningError(`the local stack in ${l.dir} is still starting`);
-  const u = (p: number) => `http://${LOOPBACK}:${p}`;
   return {
     l,
     state,
     settings: runtimeSettings(loadStackSettings(state.stack ?? LOCAL_STACK), l, state.ports),
-    url: { auth: u(state.ports.auth), prometheus: u(state.ports.prometheus), alertmanager: u(state.ports.alertmanager), sink: u(state.ports.sink), pushgateway: u(state.ports.pushgateway) },
+    url: { auth: localUrl(state.ports.auth), prometheus: localUrl(state.ports.prometheus), alertmanager: localUrl(state.ports.alertmanager), sink: localUrl(state.ports.sink), pushgateway: localUrl(state.ports.pushgateway) },
     log,
   };
 }
-
-// ---------------------------------------------------------------- scenarios
-
-export interface Scenario {
-  readonly name: string;
-  /** The fault, as a person would describe the incident. */
-  readonly fault: string;
-  readonly alert: string;
-  readonly severity: Severity;
-  /** Tells rules of one name apart (BackupTooOld reason="never_reported"). */
-  readonly ruleLabels?: Readonly<Record<string, string>>;
-  inject(ctx: DrillContext): Promise<void>;
-  restore(ctx: DrillContext): Promise<string>;
-}
-
-const control = (ctx: DrillContext, path: string, body: unknown = {}) => postJson(`${ctx.url.sink}/api/${path}`, body, 120_000);
-const demoFaults = (ctx: DrillContext, faults: { errorRatio?: number; health?: boolean }) => postJson(`${ctx.url.auth}/_control`, faults);
-
-async function call(ctx: DrillContext, path: string, body: unknown, ip: string): Promise<{ status: number; json: Record<string, string> }> {
-  const res = await fetch(`${ctx.url.auth}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-forwarded-for": ip },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  return { status: res.status, json: (text ? JSON.parse(text) : {}) as Record<string, string> };
-}
-
-/** A credential-stuffing run against the login endpoint, until stopped. */
-let attack: { stop: () => Promise<void> } | undefined;
-
-function startAttack(ctx: DrillContext, perSecond: number): { stop: () => Promise<void> } {
-  let running = true;
-  let sent = 0;
-  const inflight = new Set<Promise<unknown>>();
-  const loop = (async () => {
-    while (running) {
-      for (let i = 0; i < perSecond / 10 && running; i++) {
-        const p = call(ctx, "/v1/login", { email: `user${1 + Math.floor(Math.random() * 500)}@example.com`, password: `guess-${sent++}` }, `203.0.113.${1 + Math.floor(Math.random() * 254)}`).catch(() => undefined);
-        inflight.add(p);
-        void p.finally(() => inflight.delete(p));
-      }
-      await sleep(100);
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      await Promise.allSettled([...inflight]);
-      ctx.log(`  the attacker sent ${sent} failed logins`);
-    },
-  };
-}
-
-export const SCENARIOS: readonly Scenario[] = [
-  {
-    name: "refresh-reuse",
-    fault: "a stolen refresh token is replayed after its owner already rotated it",
-    alert: "AuthRefreshTokenReuse",
-    severity: "critical",
-    async inject(ctx) {
-      const victim = "user7@example.com";
-      const login = await call(ctx, "/v1/login", { email: victim, password: DEMO_PASSWORD }, "198.51.100.7");
-      if (login.status !== 200) throw new Error(`login as ${victim} failed: HTTP ${login.status}`);
-      const stolen = login.json.refreshToken!;
-      const owner = await call(ctx, "/v1/token/refresh", { refreshToken: stolen }, "198.51.100.7");
-      if (owner.status !== 200) throw new Error(`the owner's refresh failed: HTTP ${owner.status}`);
-      const replay = await call(ctx, "/v1/token/refresh", { refreshToken: stolen }, "203.0.113.66");
-      ctx.log(`  the attacker's replay was answered HTTP ${replay.status}: ${replay.json.error ?? ""}`);
-      if (replay.status !== 401) throw new Error("the service accepted a reused refresh token");
-    },
-    async restore() {
-      return "nothing to restore: the service revoked the token family (auth.refresh.reuse in the log)";
-    },
-  },
-  {
-    name: "brute-force",
-    fault: "credential stuffing: 25 wrong passwords a second for random users from a /24",
-    alert: "AuthHighLoginFailureRate",
-    severity: "critical",
-    async inject(ctx) {
-      attack = startAttack(ctx, 25);
-    },
-    async restore() {
-      await attack?.stop();
-      attack = undefined;
-      return "attack stopped";
-    },
-  },
-  {
-    name: "error-burst",
-    fault: "the database pool is exhausted: 80 % of requests answer 500",
-    alert: "AuthHighErrorRate",
-    severity: "critical",
-    async inject(ctx) {
-      await demoFaults(ctx, { errorRatio: 0.8 });
-    },
-    async restore(ctx) {
-      await demoFaults(ctx, { errorRatio: 0 });
-      return "requests succeed again (the 5m error ratio decays over the next minutes)";
-    },
-  },
-  {
-    name: "backup-missing",
-    fault: "the backup CronJob stops running and the Pushgateway lost its group",
-    alert: "BackupTooOld",
-    severity: "warning",
-    ruleLabels: { reason: "never_reported" },
-    async inject(ctx) {
-      await control(ctx, "jobs/pause");
-      const res = await fetch(`${ctx.url.pushgateway}/metrics/job/${ctx.settings.scrapeJobs.pgBackup}/database/auth`, { method: "DELETE" });
-      if (!res.ok) throw new Error(`deleting the pg-backup group: HTTP ${res.status}`);
-    },
-    async restore(ctx) {
-      await control(ctx, "jobs/resume");
-      const r = await control(ctx, "jobs/run/backup");
-      return `jobs resumed; a backup ran now (exit ${(r as { code: number | null }).code})`;
-    },
-  },
-  {
-    name: "database-down",
-    fault: "PostgreSQL stops",
-    alert: "DatabaseDown",
-    severity: "critical",
-    async inject(ctx) {
-      await control(ctx, "services/postgres/stop");
-    },
-    async restore(ctx) {
-      await control(ctx, "services/postgres/start");
-      return "PostgreSQL started again";
-    },
-  },
-  {
-    name: "service-down",
-    fault: "the auth service process dies (its health probe fails)",
-    alert: "AuthServiceDown",
-    severity: "critical",
-    async inject(ctx) {
-      await control(ctx, "services/auth/stop");
-    },
-    async restore(ctx) {
-      await control(ctx, "services/auth/start");
-      return "the auth service started again";
-    },
-  },
-];
-
-/** `drill all` order: AuthServiceDown silences every auth alert and DatabaseDown every postgres one, so they come last. */
-export const SCENARIO_NAMES = SCENARIOS.map((s) => s.name);
 
 // ------------------------------------------------------------- expectations
 
@@ -417,12 +265,6 @@ export async function runDrill(ctx: DrillContext, sc: Scenario, opts: { precondi
   return { ...base, arrivedMs, timeToPageMs, ratio, ok, runbookUrl, runbookFile, notifications: seen, error };
 }
 
-export function scenario(name: string): Scenario {
-  const sc = SCENARIOS.find((s) => s.name === name);
-  if (!sc) throw new Error(`unknown drill "${name}" (drills: ${SCENARIO_NAMES.join(", ")}, all)`);
-  return sc;
-}
-
 export function drillTable(results: readonly DrillResult[]): string {
   const head = ["scenario", "alert", "severity", "receiver(s)", "time to page", "floor", "ratio", "result"];
   const rows = results.map((r) => [
@@ -438,9 +280,4 @@ export function drillTable(results: readonly DrillResult[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
-}
-
-/** Is the demo service answering (used by tests and status)? */
-export async function demoHealthy(ctx: DrillContext): Promise<boolean> {
-  return (await tryFetch(`${ctx.url.auth}/health`, {}, 1000))?.ok === true;
 }

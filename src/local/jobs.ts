@@ -15,7 +15,7 @@ export const JOBS = {
 export type JobName = keyof typeof JOBS;
 export const JOB_NAMES = Object.keys(JOBS) as JobName[];
 
-/** Backups kept in the local destination (the scripts' retention counts days; two-minute backups need fewer). */
+/** Backups kept in the local destination (the scripts' retention counts days; the local schedule's backups need fewer). */
 const KEEP_BACKUPS = 20;
 
 export interface JobStatus {

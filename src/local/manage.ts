@@ -1,10 +1,10 @@
 /** `npm run local -- status` and `npm run local -- down`, from another process than the supervisor. */
 import { relative } from "node:path";
-import { getJson, LOOPBACK } from "./net";
+import { getJson, localUrl as u, LOOPBACK } from "./net";
 import type { JobStatus } from "./jobs";
 import type { Notification } from "./sink";
-import { killAndWait } from "./stack";
-import { isOurs, layout, pidAlive, pidFiles, readState, removePid, SERVICES, supervisorRunning, writeState, type ServiceName } from "./state";
+import { layout, LOCAL_PROCESSES, pidAlive, pidFiles, readState, removePid, supervisorRunning, writeState, type ProcessName } from "./state";
+import { killAndWait, stopRecorded } from "./supervisor";
 
 export interface StatusReport {
   readonly running: boolean;
@@ -24,14 +24,13 @@ export async function status(dir?: string): Promise<StatusReport> {
     else lines.push("  start it with: npm run local");
     return { running: false, text: lines.join("\n") };
   }
-  const u = (p: number) => `http://${LOOPBACK}:${p}`;
-  const live = await getJson<{ running: Record<ServiceName, boolean>; pids: Record<string, number>; jobs?: Record<string, JobStatus>; jobsPaused: boolean; heartbeats: number }>(
+  const live = await getJson<{ running: Record<ProcessName, boolean>; pids: Record<string, number>; jobs?: Record<string, JobStatus>; jobsPaused: boolean; heartbeats: number }>(
     `${u(state.ports.sink)}/api/state`,
   ).catch(() => undefined);
   const lines = [
     `authwatch local stack (${rel}): ${state.ready ? "running" : "starting"}, supervisor pid ${state.supervisorPid}, up since ${new Date(state.startedAt).toLocaleString()}`,
   ];
-  const where: Record<ServiceName, string> = {
+  const where: Record<ProcessName, string> = {
     postgres: `${LOOPBACK}:${state.ports.postgres}`,
     pushgateway: u(state.ports.pushgateway),
     "postgres-exporter": u(state.ports.postgresExporter),
@@ -40,7 +39,7 @@ export async function status(dir?: string): Promise<StatusReport> {
     alertmanager: u(state.ports.alertmanager),
     prometheus: u(state.ports.prometheus),
   };
-  for (const name of SERVICES) {
+  for (const name of LOCAL_PROCESSES) {
     const up = live?.running[name] ?? false;
     lines.push(`  ${name.padEnd(18)} ${(up ? `pid ${live?.pids[name] ?? state.pids[name]}` : "STOPPED").padEnd(11)} ${where[name]}`);
   }
@@ -74,17 +73,8 @@ export async function down(dir: string | undefined, log: (line: string) => void)
     await killAndWait(state.supervisorPid, "SIGTERM", 90_000);
     stopped.push(state.supervisorPid);
   }
-  const markers = state?.markers ?? {};
-  // Reverse start order: Prometheus first (no alerts about the others going), PostgreSQL last.
-  const order = (name: string) => -SERVICES.indexOf(name as ServiceName);
-  for (const [name, pid] of Object.entries(pidFiles(l)).sort(([a], [b]) => order(a) - order(b))) {
-    if (name !== "supervisor" && isOurs(pid, markers[name as ServiceName])) {
-      log(`stopping ${name} (pid ${pid})`);
-      await killAndWait(pid, name === "postgres" ? "SIGINT" : "SIGTERM");
-      stopped.push(pid);
-    }
-    removePid(l, name);
-  }
+  stopped.push(...(await stopRecorded(l, state?.markers ?? {}, (name, pid) => log(`stopping ${name} (pid ${pid})`))));
+  removePid(l, "supervisor");
   if (state) writeState(l, { ...state, ready: false, pids: {} });
   log(stopped.length === 0 ? `the local stack (${l.dir}) was not running` : `stopped; data kept in ${relative(process.cwd(), l.dir) || l.dir}`);
   return stopped;

@@ -3,6 +3,9 @@ import { createServer } from "node:net";
 
 export const LOOPBACK = "127.0.0.1";
 
+/** The HTTP base URL of a loopback port. */
+export const localUrl = (port: number) => `http://${LOOPBACK}:${port}`;
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A port the kernel just handed out on loopback (free at that moment). */

@@ -9,9 +9,9 @@ import { REPO_ROOT } from "./postgres";
 
 export const DEFAULT_DIR = join(REPO_ROOT, ".local");
 
-/** The children of the local stack, in start order (stopped in reverse). */
-export const SERVICES = ["postgres", "pushgateway", "postgres-exporter", "auth", "blackbox", "alertmanager", "prometheus"] as const;
-export type ServiceName = (typeof SERVICES)[number];
+/** The processes the local stack runs as its children, in start order (stopped in reverse). */
+export const LOCAL_PROCESSES = ["postgres", "pushgateway", "postgres-exporter", "auth", "blackbox", "alertmanager", "prometheus"] as const;
+export type ProcessName = (typeof LOCAL_PROCESSES)[number];
 
 export interface Ports {
   readonly sink: number;
@@ -52,9 +52,9 @@ export interface StackState {
   ready: boolean;
   readonly ports: Ports;
   /** Live children: name → pid (also in run/<name>.pid). */
-  pids: Partial<Record<ServiceName, number>>;
+  pids: Partial<Record<ProcessName, number>>;
   /** A string each child's command line contains, to never signal a recycled pid. */
-  readonly markers: Partial<Record<ServiceName, string>>;
+  readonly markers: Partial<Record<ProcessName, string>>;
 }
 
 export function layout(dirArg?: string) {

@@ -1,13 +1,13 @@
 /**
  * The demo auth service as its own process (the local stack starts it):
- *   node --import tsx src/local/demo-main.ts --port 18080 --log .local/logs/auth.jsonl
+ *   node --import tsx src/local/demo/main.ts --port 18080 --log .local/logs/auth.jsonl
  */
 import { parseArgs } from "node:util";
-import { startDemo } from "./demo";
+import { startDemo } from "./http";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { port: { type: "string" }, log: { type: "string" }, "no-traffic": { type: "boolean" } } });
-  if (!values.port || !values.log) throw new Error("usage: demo-main.ts --port <port> --log <file> [--no-traffic]");
+  if (!values.port || !values.log) throw new Error("usage: demo/main.ts --port <port> --log <file> [--no-traffic]");
   const demo = await startDemo({ port: Number(values.port), logFile: values.log, traffic: !values["no-traffic"] });
   console.log(`demo auth service on ${demo.url} (logs: ${values.log})`);
   let stopping = false;
