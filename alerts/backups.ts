@@ -3,8 +3,7 @@ import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { num, sel } from "../src/promql";
 import { mustParseDuration } from "../src/duration";
-import { alert, dash } from "./common";
-import { PANELS } from "../dashboards/panels";
+import { alert } from "./common";
 
 export function backupAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
@@ -15,7 +14,6 @@ export function backupAlerts(s: Settings): PromRuleGroup {
   const lastVerify = sel("restore_verify_last_success_timestamp_seconds", { job: s.scrapeJobs.restoreVerify });
   const mismatched = sel("restore_verify_rows_mismatched", { job: s.scrapeJobs.restoreVerify });
   const common = { service: "postgres", category: "backup" } as const;
-  const P = PANELS.database;
   return {
     name: "backups",
     source: "alerts/backups.ts",
@@ -23,7 +21,6 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupTooOld",
-        dashboard: dash("database", P.backupAge),
         expr: `time() - max by (job, database) (${lastBackup}) > ${num(mustParseDuration(t.backup.maxAge))}`,
         severity: "warning",
         labels: { reason: "stale" },
@@ -33,7 +30,6 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupTooOld",
-        dashboard: dash("database", P.backupAge),
         expr: `absent(${lastBackup})`,
         for: backupAbsentFor,
         severity: "warning",
@@ -44,7 +40,6 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupRestoreVerificationFailed",
-        dashboard: dash("database", P.restoreAge),
         expr: `time() - max by (job, database) (${lastVerify}) > ${num(mustParseDuration(t.restoreVerify.maxAge))}`,
         severity: "warning",
         labels: { reason: "stale" },
@@ -54,7 +49,6 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupRestoreVerificationFailed",
-        dashboard: dash("database", P.rowsMismatched),
         expr: `max by (job, database) (${mismatched}) > 0`,
         severity: "warning",
         labels: { reason: "rows_mismatched" },
@@ -64,7 +58,6 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupRestoreVerificationFailed",
-        dashboard: dash("database", P.restoreAge),
         expr: `absent(${lastVerify})`,
         for: verifyAbsentFor,
         severity: "warning",

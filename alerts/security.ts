@@ -2,8 +2,7 @@
 import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { num, sel } from "../src/promql";
-import { PANELS } from "../dashboards/panels";
-import { alert, dash } from "./common";
+import { alert } from "./common";
 
 export function securityAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
@@ -24,7 +23,6 @@ export function securityAlerts(s: Settings): PromRuleGroup {
         category: "security",
         summary: "A refresh token was used twice: a token family may be stolen",
         description: "{{ $value | humanize }} refresh-token reuse detected in the last 5m on {{ $labels.job }}; the family was revoked by the service, find the user in the auth.refresh.reuse log events.",
-        dashboard: dash("security", PANELS.security.refreshReuse),
       }),
       alert({
         alert: "AuthRateLimitSpike",
@@ -35,7 +33,6 @@ export function securityAlerts(s: Settings): PromRuleGroup {
         category: "security",
         summary: `More than ${t.rateLimit.warningPerMinute} rate-limit rejections per minute`,
         description: `{{ $value | humanize }} requests per minute are rejected by the rate limiter (threshold ${t.rateLimit.warningPerMinute}/min for ${t.rateLimit.warningFor}).`,
-        dashboard: dash("security", PANELS.security.rateLimit),
       }),
       alert({
         alert: "AuthRateLimitSpike",
@@ -46,7 +43,6 @@ export function securityAlerts(s: Settings): PromRuleGroup {
         category: "security",
         summary: `More than ${t.rateLimit.criticalPerMinute} rate-limit rejections in one minute`,
         description: `{{ $value | humanize }} requests per minute were rejected by the rate limiter over the last 2m (threshold ${t.rateLimit.criticalPerMinute}/min).`,
-        dashboard: dash("security", PANELS.security.rateLimit),
       }),
       alert({
         alert: "AuthCSRFFailures",
@@ -56,7 +52,6 @@ export function securityAlerts(s: Settings): PromRuleGroup {
         category: "security",
         summary: `More than ${t.csrf.warningCount} CSRF failures in 5 minutes`,
         description: `{{ $value | humanize }} CSRF validation failures in the last 5m (threshold ${t.csrf.warningCount}).`,
-        dashboard: dash("security", PANELS.security.csrf),
       }),
     ],
   };

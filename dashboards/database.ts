@@ -6,6 +6,7 @@
 import { sel } from "../src/promql";
 import { mustParseDuration } from "../src/duration";
 import { pct } from "../alerts/common";
+import { connectionUsage, recentDeadlocks } from "../alerts/terms";
 import {
   Board,
   ENV,
@@ -59,7 +60,7 @@ export function databaseDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 4,
         h: 8,
         description: `Whether postgres_exporter (job ${j.postgres}) reaches the database. No data is as bad as DOWN: the alert fires when the exporter reports nothing too.`,
-        alerts: ["DatabaseDown"],
+        linkedFrom: ["DatabaseDown"],
       },
     )
     .panel(
@@ -85,7 +86,7 @@ export function databaseDashboard(ctx: DashboardContext): BuiltDashboard {
       P.connectionUsage,
       timeseriesPanel("Connections used of max_connections", "percentunit")
         .withTarget(
-          promql(`sum by (instance) (${sel("pg_stat_activity_count", pg)}) / max by (instance) (${sel("pg_settings_max_connections", pg)})`, "{{instance}}"),
+          promql(connectionUsage(pg, ["instance"]), "{{instance}}"),
         )
         .min(0)
         .max(1)
@@ -94,7 +95,7 @@ export function databaseDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 10,
         h: 8,
         description: `Share of max_connections in use, what the alert evaluates; it warns above the dashed line for ${t.databaseConnections.for}.`,
-        alerts: ["DatabaseConnectionsHigh"],
+        linkedFrom: ["DatabaseConnectionsHigh"],
       },
     )
 
@@ -107,10 +108,10 @@ export function databaseDashboard(ctx: DashboardContext): BuiltDashboard {
     .panel(
       P.deadlocks,
       timeseriesPanel("Deadlocks (per 10 min)", "short")
-        .withTarget(promql(`sum by (instance) (increase(${sel("pg_stat_database_deadlocks", pg)}[10m]))`, "{{instance}}"))
+        .withTarget(promql(recentDeadlocks(pg, ["instance"]), "{{instance}}"))
         .min(0)
         .thresholds(steps("green", [1, "orange"])),
-      { w: 12, h: 8, description: "Deadlocks PostgreSQL detected and broke, in 10-minute windows. Any deadlock warns.", alerts: ["DatabaseDeadlocks"] },
+      { w: 12, h: 8, description: "Deadlocks PostgreSQL detected and broke, in 10-minute windows. Any deadlock warns.", linkedFrom: ["DatabaseDeadlocks"] },
     )
 
     .row(P.rowBackups, "Backups")
@@ -124,7 +125,7 @@ export function databaseDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 8,
         h: 8,
         description: `Age of the newest successful backup per database; the alert warns above ${t.backup.maxAge} (dashed), and also when no backup ever reported (then this panel is empty).`,
-        alerts: ["BackupTooOld"],
+        linkedFrom: ["BackupTooOld"],
       },
     )
     .panel(
@@ -153,7 +154,10 @@ export function databaseDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 8,
         h: 8,
         description: `Age of the newest backup restored and checked against its manifest; the alert warns above ${t.restoreVerify.maxAge} (dashed) or when no verification ever reported.`,
-        alerts: ["BackupRestoreVerificationFailed"],
+        linkedFrom: [
+          { alert: "BackupRestoreVerificationFailed", labels: { reason: "stale" } },
+          { alert: "BackupRestoreVerificationFailed", labels: { reason: "never_reported" } },
+        ],
       },
     )
     .panel(
@@ -166,7 +170,7 @@ export function databaseDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 8,
         h: 8,
         description: "Rows that differ between the last restore and its backup's manifest. Anything above 0 warns: the backup does not restore what it should.",
-        alerts: ["BackupRestoreVerificationFailed"],
+        linkedFrom: [{ alert: "BackupRestoreVerificationFailed", labels: { reason: "rows_mismatched" } }],
       },
     )
     .panel(

@@ -4,13 +4,12 @@
  * Watchdog firing, and what is firing right now by severity.
  */
 import * as statetimeline from "@grafana/grafana-foundation-sdk/statetimeline";
-import { re, sel } from "../src/promql";
+import { notEqual, re, sel } from "../src/promql";
 import { stackJobs } from "../alerts/meta";
 import {
   Board,
   common,
   ENV,
-  notEqual,
   promql,
   stackedPanel,
   statPanel,
@@ -50,7 +49,7 @@ export function monitoringDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 6,
         h: 7,
         description: "The Watchdog alert always fires; Alertmanager sends it to the external dead man's switch every minute. NOT FIRING means rule evaluation itself is broken, and the dead man's switch will page.",
-        alerts: ["Watchdog"],
+        linkedFrom: ["Watchdog"],
       },
     )
     .panel(
@@ -89,7 +88,7 @@ export function monitoringDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 16,
         h: 9,
         description: `Every scrape target of the stack (jobs ${stackJobs(s).join(", ")}), up or down over time. A target down for ${s.thresholds.targetDown.for} warns.`,
-        alerts: ["PrometheusTargetDown"],
+        linkedFrom: ["PrometheusTargetDown"],
       },
     )
     .panel(
@@ -111,7 +110,7 @@ export function monitoringDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 12,
         h: 8,
         description: "Rule evaluations that failed, by rule group, in 5-minute windows. Any failure pages: an alert that cannot be evaluated stays silent.",
-        alerts: ["PrometheusRuleEvaluationFailures"],
+        linkedFrom: ["PrometheusRuleEvaluationFailures"],
       },
     )
     .panel(
@@ -135,7 +134,7 @@ export function monitoringDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 12,
         h: 8,
         description: `Notifications Alertmanager failed to deliver, by integration (slack, pagerduty, email, webhook), in 5-minute windows; failing for ${s.thresholds.notificationsFailing.for} pages. Alertmanager labels these by integration only, not by receiver.`,
-        alerts: ["AlertmanagerNotificationsFailing"],
+        linkedFrom: ["AlertmanagerNotificationsFailing"],
       },
     )
     .panel(

@@ -4,7 +4,7 @@
  * validation time, database query load, and the pods' resource use.
  */
 import * as heatmap from "@grafana/grafana-foundation-sdk/heatmap";
-import { re, sel } from "../src/promql";
+import { rec, re, sel } from "../src/promql";
 import { RECORDS } from "../alerts/recording";
 import {
   Board,
@@ -12,7 +12,6 @@ import {
   ENV,
   INSTANCE,
   promql,
-  record,
   stackedPanel,
   tiers,
   timeseriesPanel,
@@ -31,7 +30,7 @@ export function performanceDashboard(ctx: DashboardContext): BuiltDashboard {
   const raw = { job, ...ENV, ...INSTANCE } as const;
   const pg = { job: s.scrapeJobs.postgres, ...ENV } as const;
   const pod = { namespace: s.authWorkload.namespace, container: s.authWorkload.container } as const;
-  const operationP95 = (operation: string) => record(RECORDS.operationP95, { ...svc, operation });
+  const operationP95 = (operation: string) => rec(RECORDS.operationP95, { ...svc, operation });
   const board = new Board(ctx, {
     key: "performance",
     title: "Auth / Performance",
@@ -45,19 +44,19 @@ export function performanceDashboard(ctx: DashboardContext): BuiltDashboard {
     .panel(
       P.requestP95,
       timeseriesPanel("Request latency p95", "s")
-        .withTarget(promql(record(RECORDS.requestP95, svc), "p95 ({{job}})"))
+        .withTarget(promql(rec(RECORDS.requestP95, svc), "p95 ({{job}})"))
         .min(0)
         .thresholds(tiers(t.latency.warningSeconds, t.latency.criticalSeconds)),
       {
         w: 8,
         h: 8,
         description: `p95 latency of all requests over 5 minutes, the series the latency alert evaluates: warning above ${t.latency.warningSeconds}s, critical above ${t.latency.criticalSeconds}s, each for ${t.latency.for} (dashed lines).`,
-        alerts: ["AuthLatencyHigh"],
+        linkedFrom: ["AuthLatencyHigh"],
       },
     )
     .panel(
       P.routeP95,
-      timeseriesPanel("Endpoint latency p95", "s").withTarget(promql(record(RECORDS.routeP95, svc), "{{route}}")).min(0),
+      timeseriesPanel("Endpoint latency p95", "s").withTarget(promql(rec(RECORDS.routeP95, svc), "{{route}}")).min(0),
       { w: 8, h: 8, description: "p95 latency per route over 5 minutes (recording rule): which endpoint makes the service slow." },
     )
     .panel(
@@ -87,7 +86,7 @@ export function performanceDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 8,
         h: 8,
         description: `p95 of the login operation over 5 minutes; the alert warns above ${t.loginLatency.warningSeconds}s for ${t.loginLatency.for} (dashed).`,
-        alerts: ["AuthLoginLatencyHigh"],
+        linkedFrom: ["AuthLoginLatencyHigh"],
       },
     )
     .panel(
@@ -100,25 +99,25 @@ export function performanceDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 8,
         h: 8,
         description: `p95 of the refresh-token exchange over 5 minutes; the alert warns above ${t.refreshLatency.warningSeconds}s for ${t.refreshLatency.for} (dashed).`,
-        alerts: ["AuthRefreshLatencyHigh"],
+        linkedFrom: ["AuthRefreshLatencyHigh"],
       },
     )
     .panel(
       P.operationP95,
-      timeseriesPanel("Operation latency p95", "s").withTarget(promql(record(RECORDS.operationP95, svc), "{{operation}}")).min(0),
+      timeseriesPanel("Operation latency p95", "s").withTarget(promql(rec(RECORDS.operationP95, svc), "{{operation}}")).min(0),
       { w: 8, h: 8, description: "p95 per auth operation (login, register, refresh, logout, validate, password reset) over 5 minutes." },
     )
     .panel(
       P.tokenValidationMean,
       timeseriesPanel("Token validation time (mean)", "s")
-        .withTarget(promql(record(RECORDS.tokenValidationMean, svc), "mean ({{job}})"))
+        .withTarget(promql(rec(RECORDS.tokenValidationMean, svc), "mean ({{job}})"))
         .min(0)
         .thresholds(tiers(t.tokenValidationLatency.warningSeconds, t.tokenValidationLatency.criticalSeconds)),
       {
         w: 12,
         h: 8,
         description: `Mean access-token validation time over 5 minutes, what the alert evaluates: warning above ${t.tokenValidationLatency.warningSeconds}s, critical above ${t.tokenValidationLatency.criticalSeconds}s (dashed).`,
-        alerts: ["AuthTokenValidationSlow"],
+        linkedFrom: ["AuthTokenValidationSlow"],
       },
     )
     .panel(
@@ -172,7 +171,7 @@ export function performanceDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 8,
         h: 8,
         description: `Working set of each auth container as a share of its memory limit; the alert warns above the dashed line for ${t.memory.for} (the kernel kills the container at 100 %).`,
-        alerts: ["AuthHighMemoryUsage"],
+        linkedFrom: ["AuthHighMemoryUsage"],
       },
     )
     .panel(

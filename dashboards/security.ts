@@ -7,7 +7,7 @@
 import * as bargauge from "@grafana/grafana-foundation-sdk/bargauge";
 import * as logs from "@grafana/grafana-foundation-sdk/logs";
 import { sel } from "../src/promql";
-import { spikeTerms } from "../alerts/authentication";
+import { spikeTerms } from "../alerts/terms";
 import {
   Board,
   common,
@@ -53,7 +53,7 @@ export function securityDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 8,
         h: 9,
         description: `The 20 IP addresses with the most failed logins in the last 10 minutes, from the security event log. Orange from the brute-force alert's threshold, ${t.bruteForce.failuresPerIp} per 10 minutes.`,
-        alerts: ["AuthBruteForceSuspected"],
+        linkedFrom: ["AuthBruteForceSuspected"],
       },
     )
     .panel(
@@ -93,7 +93,7 @@ export function securityDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 12,
         h: 8,
         description: `Users whose successful logins in the last hour came from more than ${t.geoAnomaly.maxCountries} countr${t.geoAnomaly.maxCountries === 1 ? "y" : "ies"}: the geo anomaly alert's condition. Empty is good.`,
-        alerts: ["AuthLoginGeoAnomaly"],
+        linkedFrom: ["AuthLoginGeoAnomaly"],
       },
     )
     .panel(
@@ -123,7 +123,7 @@ export function securityDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 12,
         h: 8,
         description: `Requests rejected by the rate limiter, per minute, by endpoint and in total. Warning above ${t.rateLimit.warningPerMinute}/min for ${t.rateLimit.warningFor}, critical above ${t.rateLimit.criticalPerMinute} in one minute (dashed lines).`,
-        alerts: ["AuthRateLimitSpike"],
+        linkedFrom: ["AuthRateLimitSpike"],
       },
     )
     .panel(
@@ -142,7 +142,7 @@ export function securityDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 12,
         h: 8,
         description: `Invalid access tokens presented in the last 10 minutes against ${t.invalidTokenSpike.factor} times the same 10 minutes one day earlier. The spike alert fires when the first line is above the second and above the floor of ${t.invalidTokenSpike.minInvalid} (dashed).`,
-        alerts: ["AuthInvalidTokenSpike"],
+        linkedFrom: ["AuthInvalidTokenSpike"],
       },
     )
     .panel(
@@ -162,7 +162,7 @@ export function securityDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 8,
         h: 8,
         description: "Refresh tokens presented a second time, in 5-minute windows. Any reuse pages (the family was revoked; find the user in the auth.refresh.reuse events below).",
-        alerts: ["AuthRefreshTokenReuse"],
+        linkedFrom: ["AuthRefreshTokenReuse"],
       },
     )
     .panel(
@@ -175,7 +175,7 @@ export function securityDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 8,
         h: 8,
         description: `CSRF validation failures in 5-minute windows; the alert warns above ${t.csrf.warningCount} (dashed).`,
-        alerts: ["AuthCSRFFailures"],
+        linkedFrom: ["AuthCSRFFailures"],
       },
     )
 
@@ -190,7 +190,7 @@ export function securityDashboard(ctx: DashboardContext): BuiltDashboard {
         w: 24,
         h: 6,
         description: "PostgreSQL log lines about row-level security in 5-minute windows: a query touched rows its role may not see. Any line warns.",
-        alerts: ["DatabaseRLSViolation"],
+        linkedFrom: ["DatabaseRLSViolation"],
       },
     )
     .panel(

@@ -7,10 +7,10 @@
 import { slos } from "../alerts/slo";
 import { pct } from "../alerts/common";
 import { BURN_RATE_ALERTS, SLI_WINDOWS, SLO_PERIOD, SLO_RECORDS } from "../src/slo";
+import { rec } from "../src/promql";
 import {
   Board,
   promql,
-  record,
   statPanel,
   steps,
   timeseriesPanel,
@@ -18,7 +18,7 @@ import {
   type DashboardContext,
   type Step,
 } from "../src/dashboards/kit";
-import { sloPanelId, sloRowId } from "./panels";
+import { sloPanels } from "./panels";
 
 export function sloDashboard(ctx: DashboardContext): BuiltDashboard {
   const s = ctx.settings;
@@ -32,19 +32,19 @@ export function sloDashboard(ctx: DashboardContext): BuiltDashboard {
   // Burn-rate factors as threshold lines: paging factors red, ticket factors orange.
   const burnSteps: Step[] = [...new Map(BURN_RATE_ALERTS.map((b) => [b.factor, b.severity === "critical" ? "red" : "orange"] as const))];
 
-  slos(s).forEach((slo, i) => {
-    const id = (panel: Parameters<typeof sloPanelId>[1]) => sloPanelId(i, panel);
+  for (const slo of slos(s)) {
+    const id = sloPanels(slo.name);
     const bySlo = { slo: slo.name };
-    const errorRatio = (w: string) => record(SLO_RECORDS.errorRatio(w), bySlo);
+    const errorRatio = (w: string) => rec(SLO_RECORDS.errorRatio(w), bySlo);
     board
-      .row(sloRowId(i), `SLO ${slo.name}: ${pct(slo.objective)} of ${slo.good}`)
+      .row(id.row, `SLO ${slo.name}: ${pct(slo.objective)} of ${slo.good}`)
       .panel(
-        id("objective"),
-        statPanel("Objective", "percentunit").withTarget(promql(record(SLO_RECORDS.objective, bySlo), "objective")).decimals(2).thresholds(steps("blue")),
+        id.objective,
+        statPanel("Objective", "percentunit").withTarget(promql(rec(SLO_RECORDS.objective, bySlo), "objective")).decimals(2).thresholds(steps("blue")),
         { w: 4, h: 6, description: `The target: ${pct(slo.objective)} of ${slo.good} over ${SLO_PERIOD} (stack setting slos).` },
       )
       .panel(
-        id("sli"),
+        id.sli,
         statPanel(`SLI over ${SLO_PERIOD}`, "percentunit")
           .withTarget(promql(`1 - ${errorRatio(SLO_PERIOD)}`, "SLI"))
           .decimals(3)
@@ -52,9 +52,9 @@ export function sloDashboard(ctx: DashboardContext): BuiltDashboard {
         { w: 5, h: 6, description: `Share of ${slo.good} over the last ${SLO_PERIOD}. Green at or above the objective, red below.`, alerts: [slo.alert] },
       )
       .panel(
-        id("budgetRemaining"),
+        id.budgetRemaining,
         statPanel("Error budget remaining", "percentunit")
-          .withTarget(promql(record(SLO_RECORDS.budgetRemaining, bySlo), "budget left"))
+          .withTarget(promql(rec(SLO_RECORDS.budgetRemaining, bySlo), "budget left"))
           .decimals(1)
           .thresholds(steps("red", [0, "orange"], [0.25, "green"])),
         {
@@ -64,9 +64,9 @@ export function sloDashboard(ctx: DashboardContext): BuiltDashboard {
         },
       )
       .panel(
-        id("burnRates"),
+        id.burnRates,
         timeseriesPanel("Burn rate per window", "suffix:x")
-          .targets(SLI_WINDOWS.map((w) => promql(`${errorRatio(w)} / on (slo) ${record(SLO_RECORDS.errorBudget, bySlo)}`, w)))
+          .targets(SLI_WINDOWS.map((w) => promql(`${errorRatio(w)} / on (slo) ${rec(SLO_RECORDS.errorBudget, bySlo)}`, w)))
           .min(0)
           .thresholds(steps("green", ...burnSteps)),
         {
@@ -75,11 +75,11 @@ export function sloDashboard(ctx: DashboardContext): BuiltDashboard {
           description:
             `Error ratio over each window divided by the budget (1x spends exactly the ${SLO_PERIOD} budget). ` +
             `The alert pages when both windows of a pair exceed its factor: ${BURN_RATE_ALERTS.map((b) => `${b.factor}x over ${b.long} and ${b.short} (${b.severity})`).join(", ")}.`,
-          alerts: [slo.alert],
+          linkedFrom: [slo.alert],
         },
       )
       .panel(
-        id("sliTimeline"),
+        id.sliTimeline,
         timeseriesPanel("SLI over time", "percentunit")
           .withTarget(promql(`1 - ${errorRatio("1h")}`, "SLI over 1h"))
           .withTarget(promql(`1 - ${errorRatio(SLO_PERIOD)}`, `SLI over ${SLO_PERIOD}`))
@@ -87,7 +87,7 @@ export function sloDashboard(ctx: DashboardContext): BuiltDashboard {
           .thresholds(steps("red", [slo.objective, "green"])),
         { w: 24, h: 7, description: `Share of ${slo.good} over the last hour and over ${SLO_PERIOD}; the dashed line is the objective.` },
       );
-  });
+  }
 
   return board.build();
 }

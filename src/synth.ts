@@ -17,6 +17,7 @@ import { SEVERITIES } from "./model";
 import { buildDashboards } from "../dashboards/index";
 import { DASHBOARD_UIDS } from "../dashboards/uids";
 import { dashboardProblems } from "./dashboards/validate";
+import { linkAlerts, type LinkedRules } from "./dashboards/links";
 import { dashboardFile, renderDashboardJson } from "./render/grafana";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -28,6 +29,8 @@ export interface Rendered {
   /** Relative path (POSIX separators) → content, in a stable order. */
   readonly files: ReadonlyMap<string, string>;
   readonly summary: Summary;
+  /** The rule groups as rendered: each alerting rule linked to the panel its dashboard_url opens. */
+  readonly rules: LinkedRules;
 }
 
 export interface Summary {
@@ -70,14 +73,15 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): R
     uids: Object.values(DASHBOARD_UIDS),
   });
   if (dashboardIssues.length > 0) throw new CatalogError(dashboardIssues);
+  const rules = linkAlerts({ prometheus: prom, loki }, dashboards);
   const tree = routingTree(s);
 
   const files = new Map<string, string>();
-  for (const g of prom) files.set(`prometheus/rules/${g.name}.yaml`, renderRuleFile(s, g));
+  for (const g of rules.prometheus) files.set(`prometheus/rules/${g.name}.yaml`, renderRuleFile(s, g));
   files.set("prometheus/prometheus.yaml", renderPrometheusConfig(s, prom));
   files.set("alertmanager/alertmanager.yaml", renderAlertmanagerConfig(s, tree));
   files.set(`alertmanager/templates/${TEMPLATE_FILE}`, renderTemplates(s));
-  for (const g of loki) files.set(`loki/rules/${g.name}.yaml`, renderLogRuleFile(s, g));
+  for (const g of rules.loki) files.set(`loki/rules/${g.name}.yaml`, renderLogRuleFile(s, g));
   files.set("loki/limits.yaml", renderLokiLimits(s));
   for (const d of dashboards) files.set(dashboardFile(d.uid), renderDashboardJson(d.model));
   const migrations = migrationFiles();
@@ -104,7 +108,7 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string } = {}): R
     migrations,
   };
   files.set("summary.json", `${JSON.stringify(summary, null, 2)}\n`);
-  return { files, summary };
+  return { files, summary, rules };
 }
 
 export class OutDirError extends Error {}

@@ -136,9 +136,9 @@ describe("npm run synth stops on bad input", () => {
     expect(res.output).toMatch(/synth prod: \d+ alerts/);
   });
   it("a typo in a metric name", async () => {
-    const { res } = await synthInCopy((root) => replaceIn(path.join(root, "alerts/database.ts"), '"pg_stat_database_deadlocks"', '"pg_stat_database_deadlock" as "pg_stat_database_deadlocks"'));
+    const { res } = await synthInCopy((root) => replaceIn(path.join(root, "alerts/database.ts"), 'sel("pg_up"', 'sel("pg_upp" as "pg_up"'));
     expect(res.ok).toBe(false);
-    expect(res.output).toContain('alerts/database.ts: DatabaseDeadlocks (warning): expr: unknown metric "pg_stat_database_deadlock"');
+    expect(res.output).toContain('alerts/database.ts: DatabaseDown (critical): expr: unknown metric "pg_upp"');
   });
   it("an unparsable expression", async () => {
     const { res } = await synthInCopy((root) => replaceIn(path.join(root, "alerts/meta.ts"), 'expr: "vector(1)"', 'expr: "vector(1"'));

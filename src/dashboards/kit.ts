@@ -15,8 +15,8 @@ import * as table from "@grafana/grafana-foundation-sdk/table";
 import type * as cog from "@grafana/grafana-foundation-sdk/cog";
 import type { AlertingRule, LogAlertRule } from "../model";
 import type { Settings } from "../settings";
-import { runbookUrl } from "../render/prometheus";
-import { sel, type Matcher } from "../promql";
+import { DATASOURCE_NAMES, runbookUrl } from "../addresses";
+import { sel } from "../promql";
 import { DASHBOARD_UIDS } from "../../dashboards/uids";
 
 export { dashboard, common };
@@ -29,9 +29,6 @@ export const VAR = { prometheus: "prometheus", loki: "loki", env: "env", instanc
 export const PROMETHEUS: common.DataSourceRef = { type: "prometheus", uid: `\${${VAR.prometheus}}` };
 export const LOKI: common.DataSourceRef = { type: "loki", uid: `\${${VAR.loki}}` };
 
-/** Names the data sources get in Grafana (delivery creates them with the settings' uids). */
-export const DATASOURCE_NAMES = { prometheus: "authwatch Prometheus", loki: "authwatch Loki", alertmanager: "authwatch Alertmanager" } as const;
-
 /**
  * Matcher for the environment variable. `env` comes from scraping (or a
  * Prometheus' external labels behind a global view); where a Prometheus has
@@ -40,22 +37,6 @@ export const DATASOURCE_NAMES = { prometheus: "authwatch Prometheus", loki: "aut
 export const ENV = { env: { op: "=~", value: `$${VAR.env}` } } as const;
 /** Matcher for the instance variable, on series that carry an instance (raw series, not our job-level recording rules). */
 export const INSTANCE = { instance: { op: "=~", value: `$${VAR.instance}` } } as const;
-
-/**
- * A recording rule of ours selected with matchers (the names come from
- * alerts/recording.ts RECORDS or src/slo.ts SLO_RECORDS; the validator checks
- * the labels against what our recording rules keep).
- */
-export function record(name: string, matchers: Readonly<Record<string, string | Matcher>>): string {
-  const parts = Object.entries(matchers).map(([l, m]) => (typeof m === "string" ? `${l}=${JSON.stringify(m)}` : `${l}${m.op}${JSON.stringify(m.value)}`));
-  return parts.length === 0 ? name : `${name}{${parts.join(",")}}`;
-}
-
-/** A `label!="value"` matcher for sel(). */
-export const notEqual = (value: string): Matcher => ({ op: "!=", value });
-
-/** A number as PromQL and threshold steps read it (no float noise: 1 - 0.1 is 0.9). */
-export const round = (v: number) => Number(v.toPrecision(12));
 
 // ------------------------------------------------------------------ queries
 
@@ -199,6 +180,27 @@ export interface PanelPlacement {
   readonly description: string;
   /** Alert names (of the catalog) whose condition this panel shows; each gets a runbook link. */
   readonly alerts?: readonly string[];
+  /**
+   * Alerts this panel shows whose dashboard_url opens it: every alerting rule
+   * has exactly one such panel. `{ alert, labels }` links only the rules of
+   * that name carrying those labels (rules of one name told apart by reason).
+   */
+  readonly linkedFrom?: readonly LinkedAlert[];
+}
+
+export type LinkedAlert = string | { readonly alert: string; readonly labels: Readonly<Record<string, string>> };
+
+/** A panel as one value: what a dashboard module's panel functions return. */
+export interface PanelSpec extends PanelPlacement {
+  readonly id: number;
+  readonly builder: PanelBuilderLike;
+}
+
+/** A panel an alert's dashboard_url opens (rules of that name, narrowed by labels). */
+export interface AlertLink {
+  readonly panel: number;
+  readonly alert: string;
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export type AlertRule = AlertingRule | LogAlertRule;
@@ -218,6 +220,8 @@ export interface BuiltDashboard {
   readonly model: dashboard.Dashboard;
   /** Panel id → alert names it shows. */
   readonly shows: ReadonlyMap<number, readonly string[]>;
+  /** The panels alerts link to, in panel order. */
+  readonly links: readonly AlertLink[];
 }
 
 export interface BoardSpec {
@@ -240,6 +244,7 @@ export const GRID_WIDTH = 24;
 export class Board {
   private readonly items: Item[] = [];
   private readonly shows = new Map<number, readonly string[]>();
+  private readonly links: AlertLink[] = [];
   private x = 0;
   private y = 0;
   private lineHeight = 0;
@@ -264,12 +269,20 @@ export class Board {
     return this;
   }
 
+  /** Panels placed in order; each spec carries its id, builder and placement. */
+  panels(...specs: PanelSpec[]): this {
+    for (const { id, builder, ...place } of specs) this.panel(id, builder, place);
+    return this;
+  }
+
   panel(id: number, builder: PanelBuilderLike, place: PanelPlacement): this {
     if (this.x + place.w > GRID_WIDTH) this.newline();
     const pos = { x: this.x, y: this.y, w: place.w, h: place.h };
     this.x += place.w;
     this.lineHeight = Math.max(this.lineHeight, place.h);
-    const alerts = [...new Set(place.alerts ?? [])];
+    const linked = (place.linkedFrom ?? []).map((l) => (typeof l === "string" ? { panel: id, alert: l } : { panel: id, ...l }));
+    this.links.push(...linked);
+    const alerts = [...new Set([...linked.map((l) => l.alert), ...(place.alerts ?? [])])];
     builder.id(id);
     builder.gridPos(pos);
     builder.description(this.describe(place.description, alerts));
@@ -361,7 +374,7 @@ export class Board {
     }
     const model = b.build();
     for (const item of this.items) finishPanel(model, item);
-    return { uid, title: this.spec.title, source: this.spec.source, model, shows: new Map([...this.shows].sort(([a], [b]) => a - b)) };
+    return { uid, title: this.spec.title, source: this.spec.source, model, shows: new Map([...this.shows].sort(([a], [b]) => a - b)), links: [...this.links].sort((a, b) => a.panel - b.panel) };
   }
 }
 

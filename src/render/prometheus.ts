@@ -2,16 +2,7 @@
 import type { AlertingRule, LogAlertRule, LogRuleGroup, PromRule, PromRuleGroup } from "../model";
 import type { Settings } from "../settings";
 import { GENERATED, sortedRecord, toYaml } from "./yaml";
-
-export function runbookUrl(s: Settings, slug: string): string {
-  return `${s.runbookBaseUrl.replace(/\/+$/, "")}/${slug}.md`;
-}
-
-export function dashboardUrl(s: Settings, rule: Pick<AlertingRule, "dashboard">): string | undefined {
-  if (!rule.dashboard) return undefined;
-  const base = `${s.dashboardBaseUrl.replace(/\/+$/, "")}/d/${rule.dashboard.uid}`;
-  return rule.dashboard.panel === undefined ? base : `${base}?viewPanel=${rule.dashboard.panel}`;
-}
+import { dashboardUrl, runbookUrl } from "../addresses";
 
 /** The labels Prometheus attaches to an alert of this rule (besides alertname and the series' own). */
 export function alertLabels(rule: AlertingRule | LogAlertRule): Record<string, string> {
@@ -19,7 +10,7 @@ export function alertLabels(rule: AlertingRule | LogAlertRule): Record<string, s
 }
 
 export function alertAnnotations(s: Settings, rule: AlertingRule | LogAlertRule): Record<string, string> {
-  const dash = dashboardUrl(s, rule);
+  const dash = rule.dashboard ? dashboardUrl(s, rule.dashboard.uid, rule.dashboard.panel) : undefined;
   return sortedRecord({
     summary: rule.summary,
     description: rule.description,
