@@ -4,6 +4,7 @@ import type { Settings } from "../src/settings";
 import { num, rec, sel } from "../src/promql";
 import { alert, pct, secs } from "./common";
 import { RECORDS } from "./recording";
+import { memoryShare } from "./terms";
 
 export function availabilityAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
@@ -70,8 +71,6 @@ export function performanceAlerts(s: Settings): PromRuleGroup {
       description: `Mean token validation time of {{ $labels.job }} is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(limit)} for ${t.tokenValidationLatency.for}).`,
     });
   const memory = s.authWorkload;
-  const working = sel("container_memory_working_set_bytes", { namespace: memory.namespace, container: memory.container });
-  const limit = sel("kube_pod_container_resource_limits", { namespace: memory.namespace, container: memory.container, resource: "memory" });
   return {
     name: "auth-performance",
     source: "alerts/availability.ts",
@@ -102,7 +101,7 @@ export function performanceAlerts(s: Settings): PromRuleGroup {
       validationTier("warning", t.tokenValidationLatency.warningSeconds),
       alert({
         alert: "AuthHighMemoryUsage",
-        expr: `max by (namespace, pod, container) (${working}) / max by (namespace, pod, container) (${limit}) > ${num(t.memory.warningRatio)}`,
+        expr: `${memoryShare({ namespace: memory.namespace, container: memory.container }, ["namespace", "pod", "container"])} > ${num(t.memory.warningRatio)}`,
         for: t.memory.for,
         severity: "warning",
         service: "auth",

@@ -4,6 +4,7 @@ import type { Settings } from "../src/settings";
 import { num, sel } from "../src/promql";
 import { mustParseDuration } from "../src/duration";
 import { alert } from "./common";
+import { agg, sinceLast } from "./terms";
 
 export function backupAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
@@ -21,7 +22,7 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupTooOld",
-        expr: `time() - max by (job, database) (${lastBackup}) > ${num(mustParseDuration(t.backup.maxAge))}`,
+        expr: `${sinceLast(lastBackup, ["job", "database"])} > ${num(mustParseDuration(t.backup.maxAge))}`,
         severity: "warning",
         labels: { reason: "stale" },
         summary: `The last successful backup is older than ${t.backup.maxAge}`,
@@ -40,7 +41,7 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupRestoreVerificationFailed",
-        expr: `time() - max by (job, database) (${lastVerify}) > ${num(mustParseDuration(t.restoreVerify.maxAge))}`,
+        expr: `${sinceLast(lastVerify, ["job", "database"])} > ${num(mustParseDuration(t.restoreVerify.maxAge))}`,
         severity: "warning",
         labels: { reason: "stale" },
         summary: `No successful restore verification in ${t.restoreVerify.maxAge}`,
@@ -49,7 +50,7 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupRestoreVerificationFailed",
-        expr: `max by (job, database) (${mismatched}) > 0`,
+        expr: `${agg("max", ["job", "database"], mismatched)} > 0`,
         severity: "warning",
         labels: { reason: "rows_mismatched" },
         summary: "A restored backup does not match its manifest",

@@ -3,7 +3,7 @@ import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { num, sel } from "../src/promql";
 import { alert, pct } from "./common";
-import { connectionUsage, recentDeadlocks } from "./terms";
+import { connectionShare, sumIncrease } from "./terms";
 
 export function databaseAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
@@ -27,7 +27,7 @@ export function databaseAlerts(s: Settings): PromRuleGroup {
       }),
       alert({
         alert: "DatabaseConnectionsHigh",
-        expr: `${connectionUsage({ job }, ["job", "instance"])} > ${num(t.databaseConnections.warningRatio)}`,
+        expr: `${connectionShare({ job }, ["job", "instance"])} > ${num(t.databaseConnections.warningRatio)}`,
         for: t.databaseConnections.for,
         severity: "warning",
         service: "postgres",
@@ -37,7 +37,7 @@ export function databaseAlerts(s: Settings): PromRuleGroup {
       }),
       alert({
         alert: "DatabaseDeadlocks",
-        expr: `${recentDeadlocks({ job }, ["job", "instance"])} > 0`,
+        expr: `${sumIncrease(sel("pg_stat_database_deadlocks", { job }), "10m", ["job", "instance"])} > 0`,
         severity: "warning",
         service: "postgres",
         category: "database",

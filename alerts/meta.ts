@@ -3,6 +3,7 @@ import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { re, sel } from "../src/promql";
 import { alert } from "./common";
+import { sumIncrease } from "./terms";
 
 /** The scrape jobs of the stack whose targets must be up (PrometheusTargetDown; the monitoring dashboard shows the same). */
 export function stackJobs(s: Settings): string[] {
@@ -52,7 +53,7 @@ export function metaAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "PrometheusRuleEvaluationFailures",
-        expr: `sum by (job, instance, rule_group) (increase(${sel("prometheus_rule_evaluation_failures_total", { job: j.prometheus })}[5m])) > 0`,
+        expr: `${sumIncrease(sel("prometheus_rule_evaluation_failures_total", { job: j.prometheus }), "5m", ["job", "instance", "rule_group"])} > 0`,
         severity: "critical",
         summary: "Prometheus fails to evaluate rules: alerts may be silently broken",
         description: "{{ $value | humanize }} rule evaluation failures in the last 5m in group {{ $labels.rule_group }} on {{ $labels.instance }}.",
@@ -60,7 +61,7 @@ export function metaAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "AlertmanagerNotificationsFailing",
-        expr: `sum by (job, instance, integration) (increase(${sel("alertmanager_notifications_failed_total", { job: j.alertmanager })}[5m])) > 0`,
+        expr: `${sumIncrease(sel("alertmanager_notifications_failed_total", { job: j.alertmanager }), "5m", ["job", "instance", "integration"])} > 0`,
         for: t.notificationsFailing.for,
         severity: "critical",
         summary: "Alertmanager cannot deliver notifications",

@@ -3,6 +3,7 @@ import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { num, sel } from "../src/promql";
 import { alert } from "./common";
+import { perMinute, sumIncrease } from "./terms";
 
 export function securityAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
@@ -17,7 +18,7 @@ export function securityAlerts(s: Settings): PromRuleGroup {
         alert: "AuthRefreshTokenReuse",
         // The second operand catches the first reuse of a series born above 0 (no increase() yet),
         // but not a series that only came back after a scrape gap: it had samples in the hour before.
-        expr: `sum by (job) (increase(${reuse}[5m])) > 0 or sum by (job) ((${reuse} > 0) unless max_over_time(${reuse}[1h] offset 5m))`,
+        expr: `${sumIncrease(reuse, "5m", ["job"])} > 0 or sum by (job) ((${reuse} > 0) unless max_over_time(${reuse}[1h] offset 5m))`,
         severity: "critical",
         service: "auth",
         category: "security",
@@ -26,7 +27,7 @@ export function securityAlerts(s: Settings): PromRuleGroup {
       }),
       alert({
         alert: "AuthRateLimitSpike",
-        expr: `sum by (job) (rate(${rateLimited}[2m])) * 60 > ${num(t.rateLimit.warningPerMinute)}`,
+        expr: `${perMinute(rateLimited, ["job"])} > ${num(t.rateLimit.warningPerMinute)}`,
         for: t.rateLimit.warningFor,
         severity: "warning",
         service: "auth",
@@ -37,7 +38,7 @@ export function securityAlerts(s: Settings): PromRuleGroup {
       alert({
         alert: "AuthRateLimitSpike",
         // A per-minute rate over 2m: [1m] holds too few samples at a 30s scrape to be reliable.
-        expr: `sum by (job) (rate(${rateLimited}[2m])) * 60 > ${num(t.rateLimit.criticalPerMinute)}`,
+        expr: `${perMinute(rateLimited, ["job"])} > ${num(t.rateLimit.criticalPerMinute)}`,
         severity: "critical",
         service: "auth",
         category: "security",
@@ -46,7 +47,7 @@ export function securityAlerts(s: Settings): PromRuleGroup {
       }),
       alert({
         alert: "AuthCSRFFailures",
-        expr: `sum by (job) (increase(${sel("auth_csrf_failures_total", { job })}[5m])) > ${num(t.csrf.warningCount)}`,
+        expr: `${sumIncrease(sel("auth_csrf_failures_total", { job }), "5m", ["job"])} > ${num(t.csrf.warningCount)}`,
         severity: "warning",
         service: "auth",
         category: "security",

@@ -25,11 +25,26 @@ export function inactiveSessionShare(m: Matchers<"auth_sessions">, by: readonly 
 }
 
 /** DatabaseConnectionsHigh: connections in use as a share of max_connections. */
-export function connectionUsage(m: Matchers<"pg_stat_activity_count"> & Matchers<"pg_settings_max_connections">, by: readonly string[]): string {
+export function connectionShare(m: Matchers<"pg_stat_activity_count"> & Matchers<"pg_settings_max_connections">, by: readonly string[]): string {
   return `${agg("sum", by, sel("pg_stat_activity_count", m))} / ${agg("max", by, sel("pg_settings_max_connections", m))}`;
 }
 
-/** DatabaseDeadlocks: deadlocks PostgreSQL detected in the last 10 minutes. */
-export function recentDeadlocks(m: Matchers<"pg_stat_database_deadlocks">, by: readonly string[]): string {
-  return agg("sum", by, `increase(${sel("pg_stat_database_deadlocks", m)}[10m])`);
+/** How much a counter grew over a window, summed: events per window (deadlocks, CSRF failures, rule evaluation failures). */
+export function sumIncrease(series: string, window: string, by: readonly string[] = []): string {
+  return agg("sum", by, `increase(${series}[${window}])`);
+}
+
+/** AuthRateLimitSpike: events per minute, from the rate over 2 minutes. */
+export function perMinute(series: string, by: readonly string[] = []): string {
+  return `${agg("sum", by, `rate(${series}[2m])`)} * 60`;
+}
+
+/** BackupTooOld, BackupRestoreVerificationFailed: seconds since the newest success timestamp. */
+export function sinceLast(series: string, by: readonly string[]): string {
+  return `time() - ${agg("max", by, series)}`;
+}
+
+/** AuthHighMemoryUsage: working set as a share of the memory limit. */
+export function memoryShare(m: Matchers<"container_memory_working_set_bytes"> & Matchers<"kube_pod_container_resource_limits">, by: readonly string[]): string {
+  return `${agg("max", by, sel("container_memory_working_set_bytes", m))} / ${agg("max", by, sel("kube_pod_container_resource_limits", { ...m, resource: "memory" }))}`;
 }

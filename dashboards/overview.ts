@@ -13,22 +13,8 @@ import { rec, re, round, sel } from "../src/promql";
 import { pct } from "../alerts/common";
 import { RECORDS } from "../alerts/recording";
 import { inactiveSessionShare, spikeTerms } from "../alerts/terms";
-import {
-  Board,
-  common,
-  ENV,
-  INSTANCE,
-  promql,
-  stackedPanel,
-  statPanel,
-  steps,
-  tiers,
-  timeseriesPanel,
-  upDown,
-  type BuiltDashboard,
-  type DashboardContext,
-  type PanelSpec,
-} from "../src/dashboards/kit";
+import { common, ENV, INSTANCE, promql, stackedPanel, statPanel, steps, tiers, timeseriesPanel, upDown } from "../src/dashboards/kit";
+import { Board, type BuiltDashboard, type DashboardContext, type PanelSpec } from "../src/dashboards/board";
 import { DASHBOARD_UIDS } from "./uids";
 import { PANELS } from "./panels";
 
@@ -60,20 +46,16 @@ export function overviewDashboard(ctx: DashboardContext): BuiltDashboard {
     .build();
 }
 
-/** What the panels read: the settings, and the auth service's series as the dashboard's variables narrow them. */
-interface Scope {
-  readonly s: Settings;
-  readonly t: Settings["thresholds"];
-  /** Service-wide (the alerts' view): job and environment. */
-  readonly svc: { readonly job: string } & typeof ENV;
-  /** Raw series of the service, narrowed to the chosen instances. */
-  readonly raw: { readonly job: string } & typeof ENV & typeof INSTANCE;
-}
-
-function scope(s: Settings): Scope {
+/** What the panels read: the settings and the series selections the dashboard's variables narrow. */
+function scope(s: Settings) {
   const job = s.scrapeJobs.auth;
-  return { s, t: s.thresholds, svc: { job, ...ENV }, raw: { job, ...ENV, ...INSTANCE } };
+  /** Service-wide (the alerts' view): job and environment. */
+  const svc = { job, ...ENV } as const;
+  /** Raw series of the service, narrowed to the chosen instances. */
+  const raw = { job, ...ENV, ...INSTANCE } as const;
+  return { s, t: s.thresholds, svc, raw };
 }
+type Scope = ReturnType<typeof scope>;
 
 const rate = (series: string) => `rate(${series}[$__rate_interval])`;
 

@@ -16,7 +16,7 @@ import { renderStack } from "../src/synth";
 import { logqlProblems, promqlProblems } from "../src/validate";
 import { dashboardProblems, substituteVariables } from "../src/dashboards/validate";
 import { renderDashboardJson } from "../src/render/grafana";
-import { GRID_WIDTH, type AlertLink, type AlertRule, type BuiltDashboard } from "../src/dashboards/kit";
+import { GRID_WIDTH, type AlertLink, type AlertRule, type BuiltDashboard } from "../src/dashboards/board";
 import { BURN_RATE_ALERTS } from "../src/slo";
 import { num } from "../src/promql";
 import { withOverrides } from "./support/render";

@@ -165,9 +165,10 @@ describe("npm run synth stops on bad input", () => {
   });
   it("an alert that no dashboard shows", async () => {
     const { res } = await synthInCopy((root) =>
-      replaceIn(path.join(root, "dashboards/database.ts"), 'description: "Deadlocks PostgreSQL detected and broke, in 10-minute windows. Any deadlock warns.", alerts: ["DatabaseDeadlocks"]', 'description: "Deadlocks."'),
+      replaceIn(path.join(root, "dashboards/database.ts"), 'linkedFrom: ["DatabaseDeadlocks"],', ""),
     );
     expect(res.ok).toBe(false);
     expect(res.output).toContain("alert DatabaseDeadlocks is shown on no dashboard");
+    expect(res.output).toContain("alert DatabaseDeadlocks (warning): dashboard_url: no panel links it");
   });
 });

@@ -5,7 +5,7 @@
  * rule groups with `dashboard` set out.
  */
 import type { AlertingRule, DashboardRef, LogAlertRule, LogRuleGroup, PromRuleGroup } from "../model";
-import type { AlertLink, AlertRule, BuiltDashboard } from "./kit";
+import type { AlertLink, AlertRule, BuiltDashboard } from "./board";
 
 export interface LinkTarget {
   readonly dashboard: BuiltDashboard;

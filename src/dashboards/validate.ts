@@ -11,8 +11,8 @@
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { logqlProblems, promqlProblems } from "../validate";
 import { SERIES } from "../telemetry";
-import type { AlertRule, BuiltDashboard } from "./kit";
-import { GRID_WIDTH, VAR } from "./kit";
+import { GRID_WIDTH, type AlertRule, type BuiltDashboard } from "./board";
+import { VAR } from "./kit";
 import { linkMatches, linkTargets } from "./links";
 
 /**
