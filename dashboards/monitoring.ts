@@ -24,7 +24,7 @@ export function monitoringDashboard(ctx: DashboardContext): BuiltDashboard {
     tags: ["monitoring", "meta"],
   })
     .row(P.rowPipeline, "Alerting pipeline")
-    .panels(watchdog(q), alertsBySeverity(q), firingAlerts(q))
+    .panels(watchdog(), alertsBySeverity(), firingAlerts())
     .row(P.rowPrometheus, "Prometheus")
     .panels(targetsUp(q), targetsDown(q), ruleEvaluationFailures(q), notificationsDropped(q))
     .row(P.rowAlertmanager, "Alertmanager")
@@ -40,7 +40,7 @@ function scope(s: Settings) {
 }
 type Scope = ReturnType<typeof scope>;
 
-function watchdog(_: Scope): PanelSpec {
+function watchdog(): PanelSpec {
   return {
     id: P.watchdog,
     builder: statPanel("Watchdog", "none")
@@ -55,7 +55,7 @@ function watchdog(_: Scope): PanelSpec {
   };
 }
 
-function alertsBySeverity(_: Scope): PanelSpec {
+function alertsBySeverity(): PanelSpec {
   return {
     id: P.alertsBySeverity,
     builder: stackedPanel("Firing alerts by severity", "short")
@@ -67,7 +67,7 @@ function alertsBySeverity(_: Scope): PanelSpec {
   };
 }
 
-function firingAlerts(_: Scope): PanelSpec {
+function firingAlerts(): PanelSpec {
   return {
     id: P.firingAlerts,
     builder: tablePanel("Firing now", "short", "series")

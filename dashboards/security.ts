@@ -31,7 +31,7 @@ export function securityDashboard(ctx: DashboardContext): BuiltDashboard {
     .row(P.rowAbuse, "Rate limits, tokens, lockouts")
     .panels(rateLimit(q), invalidTokens(q), lockouts(q), refreshReuse(q), csrf(q))
     .row(P.rowLogs, "Logs")
-    .panels(rlsViolations(q), securityLog(q))
+    .panels(rlsViolations(), securityLog(q))
     .build();
 }
 
@@ -199,7 +199,7 @@ function csrf({ t, svc }: Scope): PanelSpec {
   };
 }
 
-function rlsViolations(_: Scope): PanelSpec {
+function rlsViolations(): PanelSpec {
   return {
     id: P.rlsViolations,
     builder: timeseriesPanel("PostgreSQL row-level security refusals (per 5 min)", "short")
