@@ -2,9 +2,9 @@
 import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { num, rec, sel } from "../src/promql";
-import { PANELS } from "../dashboards/panels";
-import { alert, dash, pct, secs } from "./common";
+import { alert, pct, secs } from "./common";
 import { RECORDS } from "./recording";
+import { memoryShare } from "./terms";
 
 export function availabilityAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
@@ -20,7 +20,6 @@ export function availabilityAlerts(s: Settings): PromRuleGroup {
       category: "availability",
       summary: `More than ${pct(ratio)} of auth requests fail with 5xx`,
       description: `{{ $value | humanizePercentage }} of requests to {{ $labels.job }} were answered 5xx over the last 5m (threshold ${pct(ratio)} for ${forDuration}).`,
-      dashboard: dash("overview", PANELS.overview.errorRatioTimeline),
     });
   return {
     name: "auth-availability",
@@ -37,7 +36,6 @@ export function availabilityAlerts(s: Settings): PromRuleGroup {
         category: "availability",
         summary: "The auth service fails its health probe",
         description: `The /health probe of {{ $labels.instance }} (job {{ $labels.job }}) has failed on every check for ${t.serviceDown.for}; probe_success is {{ $value | humanize }}.`,
-        dashboard: dash("overview", PANELS.overview.serviceHealth),
       }),
       errorTier("critical", t.errorRate.criticalRatio, t.errorRate.criticalFor),
       errorTier("warning", t.errorRate.warningRatio, t.errorRate.warningFor),
@@ -59,7 +57,6 @@ export function performanceAlerts(s: Settings): PromRuleGroup {
       category: "performance",
       summary: `p95 latency of auth requests is above ${secs(limit)}`,
       description: `p95 request latency of {{ $labels.job }} is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(limit)} for ${t.latency.for}).`,
-      dashboard: dash("performance", PANELS.performance.requestP95),
     });
   const operationP95 = (operation: "login" | "refresh") => rec(RECORDS.operationP95, { job, operation });
   const validationTier = (severity: "warning" | "critical", limit: number) =>
@@ -72,11 +69,8 @@ export function performanceAlerts(s: Settings): PromRuleGroup {
       category: "performance",
       summary: `Access-token validation takes longer than ${secs(limit)} on average`,
       description: `Mean token validation time of {{ $labels.job }} is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(limit)} for ${t.tokenValidationLatency.for}).`,
-      dashboard: dash("performance", PANELS.performance.tokenValidationMean),
     });
   const memory = s.authWorkload;
-  const working = sel("container_memory_working_set_bytes", { namespace: memory.namespace, container: memory.container });
-  const limit = sel("kube_pod_container_resource_limits", { namespace: memory.namespace, container: memory.container, resource: "memory" });
   return {
     name: "auth-performance",
     source: "alerts/availability.ts",
@@ -92,7 +86,6 @@ export function performanceAlerts(s: Settings): PromRuleGroup {
         category: "performance",
         summary: `p95 login time is above ${secs(t.loginLatency.warningSeconds)}`,
         description: `p95 of the login operation is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(t.loginLatency.warningSeconds)} for ${t.loginLatency.for}).`,
-        dashboard: dash("performance", PANELS.performance.loginP95),
       }),
       alert({
         alert: "AuthRefreshLatencyHigh",
@@ -103,20 +96,18 @@ export function performanceAlerts(s: Settings): PromRuleGroup {
         category: "performance",
         summary: `p95 token refresh time is above ${secs(t.refreshLatency.warningSeconds)}`,
         description: `p95 of the refresh operation is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(t.refreshLatency.warningSeconds)} for ${t.refreshLatency.for}).`,
-        dashboard: dash("performance", PANELS.performance.refreshP95),
       }),
       validationTier("critical", t.tokenValidationLatency.criticalSeconds),
       validationTier("warning", t.tokenValidationLatency.warningSeconds),
       alert({
         alert: "AuthHighMemoryUsage",
-        expr: `max by (namespace, pod, container) (${working}) / max by (namespace, pod, container) (${limit}) > ${num(t.memory.warningRatio)}`,
+        expr: `${memoryShare({ namespace: memory.namespace, container: memory.container }, ["namespace", "pod", "container"])} > ${num(t.memory.warningRatio)}`,
         for: t.memory.for,
         severity: "warning",
         service: "auth",
         category: "performance",
         summary: `An auth container uses more than ${pct(t.memory.warningRatio)} of its memory limit`,
         description: `{{ $labels.namespace }}/{{ $labels.pod }} container {{ $labels.container }} uses {{ $value | humanizePercentage }} of its memory limit (threshold ${pct(t.memory.warningRatio)} for ${t.memory.for}).`,
-        dashboard: dash("performance", PANELS.performance.memoryRatio),
       }),
     ],
   };

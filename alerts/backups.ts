@@ -3,8 +3,8 @@ import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { num, sel } from "../src/promql";
 import { mustParseDuration } from "../src/duration";
-import { alert, dash } from "./common";
-import { PANELS } from "../dashboards/panels";
+import { alert } from "./common";
+import { agg, sinceLast } from "./terms";
 
 export function backupAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
@@ -15,7 +15,6 @@ export function backupAlerts(s: Settings): PromRuleGroup {
   const lastVerify = sel("restore_verify_last_success_timestamp_seconds", { job: s.scrapeJobs.restoreVerify });
   const mismatched = sel("restore_verify_rows_mismatched", { job: s.scrapeJobs.restoreVerify });
   const common = { service: "postgres", category: "backup" } as const;
-  const P = PANELS.database;
   return {
     name: "backups",
     source: "alerts/backups.ts",
@@ -23,8 +22,7 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupTooOld",
-        dashboard: dash("database", P.backupAge),
-        expr: `time() - max by (job, database) (${lastBackup}) > ${num(mustParseDuration(t.backup.maxAge))}`,
+        expr: `${sinceLast(lastBackup, ["job", "database"])} > ${num(mustParseDuration(t.backup.maxAge))}`,
         severity: "warning",
         labels: { reason: "stale" },
         summary: `The last successful backup is older than ${t.backup.maxAge}`,
@@ -33,7 +31,6 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupTooOld",
-        dashboard: dash("database", P.backupAge),
         expr: `absent(${lastBackup})`,
         for: backupAbsentFor,
         severity: "warning",
@@ -44,8 +41,7 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupRestoreVerificationFailed",
-        dashboard: dash("database", P.restoreAge),
-        expr: `time() - max by (job, database) (${lastVerify}) > ${num(mustParseDuration(t.restoreVerify.maxAge))}`,
+        expr: `${sinceLast(lastVerify, ["job", "database"])} > ${num(mustParseDuration(t.restoreVerify.maxAge))}`,
         severity: "warning",
         labels: { reason: "stale" },
         summary: `No successful restore verification in ${t.restoreVerify.maxAge}`,
@@ -54,8 +50,7 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupRestoreVerificationFailed",
-        dashboard: dash("database", P.rowsMismatched),
-        expr: `max by (job, database) (${mismatched}) > 0`,
+        expr: `${agg("max", ["job", "database"], mismatched)} > 0`,
         severity: "warning",
         labels: { reason: "rows_mismatched" },
         summary: "A restored backup does not match its manifest",
@@ -64,7 +59,6 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupRestoreVerificationFailed",
-        dashboard: dash("database", P.restoreAge),
         expr: `absent(${lastVerify})`,
         for: verifyAbsentFor,
         severity: "warning",

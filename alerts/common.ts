@@ -1,7 +1,6 @@
 /** Shared vocabulary of the alert definitions. */
-import type { AlertingRule, DashboardRef, LogAlertRule, RecordingRule } from "../src/model";
+import type { AlertingRule, LogAlertRule, RecordingRule } from "../src/model";
 import { humanizeDuration, humanizePercentage } from "../src/gotemplate";
-import { DASHBOARD_UIDS } from "../dashboards/uids";
 
 /** AuthHighErrorRate → auth-high-error-rate: the runbook slug of an alert, unless it names another. */
 export function runbookSlug(alertName: string): string {
@@ -28,6 +27,3 @@ export function record(name: string, expr: string, labels?: Readonly<Record<stri
 /** Thresholds as people read them in descriptions (the same functions Prometheus uses for $value). */
 export const pct = humanizePercentage;
 export const secs = humanizeDuration;
-
-export const dash = (key: keyof typeof DASHBOARD_UIDS, panel?: number): DashboardRef =>
-  panel === undefined ? { uid: DASHBOARD_UIDS[key] } : { uid: DASHBOARD_UIDS[key], panel };

@@ -2,8 +2,8 @@
 import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { num, sel } from "../src/promql";
-import { PANELS } from "../dashboards/panels";
-import { alert, dash, pct } from "./common";
+import { alert, pct } from "./common";
+import { connectionShare, sumIncrease } from "./terms";
 
 export function databaseAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
@@ -24,30 +24,25 @@ export function databaseAlerts(s: Settings): PromRuleGroup {
         summary: "PostgreSQL is unreachable",
         description: `postgres_exporter {{ $labels.instance }} cannot reach PostgreSQL for ${t.databaseDown.for} (pg_up {{ $value | humanize }}).`,
         runbook: "database-connection-failure",
-        dashboard: dash("database", PANELS.database.pgUp),
       }),
       alert({
         alert: "DatabaseConnectionsHigh",
-        expr:
-          `sum by (job, instance) (${sel("pg_stat_activity_count", { job })})` +
-          ` / max by (job, instance) (${sel("pg_settings_max_connections", { job })}) > ${num(t.databaseConnections.warningRatio)}`,
+        expr: `${connectionShare({ job }, ["job", "instance"])} > ${num(t.databaseConnections.warningRatio)}`,
         for: t.databaseConnections.for,
         severity: "warning",
         service: "postgres",
         category: "database",
         summary: `PostgreSQL uses more than ${pct(t.databaseConnections.warningRatio)} of max_connections`,
         description: `{{ $labels.instance }} has {{ $value | humanizePercentage }} of max_connections in use (threshold ${pct(t.databaseConnections.warningRatio)} for ${t.databaseConnections.for}).`,
-        dashboard: dash("database", PANELS.database.connectionUsage),
       }),
       alert({
         alert: "DatabaseDeadlocks",
-        expr: `sum by (job, instance) (increase(${sel("pg_stat_database_deadlocks", { job })}[10m])) > 0`,
+        expr: `${sumIncrease(sel("pg_stat_database_deadlocks", { job }), "10m", ["job", "instance"])} > 0`,
         severity: "warning",
         service: "postgres",
         category: "database",
         summary: "PostgreSQL detected deadlocks",
         description: "{{ $value | humanize }} deadlocks on {{ $labels.instance }} in the last 10m.",
-        dashboard: dash("database", PANELS.database.deadlocks),
       }),
     ],
   };

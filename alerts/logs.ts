@@ -4,8 +4,7 @@
  */
 import type { LogRetention, LogRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
-import { logAlert, dash } from "./common";
-import { PANELS } from "../dashboards/panels";
+import { logAlert } from "./common";
 
 /**
  * Auth events with only the fields a rule needs extracted: a bare `| json` would make every
@@ -30,7 +29,6 @@ export function logAlerts(s: Settings): LogRuleGroup[] {
           category: "security",
           summary: `More than ${t.bruteForce.failuresPerIp} failed logins from one IP in 10 minutes`,
           description: `{{ $value | humanize }} failed logins from {{ $labels.ip }} in the last 10m (threshold ${t.bruteForce.failuresPerIp}).`,
-          dashboard: dash("security", PANELS.security.bruteForceByIp),
         }),
         logAlert({
           alert: "AuthLoginGeoAnomaly",
@@ -42,7 +40,6 @@ export function logAlerts(s: Settings): LogRuleGroup[] {
           category: "security",
           summary: `A user logged in from more than ${t.geoAnomaly.maxCountries} countr${t.geoAnomaly.maxCountries === 1 ? "y" : "ies"} within an hour`,
           description: `User {{ $labels.userId }} logged in successfully from {{ $value | humanize }} countries in the last 1h.`,
-          dashboard: dash("security", PANELS.security.geoAnomaly),
         }),
       ],
     },
@@ -58,7 +55,6 @@ export function logAlerts(s: Settings): LogRuleGroup[] {
           category: "security",
           summary: "PostgreSQL refused a query under row-level security",
           description: "{{ $value | humanize }} PostgreSQL log lines about row-level security in the last 5m.",
-          dashboard: dash("security", PANELS.security.rlsViolations),
         }),
       ],
     },

@@ -2,8 +2,8 @@
 import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { re, sel } from "../src/promql";
-import { alert, dash } from "./common";
-import { PANELS } from "../dashboards/panels";
+import { alert } from "./common";
+import { sumIncrease } from "./terms";
 
 /** The scrape jobs of the stack whose targets must be up (PrometheusTargetDown; the monitoring dashboard shows the same). */
 export function stackJobs(s: Settings): string[] {
@@ -23,7 +23,6 @@ export function metaAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
   const j = s.scrapeJobs;
   const common = { service: "monitoring", category: "meta" } as const;
-  const P = PANELS.monitoring;
   return {
     name: "monitoring",
     source: "alerts/meta.ts",
@@ -31,7 +30,6 @@ export function metaAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "PrometheusTargetDown",
-        dashboard: dash("monitoring", P.targetsUp),
         expr: `${sel("up", { job: re(stackJobs(s).map(escapeRegex).join("|")) })} == 0`,
         for: t.targetDown.for,
         severity: "warning",
@@ -42,7 +40,6 @@ export function metaAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "PrometheusTargetDown",
-        dashboard: dash("monitoring", P.targetsUp),
         // A job with no target at all reports nothing, which must not read as "all is well".
         expr: watchedJobs(s)
           .map((job) => `absent(${sel("up", { job })})`)
@@ -56,8 +53,7 @@ export function metaAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "PrometheusRuleEvaluationFailures",
-        dashboard: dash("monitoring", P.ruleEvaluationFailures),
-        expr: `sum by (job, instance, rule_group) (increase(${sel("prometheus_rule_evaluation_failures_total", { job: j.prometheus })}[5m])) > 0`,
+        expr: `${sumIncrease(sel("prometheus_rule_evaluation_failures_total", { job: j.prometheus }), "5m", ["job", "instance", "rule_group"])} > 0`,
         severity: "critical",
         summary: "Prometheus fails to evaluate rules: alerts may be silently broken",
         description: "{{ $value | humanize }} rule evaluation failures in the last 5m in group {{ $labels.rule_group }} on {{ $labels.instance }}.",
@@ -65,8 +61,7 @@ export function metaAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "AlertmanagerNotificationsFailing",
-        dashboard: dash("monitoring", P.notificationFailures),
-        expr: `sum by (job, instance, integration) (increase(${sel("alertmanager_notifications_failed_total", { job: j.alertmanager })}[5m])) > 0`,
+        expr: `${sumIncrease(sel("alertmanager_notifications_failed_total", { job: j.alertmanager }), "5m", ["job", "instance", "integration"])} > 0`,
         for: t.notificationsFailing.for,
         severity: "critical",
         summary: "Alertmanager cannot deliver notifications",
@@ -75,7 +70,6 @@ export function metaAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "Watchdog",
-        dashboard: dash("monitoring", P.watchdog),
         expr: "vector(1)",
         severity: "none",
         summary: "The alerting pipeline works (always firing)",

@@ -2,8 +2,8 @@
 import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { num, sel } from "../src/promql";
-import { PANELS } from "../dashboards/panels";
-import { alert, dash } from "./common";
+import { alert } from "./common";
+import { perMinute, sumIncrease } from "./terms";
 
 export function securityAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
@@ -18,45 +18,41 @@ export function securityAlerts(s: Settings): PromRuleGroup {
         alert: "AuthRefreshTokenReuse",
         // The second operand catches the first reuse of a series born above 0 (no increase() yet),
         // but not a series that only came back after a scrape gap: it had samples in the hour before.
-        expr: `sum by (job) (increase(${reuse}[5m])) > 0 or sum by (job) ((${reuse} > 0) unless max_over_time(${reuse}[1h] offset 5m))`,
+        expr: `${sumIncrease(reuse, "5m", ["job"])} > 0 or sum by (job) ((${reuse} > 0) unless max_over_time(${reuse}[1h] offset 5m))`,
         severity: "critical",
         service: "auth",
         category: "security",
         summary: "A refresh token was used twice: a token family may be stolen",
         description: "{{ $value | humanize }} refresh-token reuse detected in the last 5m on {{ $labels.job }}; the family was revoked by the service, find the user in the auth.refresh.reuse log events.",
-        dashboard: dash("security", PANELS.security.refreshReuse),
       }),
       alert({
         alert: "AuthRateLimitSpike",
-        expr: `sum by (job) (rate(${rateLimited}[2m])) * 60 > ${num(t.rateLimit.warningPerMinute)}`,
+        expr: `${perMinute(rateLimited, ["job"])} > ${num(t.rateLimit.warningPerMinute)}`,
         for: t.rateLimit.warningFor,
         severity: "warning",
         service: "auth",
         category: "security",
         summary: `More than ${t.rateLimit.warningPerMinute} rate-limit rejections per minute`,
         description: `{{ $value | humanize }} requests per minute are rejected by the rate limiter (threshold ${t.rateLimit.warningPerMinute}/min for ${t.rateLimit.warningFor}).`,
-        dashboard: dash("security", PANELS.security.rateLimit),
       }),
       alert({
         alert: "AuthRateLimitSpike",
         // A per-minute rate over 2m: [1m] holds too few samples at a 30s scrape to be reliable.
-        expr: `sum by (job) (rate(${rateLimited}[2m])) * 60 > ${num(t.rateLimit.criticalPerMinute)}`,
+        expr: `${perMinute(rateLimited, ["job"])} > ${num(t.rateLimit.criticalPerMinute)}`,
         severity: "critical",
         service: "auth",
         category: "security",
         summary: `More than ${t.rateLimit.criticalPerMinute} rate-limit rejections in one minute`,
         description: `{{ $value | humanize }} requests per minute were rejected by the rate limiter over the last 2m (threshold ${t.rateLimit.criticalPerMinute}/min).`,
-        dashboard: dash("security", PANELS.security.rateLimit),
       }),
       alert({
         alert: "AuthCSRFFailures",
-        expr: `sum by (job) (increase(${sel("auth_csrf_failures_total", { job })}[5m])) > ${num(t.csrf.warningCount)}`,
+        expr: `${sumIncrease(sel("auth_csrf_failures_total", { job }), "5m", ["job"])} > ${num(t.csrf.warningCount)}`,
         severity: "warning",
         service: "auth",
         category: "security",
         summary: `More than ${t.csrf.warningCount} CSRF failures in 5 minutes`,
         description: `{{ $value | humanize }} CSRF validation failures in the last 5m (threshold ${t.csrf.warningCount}).`,
-        dashboard: dash("security", PANELS.security.csrf),
       }),
     ],
   };

@@ -3,14 +3,13 @@ import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { le, re, sel } from "../src/promql";
 import { sloRuleGroup, type Slo } from "../src/slo";
-import { dash, runbookSlug } from "./common";
-import { sloPanelId } from "../dashboards/panels";
+import { runbookSlug } from "./common";
 
 export function slos(s: Settings): Slo[] {
   const job = s.scrapeJobs.auth;
   const requests = sel("http_requests_total", { job });
   const threshold = s.slos.latency.thresholdSeconds;
-  const defined: Omit<Slo, "dashboard">[] = [
+  return [
     {
       name: "auth-availability",
       alert: "AuthAvailabilitySLOBurn",
@@ -37,8 +36,6 @@ export function slos(s: Settings): Slo[] {
       runbook: runbookSlug("AuthLatencySLOBurn"),
     },
   ];
-  // The SLO dashboard has one block per SLO, in this order: the alert opens its burn-rate panel.
-  return defined.map((slo, i) => ({ ...slo, dashboard: dash("slo", sloPanelId(i, "burnRates")) }));
 }
 
 export function sloRuleGroups(s: Settings): PromRuleGroup[] {

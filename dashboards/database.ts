@@ -3,28 +3,41 @@
  * state against max_connections, locks and deadlocks, backup age and size,
  * restore verification, and the expired-token cleanup (docs/database.md).
  */
+import type { Settings } from "../src/settings";
 import { sel } from "../src/promql";
 import { mustParseDuration } from "../src/duration";
 import { pct } from "../alerts/common";
-import {
-  Board,
-  ENV,
-  promql,
-  stackedPanel,
-  statPanel,
-  steps,
-  tiers,
-  timeseriesPanel,
-  upDown,
-  type BuiltDashboard,
-  type DashboardContext,
-} from "../src/dashboards/kit";
+import { agg, connectionShare, sinceLast, sumIncrease } from "../alerts/terms";
+import { ENV, promql, stackedPanel, statPanel, steps, tiers, timeseriesPanel, upDown } from "../src/dashboards/kit";
+import { Board, type BuiltDashboard, type DashboardContext, type PanelSpec } from "../src/dashboards/board";
 import { PANELS } from "./panels";
 
 const P = PANELS.database;
 
 export function databaseDashboard(ctx: DashboardContext): BuiltDashboard {
-  const s = ctx.settings;
+  const q = scope(ctx.settings);
+  return new Board(ctx, {
+    key: "database",
+    title: "Auth / Database",
+    description: "The refresh-token PostgreSQL: reachability, connections, locks and deadlocks, backups, restore verification and the token cleanup job.",
+    source: "dashboards/database.ts",
+    tags: ["auth", "database", "postgres"],
+  })
+    .row(P.rowConnections, "Availability and connections")
+    .panels(pgUp(q), connectionsByState(q), connectionUsage(q))
+    .row(P.rowLocks, "Locks and deadlocks")
+    .panels(locks(q), deadlocks(q))
+    .row(P.rowBackups, "Backups")
+    .panels(backupAge(q), backupSize(q), backupDuration(q))
+    .row(P.rowRestore, "Restore verification")
+    .panels(restoreAge(q), rowsMismatched(q), restoreDuration(q))
+    .row(P.rowMaintenance, "Token cleanup")
+    .panels(cleanupThroughput(q), cleanupTotal(q))
+    .build();
+}
+
+/** What the panels read: the settings and the series selections the dashboard's variables narrow. */
+function scope(s: Settings) {
   const t = s.thresholds;
   const j = s.scrapeJobs;
   const pg = { job: j.postgres, ...ENV } as const;
@@ -33,165 +46,192 @@ export function databaseDashboard(ctx: DashboardContext): BuiltDashboard {
   const cleanup = { job: j.tokenCleanup, ...ENV } as const;
   const maxAge = mustParseDuration(t.backup.maxAge);
   const verifyMaxAge = mustParseDuration(t.restoreVerify.maxAge);
-  const limitLine = [
-    { id: "custom.stacking", value: { mode: "none", group: "limits" } },
-    { id: "custom.fillOpacity", value: 0 },
-    { id: "custom.lineStyle", value: { fill: "dash", dash: [10, 10] } },
-  ];
-  const board = new Board(ctx, {
-    key: "database",
-    title: "Auth / Database",
-    description: "The refresh-token PostgreSQL: reachability, connections, locks and deadlocks, backups, restore verification and the token cleanup job.",
-    source: "dashboards/database.ts",
-    tags: ["auth", "database", "postgres"],
-  });
+  return { t, j, pg, backup, verify, cleanup, maxAge, verifyMaxAge };
+}
+type Scope = ReturnType<typeof scope>;
 
-  board
-    .row(P.rowConnections, "Availability and connections")
-    .panel(
-      P.pgUp,
-      statPanel("PostgreSQL", "none")
-        .withTarget(promql(`min(${sel("pg_up", pg)})`, "pg_up"))
-        .mappings(upDown("UP", "DOWN"))
-        .noValue("NO EXPORTER DATA")
-        .thresholds(steps("red", [1, "green"])),
-      {
-        w: 4,
-        h: 8,
-        description: `Whether postgres_exporter (job ${j.postgres}) reaches the database. No data is as bad as DOWN: the alert fires when the exporter reports nothing too.`,
-        alerts: ["DatabaseDown"],
-      },
-    )
-    .panel(
-      P.connectionsByState,
-      stackedPanel("Connections by state", "short")
-        .withTarget(promql(`sum by (state) (${sel("pg_stat_activity_count", pg)})`, "{{state}}"))
-        .withTarget(promql(`max(${sel("pg_settings_max_connections", pg)})`, "max_connections"))
-        .withTarget(promql(`${t.databaseConnections.warningRatio} * max(${sel("pg_settings_max_connections", pg)})`, "alert line"))
-        .overrideByName("max_connections", [...limitLine, { id: "color", value: { mode: "fixed", fixedColor: "red" } }])
-        .overrideByName("alert line", [
-          ...limitLine,
-          { id: "color", value: { mode: "fixed", fixedColor: "orange" } },
-          { id: "displayName", value: `alert line: ${pct(t.databaseConnections.warningRatio)} of max_connections` },
-        ]),
-      {
-        w: 10,
-        h: 8,
-        description: `Connections by state, stacked, against max_connections (red) and the connection alert's line at ${pct(t.databaseConnections.warningRatio)} of it (orange).`,
-        alerts: ["DatabaseConnectionsHigh"],
-      },
-    )
-    .panel(
-      P.connectionUsage,
-      timeseriesPanel("Connections used of max_connections", "percentunit")
-        .withTarget(
-          promql(`sum by (instance) (${sel("pg_stat_activity_count", pg)}) / max by (instance) (${sel("pg_settings_max_connections", pg)})`, "{{instance}}"),
-        )
-        .min(0)
-        .max(1)
-        .thresholds(tiers(t.databaseConnections.warningRatio)),
-      {
-        w: 10,
-        h: 8,
-        description: `Share of max_connections in use, what the alert evaluates; it warns above the dashed line for ${t.databaseConnections.for}.`,
-        alerts: ["DatabaseConnectionsHigh"],
-      },
-    )
+/** A limit drawn as a dashed line over a stacked panel, outside the stack. */
+const limitLine = [
+  { id: "custom.stacking", value: { mode: "none", group: "limits" } },
+  { id: "custom.fillOpacity", value: 0 },
+  { id: "custom.lineStyle", value: { fill: "dash", dash: [10, 10] } },
+];
 
-    .row(P.rowLocks, "Locks and deadlocks")
-    .panel(
-      P.locks,
-      stackedPanel("Locks by mode", "short").withTarget(promql(`sum by (mode) (${sel("pg_locks_count", pg)})`, "{{mode}}")),
-      { w: 12, h: 8, description: "Locks held, by mode, across the auth databases." },
-    )
-    .panel(
-      P.deadlocks,
-      timeseriesPanel("Deadlocks (per 10 min)", "short")
-        .withTarget(promql(`sum by (instance) (increase(${sel("pg_stat_database_deadlocks", pg)}[10m]))`, "{{instance}}"))
-        .min(0)
-        .thresholds(steps("green", [1, "orange"])),
-      { w: 12, h: 8, description: "Deadlocks PostgreSQL detected and broke, in 10-minute windows. Any deadlock warns.", alerts: ["DatabaseDeadlocks"] },
-    )
+function pgUp({ j, pg }: Scope): PanelSpec {
+  return {
+    id: P.pgUp,
+    builder: statPanel("PostgreSQL", "none")
+      .withTarget(promql(`min(${sel("pg_up", pg)})`, "pg_up"))
+      .mappings(upDown("UP", "DOWN"))
+      .noValue("NO EXPORTER DATA")
+      .thresholds(steps("red", [1, "green"])),
+    w: 4,
+    h: 8,
+    description: `Whether postgres_exporter (job ${j.postgres}) reaches the database. No data is as bad as DOWN: the alert fires when the exporter reports nothing too.`,
+    linkedFrom: ["DatabaseDown"],
+  };
+}
 
-    .row(P.rowBackups, "Backups")
-    .panel(
-      P.backupAge,
-      timeseriesPanel("Time since the last successful backup", "s")
-        .withTarget(promql(`time() - max by (database) (${sel("backup_last_success_timestamp_seconds", backup)})`, "{{database}}"))
-        .min(0)
-        .thresholds(tiers(maxAge)),
-      {
-        w: 8,
-        h: 8,
-        description: `Age of the newest successful backup per database; the alert warns above ${t.backup.maxAge} (dashed), and also when no backup ever reported (then this panel is empty).`,
-        alerts: ["BackupTooOld"],
-      },
-    )
-    .panel(
-      P.backupSize,
-      timeseriesPanel("Backup size", "bytes")
-        .withTarget(promql(`max by (database) (${sel("backup_size_bytes", backup)})`, "{{database}}"))
-        .min(0),
-      { w: 8, h: 8, description: "Size of the last successful backup per database. A sudden drop is a backup that misses data." },
-    )
-    .panel(
-      P.backupDuration,
-      timeseriesPanel("Backup duration", "s")
-        .withTarget(promql(`max by (database) (${sel("backup_duration_seconds", backup)})`, "{{database}}"))
-        .min(0),
-      { w: 8, h: 8, description: "How long the last successful backup took per database." },
-    )
+function connectionsByState({ t, pg }: Scope): PanelSpec {
+  return {
+    id: P.connectionsByState,
+    builder: stackedPanel("Connections by state", "short")
+      .withTarget(promql(`sum by (state) (${sel("pg_stat_activity_count", pg)})`, "{{state}}"))
+      .withTarget(promql(`max(${sel("pg_settings_max_connections", pg)})`, "max_connections"))
+      .withTarget(promql(`${t.databaseConnections.warningRatio} * max(${sel("pg_settings_max_connections", pg)})`, "alert line"))
+      .overrideByName("max_connections", [...limitLine, { id: "color", value: { mode: "fixed", fixedColor: "red" } }])
+      .overrideByName("alert line", [
+        ...limitLine,
+        { id: "color", value: { mode: "fixed", fixedColor: "orange" } },
+        { id: "displayName", value: `alert line: ${pct(t.databaseConnections.warningRatio)} of max_connections` },
+      ]),
+    w: 10,
+    h: 8,
+    description: `Connections by state, stacked, against max_connections (red) and the connection alert's line at ${pct(t.databaseConnections.warningRatio)} of it (orange).`,
+    alerts: ["DatabaseConnectionsHigh"],
+  };
+}
 
-    .row(P.rowRestore, "Restore verification")
-    .panel(
-      P.restoreAge,
-      timeseriesPanel("Time since the last verified restore", "s")
-        .withTarget(promql(`time() - max by (database) (${sel("restore_verify_last_success_timestamp_seconds", verify)})`, "{{database}}"))
-        .min(0)
-        .thresholds(tiers(verifyMaxAge)),
-      {
-        w: 8,
-        h: 8,
-        description: `Age of the newest backup restored and checked against its manifest; the alert warns above ${t.restoreVerify.maxAge} (dashed) or when no verification ever reported.`,
-        alerts: ["BackupRestoreVerificationFailed"],
-      },
-    )
-    .panel(
-      P.rowsMismatched,
-      timeseriesPanel("Rows mismatched in the last restore", "short")
-        .withTarget(promql(`max by (database) (${sel("restore_verify_rows_mismatched", verify)})`, "{{database}}"))
-        .min(0)
-        .thresholds(steps("green", [1, "orange"])),
-      {
-        w: 8,
-        h: 8,
-        description: "Rows that differ between the last restore and its backup's manifest. Anything above 0 warns: the backup does not restore what it should.",
-        alerts: ["BackupRestoreVerificationFailed"],
-      },
-    )
-    .panel(
-      P.restoreDuration,
-      timeseriesPanel("Restore duration (measured RTO)", "s")
-        .withTarget(promql(`max by (database) (${sel("restore_verify_duration_seconds", verify)})`, "{{database}}"))
-        .min(0),
-      { w: 8, h: 8, description: "Fetch, checksum and pg_restore time of the last verified restore: the recovery time a real restore would take." },
-    )
+function connectionUsage({ t, pg }: Scope): PanelSpec {
+  return {
+    id: P.connectionUsage,
+    builder: timeseriesPanel("Connections used of max_connections", "percentunit")
+      .withTarget(promql(connectionShare(pg, ["instance"]), "{{instance}}"))
+      .min(0)
+      .max(1)
+      .thresholds(tiers(t.databaseConnections.warningRatio)),
+    w: 10,
+    h: 8,
+    description: `Share of max_connections in use, what the alert evaluates; it warns above the dashed line for ${t.databaseConnections.for}.`,
+    linkedFrom: ["DatabaseConnectionsHigh"],
+  };
+}
 
-    .row(P.rowMaintenance, "Token cleanup")
-    .panel(
-      P.cleanupThroughput,
-      timeseriesPanel("Expired refresh tokens deleted (per hour)", "short")
-        .withTarget(promql(`sum(increase(${sel("refresh_token_cleanup_deleted_total", cleanup)}[1h]))`, "deleted per hour", { interval: "5m" }))
-        .min(0),
-      { w: 16, h: 7, description: "Expired refresh tokens the cleanup job deleted per hour. Flat at zero for days while tokens expire means the job stopped running." },
-    )
-    .panel(
-      P.cleanupTotal,
-      statPanel("Deleted in the time range", "short")
-        .withTarget(promql(`sum(increase(${sel("refresh_token_cleanup_deleted_total", cleanup)}[$__range]))`, "deleted", { instant: true }))
-        .thresholds(steps("blue")),
-      { w: 8, h: 7, description: "Expired refresh tokens the cleanup job deleted in the dashboard's time range." },
-    );
+function locks({ pg }: Scope): PanelSpec {
+  return {
+    id: P.locks,
+    builder: stackedPanel("Locks by mode", "short").withTarget(promql(`sum by (mode) (${sel("pg_locks_count", pg)})`, "{{mode}}")),
+    w: 12,
+    h: 8,
+    description: "Locks held, by mode, across the auth databases.",
+  };
+}
 
-  return board.build();
+function deadlocks({ pg }: Scope): PanelSpec {
+  return {
+    id: P.deadlocks,
+    builder: timeseriesPanel("Deadlocks (per 10 min)", "short")
+      .withTarget(promql(sumIncrease(sel("pg_stat_database_deadlocks", pg), "10m", ["instance"]), "{{instance}}"))
+      .min(0)
+      .thresholds(steps("green", [1, "orange"])),
+    w: 12,
+    h: 8,
+    description: "Deadlocks PostgreSQL detected and broke, in 10-minute windows. Any deadlock warns.",
+    linkedFrom: ["DatabaseDeadlocks"],
+  };
+}
+
+function backupAge({ t, backup, maxAge }: Scope): PanelSpec {
+  return {
+    id: P.backupAge,
+    builder: timeseriesPanel("Time since the last successful backup", "s")
+      .withTarget(promql(sinceLast(sel("backup_last_success_timestamp_seconds", backup), ["database"]), "{{database}}"))
+      .min(0)
+      .thresholds(tiers(maxAge)),
+    w: 8,
+    h: 8,
+    description: `Age of the newest successful backup per database; the alert warns above ${t.backup.maxAge} (dashed), and also when no backup ever reported (then this panel is empty).`,
+    linkedFrom: ["BackupTooOld"],
+  };
+}
+
+function backupSize({ backup }: Scope): PanelSpec {
+  return {
+    id: P.backupSize,
+    builder: timeseriesPanel("Backup size", "bytes")
+      .withTarget(promql(`max by (database) (${sel("backup_size_bytes", backup)})`, "{{database}}"))
+      .min(0),
+    w: 8,
+    h: 8,
+    description: "Size of the last successful backup per database. A sudden drop is a backup that misses data.",
+  };
+}
+
+function backupDuration({ backup }: Scope): PanelSpec {
+  return {
+    id: P.backupDuration,
+    builder: timeseriesPanel("Backup duration", "s")
+      .withTarget(promql(`max by (database) (${sel("backup_duration_seconds", backup)})`, "{{database}}"))
+      .min(0),
+    w: 8,
+    h: 8,
+    description: "How long the last successful backup took per database.",
+  };
+}
+
+function restoreAge({ t, verify, verifyMaxAge }: Scope): PanelSpec {
+  return {
+    id: P.restoreAge,
+    builder: timeseriesPanel("Time since the last verified restore", "s")
+      .withTarget(promql(sinceLast(sel("restore_verify_last_success_timestamp_seconds", verify), ["database"]), "{{database}}"))
+      .min(0)
+      .thresholds(tiers(verifyMaxAge)),
+    w: 8,
+    h: 8,
+    description: `Age of the newest backup restored and checked against its manifest; the alert warns above ${t.restoreVerify.maxAge} (dashed) or when no verification ever reported.`,
+    linkedFrom: [
+      { alert: "BackupRestoreVerificationFailed", labels: { reason: "stale" } },
+      { alert: "BackupRestoreVerificationFailed", labels: { reason: "never_reported" } },
+    ],
+  };
+}
+
+function rowsMismatched({ verify }: Scope): PanelSpec {
+  return {
+    id: P.rowsMismatched,
+    builder: timeseriesPanel("Rows mismatched in the last restore", "short")
+      .withTarget(promql(agg("max", ["database"], sel("restore_verify_rows_mismatched", verify)), "{{database}}"))
+      .min(0)
+      .thresholds(steps("green", [1, "orange"])),
+    w: 8,
+    h: 8,
+    description: "Rows that differ between the last restore and its backup's manifest. Anything above 0 warns: the backup does not restore what it should.",
+    linkedFrom: [{ alert: "BackupRestoreVerificationFailed", labels: { reason: "rows_mismatched" } }],
+  };
+}
+
+function restoreDuration({ verify }: Scope): PanelSpec {
+  return {
+    id: P.restoreDuration,
+    builder: timeseriesPanel("Restore duration (measured RTO)", "s")
+      .withTarget(promql(`max by (database) (${sel("restore_verify_duration_seconds", verify)})`, "{{database}}"))
+      .min(0),
+    w: 8,
+    h: 8,
+    description: "Fetch, checksum and pg_restore time of the last verified restore: the recovery time a real restore would take.",
+  };
+}
+
+function cleanupThroughput({ cleanup }: Scope): PanelSpec {
+  return {
+    id: P.cleanupThroughput,
+    builder: timeseriesPanel("Expired refresh tokens deleted (per hour)", "short")
+      .withTarget(promql(`sum(increase(${sel("refresh_token_cleanup_deleted_total", cleanup)}[1h]))`, "deleted per hour", { interval: "5m" }))
+      .min(0),
+    w: 16,
+    h: 7,
+    description: "Expired refresh tokens the cleanup job deleted per hour. Flat at zero for days while tokens expire means the job stopped running.",
+  };
+}
+
+function cleanupTotal({ cleanup }: Scope): PanelSpec {
+  return {
+    id: P.cleanupTotal,
+    builder: statPanel("Deleted in the time range", "short")
+      .withTarget(promql(`sum(increase(${sel("refresh_token_cleanup_deleted_total", cleanup)}[$__range]))`, "deleted", { instant: true }))
+      .thresholds(steps("blue")),
+    w: 8,
+    h: 7,
+    description: "Expired refresh tokens the cleanup job deleted in the dashboard's time range.",
+  };
 }

@@ -1,7 +1,7 @@
 /** Every dashboard a stack deploys, in a stable order (the order of dashboards/uids.ts). */
 import type { LogRuleGroup, PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
-import type { AlertRule, BuiltDashboard, DashboardContext } from "../src/dashboards/kit";
+import type { AlertRule, BuiltDashboard, DashboardContext } from "../src/dashboards/board";
 import { databaseDashboard } from "./database";
 import { monitoringDashboard } from "./monitoring";
 import { overviewDashboard } from "./overview";

@@ -112,11 +112,26 @@ export const PANELS = {
 } as const;
 
 /**
- * The SLO dashboard repeats one block per SLO (alerts/slo.ts order): its row
- * is 100 + index, its panels 10 × (index + 1) + the offset below.
+ * The SLO dashboard's blocks, one per SLO of alerts/slo.ts, keyed by SLO name:
+ * a new SLO gets new ids here (the dashboard refuses an SLO without them).
  */
-export const SLO_PANEL_OFFSETS = { objective: 1, sli: 2, budgetRemaining: 3, burnRates: 4, sliTimeline: 5 } as const;
-export type SloPanel = keyof typeof SLO_PANEL_OFFSETS;
+export const SLO_PANELS = {
+  "auth-availability": { row: 100, objective: 11, sli: 12, budgetRemaining: 13, burnRates: 14, sliTimeline: 15 },
+  "auth-latency": { row: 101, objective: 21, sli: 22, budgetRemaining: 23, burnRates: 24, sliTimeline: 25 },
+} as const satisfies Readonly<Record<string, SloPanelIds>>;
 
-export const sloRowId = (index: number) => 100 + index;
-export const sloPanelId = (index: number, panel: SloPanel) => 10 * (index + 1) + SLO_PANEL_OFFSETS[panel];
+export interface SloPanelIds {
+  readonly row: number;
+  readonly objective: number;
+  readonly sli: number;
+  readonly budgetRemaining: number;
+  readonly burnRates: number;
+  readonly sliTimeline: number;
+}
+
+/** The ids of an SLO's block; an SLO without its own ids is an error, never an id made up from its position. */
+export function sloPanels(name: string): SloPanelIds {
+  const ids = (SLO_PANELS as Readonly<Record<string, SloPanelIds>>)[name];
+  if (!ids) throw new Error(`dashboards/panels.ts: SLO "${name}" (alerts/slo.ts) has no panel ids in SLO_PANELS; give it new ones`);
+  return ids;
+}

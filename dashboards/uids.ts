@@ -7,4 +7,3 @@ export const DASHBOARD_UIDS = {
   slo: "auth-slo",
   monitoring: "monitoring-health",
 } as const;
-export type DashboardUid = (typeof DASHBOARD_UIDS)[keyof typeof DASHBOARD_UIDS];

@@ -7,7 +7,10 @@ export type Service = (typeof SERVICES)[number];
 export const CATEGORIES = ["availability", "performance", "authentication", "security", "database", "backup", "slo", "meta"] as const;
 export type Category = (typeof CATEGORIES)[number];
 
-/** A dashboard (and panel) that shows what an alert watches; the uid is reserved in dashboards/uids.ts. */
+/**
+ * The dashboard panel an alert's dashboard_url opens. Definitions never set
+ * it: synth derives it from the panels that declare the alert (linkedFrom).
+ */
 export interface DashboardRef {
   readonly uid: string;
   readonly panel?: number;
@@ -27,6 +30,7 @@ export interface AlertingRule {
   /** Go template; shows the measured value through a function, e.g. `{{ $value | humanizePercentage }}` (src/validate.ts checks). */
   readonly description: string;
   readonly runbook: string;
+  /** Set by synth from the dashboards (src/dashboards/links.ts), not by definitions. */
   readonly dashboard?: DashboardRef;
 }
 

@@ -3,7 +3,7 @@
  * every window, the multi-window multi-burn-rate alerts (Google SRE workbook,
  * Sloth's google-30d windows) and the error-budget rules dashboards read.
  */
-import type { AlertingRule, Category, DashboardRef, PromRuleGroup, Service } from "./model";
+import type { AlertingRule, Category, PromRuleGroup, Service } from "./model";
 import { num } from "./promql";
 import { mustParseDuration } from "./duration";
 import { humanizeDuration, humanizePercentage } from "./gotemplate";
@@ -25,7 +25,6 @@ export interface Slo {
   readonly service: Service;
   readonly category: Category;
   readonly runbook: string;
-  readonly dashboard?: DashboardRef;
 }
 
 export const SLO_PERIOD = "30d";
@@ -104,7 +103,6 @@ export function sloRuleGroup(slo: Slo, source: string): PromRuleGroup {
         `${b.factor}x the ${humanizePercentage(budget)} budget of the ${humanizePercentage(slo.objective)} objective; ` +
         `at this rate the ${SLO_PERIOD} budget is gone in ${exhaustion}.`,
       runbook: slo.runbook,
-      ...(slo.dashboard ? { dashboard: slo.dashboard } : {}),
     };
   });
   return { name: `slo-${slo.name}`, source, rules: [...sli, ...meta, ...alerts] };

@@ -19,6 +19,7 @@ import { SEVERITIES } from "./model";
 import { buildDashboards } from "../dashboards/index";
 import { DASHBOARD_UIDS } from "../dashboards/uids";
 import { dashboardProblems } from "./dashboards/validate";
+import { linkAlerts, type LinkedRules } from "./dashboards/links";
 import { dashboardFile, renderDashboardJson } from "./render/grafana";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -32,6 +33,8 @@ export interface Rendered {
   readonly summary: Summary;
   /** The routing tree alertmanager.yaml is rendered from (the Pulumi layer reads the receivers' secrets from it). */
   readonly routing: RoutingTree;
+  /** The rule groups as rendered: each alerting rule linked to the panel its dashboard_url opens. */
+  readonly rules: LinkedRules;
 }
 
 export interface Summary {
@@ -75,14 +78,15 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string; scrapeTar
     uids: Object.values(DASHBOARD_UIDS),
   });
   if (dashboardIssues.length > 0) throw new CatalogError(dashboardIssues);
+  const rules = linkAlerts({ prometheus: prom, loki }, dashboards);
   const tree = routingTree(s);
 
   const files = new Map<string, string>();
-  for (const g of prom) files.set(prometheusRuleFile(g.name), renderRuleFile(s, g));
+  for (const g of rules.prometheus) files.set(prometheusRuleFile(g.name), renderRuleFile(s, g));
   files.set(PROMETHEUS_CONFIG_FILE, renderPrometheusConfig(s, prom, opts.scrapeTargets));
   files.set("alertmanager/alertmanager.yaml", renderAlertmanagerConfig(s, tree));
   files.set(`alertmanager/templates/${TEMPLATE_FILE}`, renderTemplates(s));
-  for (const g of loki) files.set(`loki/rules/${g.name}.yaml`, renderLogRuleFile(s, g));
+  for (const g of rules.loki) files.set(`loki/rules/${g.name}.yaml`, renderLogRuleFile(s, g));
   files.set("loki/limits.yaml", renderLokiLimits(s, logRetention(s)));
   // Only a stack deployed to a cluster ships logs (the local stack writes them to a file).
   if (s.cluster) files.set(ALLOY_CONFIG_FILE, renderAlloyConfig(s));
@@ -111,7 +115,7 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string; scrapeTar
     migrations,
   };
   files.set("summary.json", `${JSON.stringify(summary, null, 2)}\n`);
-  return { files, summary, routing: tree };
+  return { files, summary, routing: tree, rules };
 }
 
 export class OutDirError extends Error {}

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import * as yaml from "js-yaml";
 import { lokiRuleGroups, prometheusRuleGroups } from "../alerts/index";
 import { buildDashboards } from "../dashboards/index";
-import { PANELS, sloPanelId, sloRowId, SLO_PANEL_OFFSETS } from "../dashboards/panels";
+import { PANELS, SLO_PANELS, sloPanels } from "../dashboards/panels";
 import { DASHBOARD_UIDS } from "../dashboards/uids";
 import { slos } from "../alerts/slo";
 import { listStacks, loadStackSettings, type Settings } from "../src/settings";
@@ -16,7 +16,7 @@ import { renderStack } from "../src/synth";
 import { logqlProblems, promqlProblems } from "../src/validate";
 import { dashboardProblems, substituteVariables } from "../src/dashboards/validate";
 import { renderDashboardJson } from "../src/render/grafana";
-import { GRID_WIDTH, type AlertRule, type BuiltDashboard } from "../src/dashboards/kit";
+import { GRID_WIDTH, type AlertLink, type AlertRule, type BuiltDashboard } from "../src/dashboards/board";
 import { BURN_RATE_ALERTS } from "../src/slo";
 import { num } from "../src/promql";
 import { withOverrides } from "./support/render";
@@ -76,6 +76,8 @@ describe.each(listStacks())("dashboards of stack %s", (stack) => {
   it("shows every alert of the catalog, and each alert's dashboard_url opens a panel that shows it and links its runbook", () => {
     const shown = new Set(dashboards.flatMap((d) => [...d.shows.values()].flat()));
     expect([...shown].sort()).toEqual([...new Set(alerts.map((a) => a.alert))].sort());
+    // The definitions name no panel: each link comes from the panel that declares it (linkedFrom).
+    expect(alerts.filter((a) => a.dashboard).map((a) => a.alert)).toEqual([]);
 
     const files = renderStack(s).files;
     const ruleFiles = [...files].filter(([f]) => /^(prometheus|loki)\/rules\//.test(f));
@@ -138,7 +140,7 @@ describe.each(listStacks())("dashboards of stack %s", (stack) => {
     const expectedIds: Record<string, number[]> = Object.fromEntries(
       (Object.keys(PANELS) as (keyof typeof PANELS)[]).map((k) => [DASHBOARD_UIDS[k], Object.values(PANELS[k]) as number[]]),
     );
-    expectedIds[DASHBOARD_UIDS.slo] = slos(s).flatMap((_, i) => [sloRowId(i), ...(Object.keys(SLO_PANEL_OFFSETS) as (keyof typeof SLO_PANEL_OFFSETS)[]).map((p) => sloPanelId(i, p))]);
+    expectedIds[DASHBOARD_UIDS.slo] = slos(s).flatMap((slo) => Object.values(sloPanels(slo.name)));
     for (const d of dashboards) {
       const ps = panels(d);
       expect(ps.map((p) => p.id).sort((a, b) => a - b), d.uid).toEqual([...expectedIds[d.uid]!].sort((a, b) => a - b));
@@ -198,7 +200,7 @@ describe("thresholds follow the settings the alerts read", () => {
     { setting: "memory.warningRatio", edit: (s) => void (s.thresholds.memory.warningRatio = 0.9), uid: U.performance, panel: P.performance.memoryRatio, before: [0.8], after: [0.9], alert: "AuthHighMemoryUsage", expr: "> 0.9" },
     { setting: "databaseConnections.warningRatio", edit: (s) => void (s.thresholds.databaseConnections.warningRatio = 0.7), uid: U.database, panel: P.database.connectionUsage, before: [0.8], after: [0.7], alert: "DatabaseConnectionsHigh", expr: "> 0.7" },
     { setting: "backup.maxAge", edit: (s) => void (s.thresholds.backup.maxAge = "30h"), uid: U.database, panel: P.database.backupAge, before: [93600], after: [108000], alert: "BackupTooOld", expr: "> 108000" },
-    { setting: "slos.availability.objective", edit: (s) => void (s.slos.availability.objective = 0.995), uid: U.slo, panel: sloPanelId(0, "sli"), before: [0.999], after: [0.995], alert: "AuthAvailabilitySLOBurn", expr: "> 0.072" },
+    { setting: "slos.availability.objective", edit: (s) => void (s.slos.availability.objective = 0.995), uid: U.slo, panel: SLO_PANELS["auth-availability"].sli, before: [0.999], after: [0.995], alert: "AuthAvailabilitySLOBurn", expr: "> 0.072" },
   ];
 
   it.each(cases)("$setting moves $uid panel $panel and the alert $alert", ({ edit, uid, panel: id, before, after, alert, expr }) => {
@@ -263,7 +265,7 @@ describe("dashboard validation rejects", () => {
   it("a fixed data source uid", () => {
     expect(
       problemsAfter((ds) => {
-        target(ds, "auth-slo", sloPanelId(0, "objective")).datasource = { type: "prometheus", uid: "P1809F7CD0C75ACF3" };
+        target(ds, "auth-slo", SLO_PANELS["auth-availability"].objective).datasource = { type: "prometheus", uid: "P1809F7CD0C75ACF3" };
       })[0],
     ).toMatch(/auth-slo: panel 11 "Objective": query A: data source uid "P1809F7CD0C75ACF3" must be the variable \$\{prometheus\}/);
   });
@@ -278,12 +280,34 @@ describe("dashboard validation rejects", () => {
     expect(problems).toContainEqual('dashboards/monitoring.ts: monitoring-health: panel 8 "Notifications sent (per 5 min)": id 8 is also "Failed notifications (per 5 min)"');
   });
 
+  const links = (ds: BuiltDashboard[], uid: string) => dash(ds, uid).links as AlertLink[];
+
   it("an alert no dashboard shows, and an alert whose dashboard_url opens a panel that does not show it", () => {
     const problems = problemsAfter((ds) => {
       (dash(ds, "auth-database").shows as Map<number, readonly string[]>).delete(PANELS.database.deadlocks);
     });
-    expect(problems).toContainEqual("dashboards/: alert DatabaseDeadlocks is shown on no dashboard (declare it in a panel's alerts)");
-    expect(problems).toContainEqual("alert DatabaseDeadlocks (warning): dashboard: dashboards/database.ts: auth-database panel 5 does not show DatabaseDeadlocks");
+    expect(problems).toContainEqual("dashboards/: alert DatabaseDeadlocks is shown on no dashboard (declare it in a panel's alerts or linkedFrom)");
+    expect(problems).toContainEqual("dashboards/database.ts: auth-database: panel 5: linkedFrom DatabaseDeadlocks: the panel does not show DatabaseDeadlocks");
+  });
+
+  it("an alerting rule no panel links, one two panels link, and a link that matches no rule", () => {
+    const problems = problemsAfter((ds) => {
+      const db = links(ds, "auth-database");
+      db.splice(db.findIndex((l) => l.alert === "DatabaseDeadlocks"), 1);
+      db.push({ panel: PANELS.database.backupSize, alert: "BackupTooOld" }, { panel: PANELS.database.rowsMismatched, alert: "BackupRestoreVerificationFailed", labels: { reason: "slow" } });
+    });
+    expect(problems).toContainEqual("alert DatabaseDeadlocks (warning): dashboard_url: no panel links it (declare it in one panel's linkedFrom)");
+    for (const reason of ["stale", "never_reported"]) {
+      expect(problems).toContainEqual(
+        `alert BackupTooOld (warning, {"reason":"${reason}"}): dashboard_url: 2 panels link it (dashboards/database.ts: auth-database panel 6, dashboards/database.ts: auth-database panel 7); name one`,
+      );
+    }
+    expect(problems).toContainEqual("dashboards/database.ts: auth-database: panel 7: linkedFrom BackupTooOld: the panel does not show BackupTooOld");
+    expect(problems).toContainEqual('dashboards/database.ts: auth-database: panel 10: linkedFrom BackupRestoreVerificationFailed {"reason":"slow"}: matches no alerting rule of the catalog');
+  });
+
+  it("an SLO without panel ids of its own", () => {
+    expect(() => sloPanels("auth-freshness")).toThrow(/dashboards\/panels\.ts: SLO "auth-freshness" .* no panel ids in SLO_PANELS/);
   });
 
   it("a panel without a description, unit or legend", () => {

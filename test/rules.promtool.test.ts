@@ -18,7 +18,7 @@ describe.each(listStacks())("stack %s", (stack) => {
 
   beforeAll(async () => {
     r = renderToTemp(stack);
-    files = writePromtoolTests(r.settings, prometheusRuleGroups(r.settings), allProofs(r.settings), r.dir);
+    files = writePromtoolTests(r.settings, r.rules.prometheus, allProofs(r.settings), r.dir);
     results = await promtoolTest(files);
   });
 
@@ -76,7 +76,7 @@ describe("the proofs can fail", () => {
     });
     const driftedRender = renderToTemp(drifted);
     const proof = allProofs(prod.settings).filter((p) => p.alert === "AuthHighErrorRate");
-    const [file] = writePromtoolTests(prod.settings, prometheusRuleGroups(prod.settings), proof, driftedRender.dir);
+    const [file] = writePromtoolTests(prod.settings, prod.rules.prometheus, proof, driftedRender.dir);
     const res = await tool("promtool", ["test", "rules", file!]);
     expect(res.ok).toBe(false);
     expect(res.output).toMatch(/AuthHighErrorRate: 5xx share above critical fires both tiers/);

@@ -98,7 +98,7 @@ describe("catalog validation", () => {
 async function synthInCopy(edit: (root: string) => void) {
   const root = mkdtempSync(path.join(tmpdir(), "authwatch-copy-"));
   const repo = path.resolve(__dirname, "..");
-  for (const dir of ["alerts", "src", "stacks", "runbooks", "dashboards", "postgres"]) cpSync(path.join(repo, dir), path.join(root, dir), { recursive: true });
+  for (const dir of ["alerts", "src", "stacks", "runbooks", "dashboards", "postgres", "docs"]) cpSync(path.join(repo, dir), path.join(root, dir), { recursive: true });
   cpSync(path.join(repo, "package.json"), path.join(root, "package.json"));
   cpSync(path.join(repo, "tsconfig.json"), path.join(root, "tsconfig.json"));
   symlinkSync(path.join(repo, "node_modules"), path.join(root, "node_modules"));
@@ -136,9 +136,9 @@ describe("npm run synth stops on bad input", () => {
     expect(res.output).toMatch(/synth prod: \d+ alerts/);
   });
   it("a typo in a metric name", async () => {
-    const { res } = await synthInCopy((root) => replaceIn(path.join(root, "alerts/database.ts"), '"pg_stat_database_deadlocks"', '"pg_stat_database_deadlock" as "pg_stat_database_deadlocks"'));
+    const { res } = await synthInCopy((root) => replaceIn(path.join(root, "alerts/database.ts"), 'sel("pg_up"', 'sel("pg_upp" as "pg_up"'));
     expect(res.ok).toBe(false);
-    expect(res.output).toContain('alerts/database.ts: DatabaseDeadlocks (warning): expr: unknown metric "pg_stat_database_deadlock"');
+    expect(res.output).toContain('alerts/database.ts: DatabaseDown (critical): expr: unknown metric "pg_upp"');
   });
   it("an unparsable expression", async () => {
     const { res } = await synthInCopy((root) => replaceIn(path.join(root, "alerts/meta.ts"), 'expr: "vector(1)"', 'expr: "vector(1"'));
@@ -165,9 +165,10 @@ describe("npm run synth stops on bad input", () => {
   });
   it("an alert that no dashboard shows", async () => {
     const { res } = await synthInCopy((root) =>
-      replaceIn(path.join(root, "dashboards/database.ts"), 'description: "Deadlocks PostgreSQL detected and broke, in 10-minute windows. Any deadlock warns.", alerts: ["DatabaseDeadlocks"]', 'description: "Deadlocks."'),
+      replaceIn(path.join(root, "dashboards/database.ts"), 'linkedFrom: ["DatabaseDeadlocks"],', ""),
     );
     expect(res.ok).toBe(false);
     expect(res.output).toContain("alert DatabaseDeadlocks is shown on no dashboard");
+    expect(res.output).toContain("alert DatabaseDeadlocks (warning): dashboard_url: no panel links it");
   });
 });

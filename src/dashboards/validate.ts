@@ -3,15 +3,17 @@
  * query parses (after Grafana's macros and the dashboard's variables are
  * substituted) and names only what the telemetry contract or our recording
  * rules provide; every alert of the catalog is shown somewhere, and every
- * alert's dashboard link opens a panel that shows it; ids are unique and
+ * alerting rule is linked (dashboard_url) from exactly one panel, which
+ * shows it; ids are unique and
  * panels sit on the grid without overlapping. Messages name the module, the
  * dashboard, the panel and the query.
  */
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { logqlProblems, promqlProblems } from "../validate";
 import { SERIES } from "../telemetry";
-import type { AlertRule, BuiltDashboard } from "./kit";
-import { GRID_WIDTH, VAR } from "./kit";
+import { GRID_WIDTH, type AlertRule, type BuiltDashboard } from "./board";
+import { VAR } from "./kit";
+import { linkMatches, linkTargets } from "./links";
 
 /**
  * What Grafana puts in place of its macros, for parsing only. A range needs a
@@ -168,24 +170,23 @@ export function dashboardProblems(c: DashboardCatalog): string[] {
         shown.add(a);
       }
     }
+    for (const link of d.links) {
+      const at = `${where}: panel ${link.panel}: linkedFrom ${link.alert}${link.labels ? ` ${JSON.stringify(link.labels)}` : ""}`;
+      if (!ids.has(link.panel)) problems.push(`${at}: the panel is not on the dashboard`);
+      if (!(d.shows.get(link.panel) ?? []).includes(link.alert)) problems.push(`${at}: the panel does not show ${link.alert}`);
+      if (!c.alerts.some((rule) => linkMatches(link, rule))) problems.push(`${at}: matches no alerting rule of the catalog`);
+    }
   }
 
   for (const name of [...alertNames].sort()) {
-    if (!shown.has(name)) problems.push(`dashboards/: alert ${name} is shown on no dashboard (declare it in a panel's alerts)`);
+    if (!shown.has(name)) problems.push(`dashboards/: alert ${name} is shown on no dashboard (declare it in a panel's alerts or linkedFrom)`);
   }
   for (const rule of c.alerts) {
-    const ref = rule.dashboard;
-    if (!ref) continue;
-    const where = `alert ${rule.alert} (${rule.severity}): dashboard`;
-    const d = byUid.get(ref.uid);
-    if (!d) {
-      problems.push(`${where}: no dashboard "${ref.uid}" is built`);
-      continue;
-    }
-    const onDashboard = [...d.shows.values()].some((alerts) => alerts.includes(rule.alert));
-    if (!onDashboard) problems.push(`${where}: ${d.source}: ${d.uid} shows no panel with ${rule.alert}`);
-    if (ref.panel !== undefined && !(d.shows.get(ref.panel) ?? []).includes(rule.alert)) {
-      problems.push(`${where}: ${d.source}: ${d.uid} panel ${ref.panel} does not show ${rule.alert}`);
+    const where = `alert ${rule.alert} (${rule.severity}${rule.labels ? `, ${JSON.stringify(rule.labels)}` : ""}): dashboard_url`;
+    const targets = linkTargets(c.dashboards, rule);
+    if (targets.length === 0) problems.push(`${where}: no panel links it (declare it in one panel's linkedFrom)`);
+    if (targets.length > 1) {
+      problems.push(`${where}: ${targets.length} panels link it (${targets.map((t) => `${t.dashboard.source}: ${t.dashboard.uid} panel ${t.link.panel}`).join(", ")}); name one`);
     }
   }
   return [...new Set(problems)];

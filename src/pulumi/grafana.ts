@@ -18,7 +18,7 @@ import * as grafana from "@pulumiverse/grafana";
 import * as k8s from "@pulumi/kubernetes";
 import type { Settings } from "../settings";
 import { toYaml } from "../render/yaml";
-import { DATASOURCE_NAMES } from "../dashboards/kit";
+import { DATASOURCE_NAMES, dashboardUrl } from "../addresses";
 import { inClusterUrls } from "./cluster";
 
 export interface GrafanaDeliveryArgs {
@@ -79,7 +79,7 @@ export class GrafanaDelivery extends pulumi.ComponentResource {
     const g = s.grafana;
     const uids = [...args.dashboards.keys()].sort();
     this.delivery = g.delivery;
-    this.dashboardUrls = Object.fromEntries(uids.map((uid) => [uid, `${s.dashboardBaseUrl.replace(/\/+$/, "")}/d/${uid}`]));
+    this.dashboardUrls = Object.fromEntries(uids.map((uid) => [uid, dashboardUrl(s, uid)]));
 
     if (g.delivery === "api") this.viaApi(name, args);
     else this.viaSidecar(name, args);

@@ -2,6 +2,7 @@
 import * as path from "node:path";
 import type { AlertingRule, LogAlertRule, LogRuleGroup, PromRule, PromRuleGroup } from "../model";
 import type { Settings } from "../settings";
+import { dashboardUrl, runbookUrl } from "../addresses";
 import { GENERATED, sortedRecord, toYaml } from "./yaml";
 
 /** synth's layout: prometheus.yaml, and one rule file per group under prometheus/rules/. */
@@ -11,23 +12,13 @@ export const prometheusRuleFile = (group: string): string => `${PROMETHEUS_RULES
 /** A path of synth's layout relative to prometheus.yaml's directory, as its rule_files (and a copy of that directory) take it. */
 export const fromPrometheusDir = (file: string): string => path.posix.relative(path.posix.dirname(PROMETHEUS_CONFIG_FILE), file);
 
-export function runbookUrl(s: Settings, slug: string): string {
-  return `${s.runbookBaseUrl.replace(/\/+$/, "")}/${slug}.md`;
-}
-
-export function dashboardUrl(s: Settings, rule: Pick<AlertingRule, "dashboard">): string | undefined {
-  if (!rule.dashboard) return undefined;
-  const base = `${s.dashboardBaseUrl.replace(/\/+$/, "")}/d/${rule.dashboard.uid}`;
-  return rule.dashboard.panel === undefined ? base : `${base}?viewPanel=${rule.dashboard.panel}`;
-}
-
 /** The labels Prometheus attaches to an alert of this rule (besides alertname and the series' own). */
 export function alertLabels(rule: AlertingRule | LogAlertRule): Record<string, string> {
   return sortedRecord({ ...rule.labels, severity: rule.severity, service: rule.service, category: rule.category });
 }
 
 export function alertAnnotations(s: Settings, rule: AlertingRule | LogAlertRule): Record<string, string> {
-  const dash = dashboardUrl(s, rule);
+  const dash = rule.dashboard ? dashboardUrl(s, rule.dashboard.uid, rule.dashboard.panel) : undefined;
   return sortedRecord({
     summary: rule.summary,
     description: rule.description,

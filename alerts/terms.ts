@@ -1,0 +1,50 @@
+/**
+ * Query terms an alert and the panel that shows it both evaluate: written
+ * once here, so the panel draws exactly what the alert compares. Alerts
+ * aggregate by the labels they route on (job, instance); panels by what they
+ * plot, over the dashboard's matchers. Imports nothing from dashboards/.
+ */
+import { sel, type Matchers } from "../src/promql";
+
+/** `sum(x)`, or `sum by (a, b) (x)`. */
+export function agg(op: "sum" | "max" | "min" | "count", by: readonly string[], inner: string): string {
+  return by.length === 0 ? `${op}(${inner})` : `${op} by (${by.join(", ")}) (${inner})`;
+}
+
+/**
+ * The spike comparison of AuthRegistrationSpike and AuthInvalidTokenSpike:
+ * events in the last 10 minutes, and the same 10 minutes one day earlier.
+ */
+export function spikeTerms(series: string, by: readonly string[] = []): { current: string; dayBefore: string } {
+  return { current: agg("sum", by, `increase(${series}[10m])`), dayBefore: agg("sum", by, `increase(${series}[10m] offset 1d)`) };
+}
+
+/** AuthSessionAnomaly: inactive sessions as a share of all sessions. */
+export function inactiveSessionShare(m: Matchers<"auth_sessions">, by: readonly string[] = []): string {
+  return `${agg("sum", by, sel("auth_sessions", { ...m, state: "inactive" }))} / ${agg("sum", by, sel("auth_sessions", m))}`;
+}
+
+/** DatabaseConnectionsHigh: connections in use as a share of max_connections. */
+export function connectionShare(m: Matchers<"pg_stat_activity_count"> & Matchers<"pg_settings_max_connections">, by: readonly string[]): string {
+  return `${agg("sum", by, sel("pg_stat_activity_count", m))} / ${agg("max", by, sel("pg_settings_max_connections", m))}`;
+}
+
+/** How much a counter grew over a window, summed: events per window (deadlocks, CSRF failures, rule evaluation failures). */
+export function sumIncrease(series: string, window: string, by: readonly string[] = []): string {
+  return agg("sum", by, `increase(${series}[${window}])`);
+}
+
+/** AuthRateLimitSpike: events per minute, from the rate over 2 minutes. */
+export function perMinute(series: string, by: readonly string[] = []): string {
+  return `${agg("sum", by, `rate(${series}[2m])`)} * 60`;
+}
+
+/** BackupTooOld, BackupRestoreVerificationFailed: seconds since the newest success timestamp. */
+export function sinceLast(series: string, by: readonly string[]): string {
+  return `time() - ${agg("max", by, series)}`;
+}
+
+/** AuthHighMemoryUsage: working set as a share of the memory limit. */
+export function memoryShare(m: Matchers<"container_memory_working_set_bytes"> & Matchers<"kube_pod_container_resource_limits">, by: readonly string[]): string {
+  return `${agg("max", by, sel("container_memory_working_set_bytes", m))} / ${agg("max", by, sel("kube_pod_container_resource_limits", { ...m, resource: "memory" }))}`;
+}
