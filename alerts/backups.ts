@@ -16,7 +16,7 @@ export function backupAlerts(s: Settings): PromRuleGroup {
   const mismatched = sel("restore_verify_rows_mismatched", { job: s.scrapeJobs.restoreVerify });
   const common = { service: "postgres", category: "backup" } as const;
   return {
-    name: "backups",
+    name: "auth-backups",
     source: "alerts/backups.ts",
     rules: [
       alert({

@@ -10,7 +10,7 @@ export function databaseAlerts(s: Settings): PromRuleGroup {
   const job = s.scrapeJobs.postgres;
   const pgUp = sel("pg_up", { job });
   return {
-    name: "postgres",
+    name: "auth-database",
     source: "alerts/database.ts",
     rules: [
       alert({

@@ -1,14 +1,19 @@
-/** The whole catalog: every rule group a stack deploys, in a stable order. */
+/**
+ * The whole catalog: every rule group a stack deploys, in a stable order.
+ * One area, one name: alerts/<area>.ts defines group auth-<area>, rendered to
+ * prometheus/rules/auth-<area>.yaml (and loki/rules/ for log alerts), proven
+ * in test/proofs/<area>.ts.
+ */
 import type { LogRuleGroup, PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
-import { availabilityAlerts, performanceAlerts } from "./availability";
 import { authenticationAlerts } from "./authentication";
+import { availabilityAlerts } from "./availability";
 import { backupAlerts } from "./backups";
 import { databaseAlerts } from "./database";
-import { logAlerts } from "./logs";
-import { metaAlerts } from "./meta";
+import { monitoringAlerts } from "./monitoring";
+import { performanceAlerts } from "./performance";
 import { recordingRules } from "./recording";
-import { securityAlerts } from "./security";
+import { securityAlerts, securityLogAlerts } from "./security";
 import { sloRuleGroups } from "./slo";
 
 export function prometheusRuleGroups(s: Settings): PromRuleGroup[] {
@@ -21,12 +26,12 @@ export function prometheusRuleGroups(s: Settings): PromRuleGroup[] {
     databaseAlerts(s),
     backupAlerts(s),
     ...sloRuleGroups(s),
-    metaAlerts(s),
+    monitoringAlerts(s),
   ];
 }
 
 export function lokiRuleGroups(s: Settings): LogRuleGroup[] {
-  return logAlerts(s);
+  return [securityLogAlerts(s)];
 }
 
 /** Runbooks for procedures rather than one alert; alert runbooks link to them. */

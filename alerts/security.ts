@@ -1,9 +1,15 @@
-/** Signs of attack or credential theft, from metrics (log-based ones are in alerts/logs.ts). */
-import type { PromRuleGroup } from "../src/model";
+/**
+ * Signs of attack or credential theft: from metrics (Prometheus), and per IP,
+ * per user or per log line from logs (Loki ruler, LogQL), since an IP or a
+ * user is never a metric label.
+ */
+import type { LogRuleGroup, PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { num, sel } from "../src/promql";
-import { alert } from "./common";
-import { perMinute, sumIncrease } from "./terms";
+import { alert, logAlert } from "./common";
+import { authEvents, perMinute, sumIncrease } from "./terms";
+
+export const SECURITY_GROUP = "auth-security";
 
 export function securityAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
@@ -11,7 +17,7 @@ export function securityAlerts(s: Settings): PromRuleGroup {
   const reuse = sel("auth_refresh_total", { job, result: "reuse_detected" });
   const rateLimited = sel("auth_rate_limit_exceeded_total", { job });
   return {
-    name: "auth-security",
+    name: SECURITY_GROUP,
     source: "alerts/security.ts",
     rules: [
       alert({
@@ -53,6 +59,45 @@ export function securityAlerts(s: Settings): PromRuleGroup {
         category: "security",
         summary: `More than ${t.csrf.warningCount} CSRF failures in 5 minutes`,
         description: `{{ $value | humanize }} CSRF validation failures in the last 5m (threshold ${t.csrf.warningCount}).`,
+      }),
+    ],
+  };
+}
+
+export function securityLogAlerts(s: Settings): LogRuleGroup {
+  const t = s.thresholds;
+  return {
+    name: SECURITY_GROUP,
+    source: "alerts/security.ts",
+    rules: [
+      logAlert({
+        alert: "AuthBruteForceSuspected",
+        expr: `sum by (ip) (count_over_time(${authEvents("auth.login.failure", "ip")} [10m])) > ${t.bruteForce.failuresPerIp}`,
+        severity: "warning",
+        service: "auth",
+        category: "security",
+        summary: `More than ${t.bruteForce.failuresPerIp} failed logins from one IP in 10 minutes`,
+        description: `{{ $value | humanize }} failed logins from {{ $labels.ip }} in the last 10m (threshold ${t.bruteForce.failuresPerIp}).`,
+      }),
+      logAlert({
+        alert: "AuthLoginGeoAnomaly",
+        expr:
+          `count by (userId) (sum by (userId, country) (count_over_time(${authEvents("auth.login.success", "userId", "country")} [1h])))` +
+          ` > ${t.geoAnomaly.maxCountries}`,
+        severity: "info",
+        service: "auth",
+        category: "security",
+        summary: `A user logged in from more than ${t.geoAnomaly.maxCountries} countr${t.geoAnomaly.maxCountries === 1 ? "y" : "ies"} within an hour`,
+        description: `User {{ $labels.userId }} logged in successfully from {{ $value | humanize }} countries in the last 1h.`,
+      }),
+      logAlert({
+        alert: "DatabaseRLSViolation",
+        expr: `sum(count_over_time({app="postgres"} |= "row-level security" [5m])) > 0`,
+        severity: "warning",
+        service: "postgres",
+        category: "security",
+        summary: "PostgreSQL refused a query under row-level security",
+        description: "{{ $value | humanize }} PostgreSQL log lines about row-level security in the last 5m.",
       }),
     ],
   };

@@ -48,3 +48,11 @@ export function sinceLast(series: string, by: readonly string[]): string {
 export function memoryShare(m: Matchers<"container_memory_working_set_bytes"> & Matchers<"kube_pod_container_resource_limits">, by: readonly string[]): string {
   return `${agg("max", by, sel("container_memory_working_set_bytes", m))} / ${agg("max", by, sel("kube_pod_container_resource_limits", { ...m, resource: "memory" }))}`;
 }
+
+/**
+ * Auth events with only the fields a rule needs extracted: a bare `| json` would make every
+ * field (the timestamp `at` too) a label and one series per line under attack. The stream is
+ * {app="auth"}, whatever category the shipper derives, so a mislabelled event still counts.
+ */
+export const authEvents = (evt: string, ...fields: string[]) =>
+  `{app="auth"} |= \`"${evt}"\` | json ${["evt", ...fields].map((f) => `${f}="${f}"`).join(", ")} | evt="${evt}"`;

@@ -6,7 +6,7 @@
 import * as statetimeline from "@grafana/grafana-foundation-sdk/statetimeline";
 import type { Settings } from "../src/settings";
 import { notEqual, re, sel } from "../src/promql";
-import { stackJobs } from "../alerts/meta";
+import { stackJobs } from "../alerts/monitoring";
 import { sumIncrease } from "../alerts/terms";
 import { common, ENV, promql, stackedPanel, statPanel, steps, tablePanel, timeseriesPanel, upDown } from "../src/dashboards/kit";
 import { Board, type BuiltDashboard, type DashboardContext, type PanelSpec } from "../src/dashboards/board";

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import type { Settings } from "./settings";
 import { lokiRuleGroups, prometheusRuleGroups, PROCEDURE_RUNBOOKS } from "../alerts/index";
 import { RECEIVERS, routingTree, type RoutingTree } from "../alerts/routing";
-import { logRetention } from "../alerts/logs";
+import { logRetention } from "../alerts/retention";
 import { CatalogError, validateCatalog } from "./validate";
 import { PROMETHEUS_CONFIG_FILE, prometheusRuleFile, renderLogRuleFile, renderPrometheusConfig, renderRuleFile, type ScrapeAddresses } from "./render/prometheus";
 import { renderAlertmanagerConfig, renderTemplates, TEMPLATE_FILE } from "./render/alertmanager";

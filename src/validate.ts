@@ -182,10 +182,11 @@ export function catalogProblems(c: Catalog): string[] {
   const recordIds = new Set<string>();
   const linked = new Set<string>(c.procedures);
 
-  const checkGroup = (name: string, source: string) => {
+  // An area's Prometheus and Loki groups share its name: they are files in different directories.
+  const checkGroup = (name: string, source: string, ruler: "prometheus" | "loki") => {
     if (!/^[a-z0-9-]+$/.test(name)) problems.push(`${source}: group "${name}": name must be lowercase letters, digits and dashes (it names a file)`);
-    if (groupNames.has(name)) problems.push(`${source}: group "${name}": defined twice`);
-    groupNames.add(name);
+    if (groupNames.has(`${ruler}/${name}`)) problems.push(`${source}: group "${name}": defined twice`);
+    groupNames.add(`${ruler}/${name}`);
   };
   const checkAlert = (source: string, rule: AlertingRule | LogAlertRule, exprProblems: string[]) => {
     const where = `${source}: ${rule.alert} (${rule.severity})`;
@@ -198,7 +199,7 @@ export function catalogProblems(c: Catalog): string[] {
   };
 
   for (const g of c.prometheus) {
-    checkGroup(g.name, g.source);
+    checkGroup(g.name, g.source, "prometheus");
     for (const rule of g.rules) {
       if (rule.kind === "record") {
         const where = `${g.source}: recording rule ${rule.record}`;
@@ -213,7 +214,7 @@ export function catalogProblems(c: Catalog): string[] {
     }
   }
   for (const g of c.loki) {
-    checkGroup(g.name, g.source);
+    checkGroup(g.name, g.source, "loki");
     for (const rule of g.rules) checkAlert(g.source, rule, logqlProblems(rule.expr));
   }
   for (const p of c.procedures) if (!runbooks.has(p)) problems.push(`alerts/index.ts: procedure runbook "${p}": runbooks/${p}.md does not exist`);

@@ -28,18 +28,20 @@ function tableRows(text: string, heading: string): string[][] {
 const code = (cell: string) => cell.replace(/`/g, "");
 
 interface RuleFile {
-  groups: { rules: { alert?: string; labels?: Record<string, string> }[] }[];
+  groups: { name: string; rules: { alert?: string; labels?: Record<string, string> }[] }[];
 }
 
-function renderedTiers(stack: string): string[] {
+/** "AlertName severity" → the rule group that renders it, "(Loki)" marking a Loki ruler group. */
+function renderedTiers(stack: string): Map<string, string> {
   const { files } = renderStack(loadStackSettings(stack));
-  const tiers = new Set<string>();
+  const tiers = new Map<string, string>();
   for (const [file, text] of files) {
-    if (!/^(prometheus|loki)\/rules\/.+\.yaml$/.test(file)) continue;
+    const ruler = /^(prometheus|loki)\/rules\/.+\.yaml$/.exec(file)?.[1];
+    if (!ruler) continue;
     for (const g of (load(text) as RuleFile).groups)
-      for (const r of g.rules) if (r.alert) tiers.add(`${r.alert} ${r.labels?.severity ?? "?"}`);
+      for (const r of g.rules) if (r.alert) tiers.set(`${r.alert} ${r.labels?.severity ?? "?"}`, ruler === "loki" ? `${g.name} (Loki)` : g.name);
   }
-  return [...tiers].sort();
+  return tiers;
 }
 
 describe("docs/telemetry.md", () => {
@@ -61,10 +63,12 @@ describe("docs/telemetry.md", () => {
 
 describe("docs/alerts.md", () => {
   const rows = tableRows(doc("alerts.md"), "Catalog");
-  const documented = [...new Set(rows.map((r) => `${r[0]} ${r[1]}`))].sort();
+  const documented = new Map(rows.map((r) => [`${r[0]} ${r[1]}`, r[4]!]));
 
-  it.each(listStacks())("has a catalog row for every alert tier stack %s renders, and no other", (stack) => {
-    expect(documented).toEqual(renderedTiers(stack));
+  it.each(listStacks())("has a catalog row for every alert tier stack %s renders, and no other, with its rule group", (stack) => {
+    const rendered = renderedTiers(stack);
+    expect([...documented.keys()].sort()).toEqual([...rendered.keys()].sort());
+    for (const [tier, group] of rendered) expect(documented.get(tier), tier).toBe(group);
   });
 
   it("quotes every stack's current settings (npm run synth refreshes it)", () => {

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { parseSettings } from "../src/settings";
 import { renderStack } from "../src/synth";
 import { DASHBOARD_UIDS } from "../dashboards/uids";

@@ -141,9 +141,9 @@ describe("npm run synth stops on bad input", () => {
     expect(res.output).toContain('alerts/database.ts: DatabaseDown (critical): expr: unknown metric "pg_upp"');
   });
   it("an unparsable expression", async () => {
-    const { res } = await synthInCopy((root) => replaceIn(path.join(root, "alerts/meta.ts"), 'expr: "vector(1)"', 'expr: "vector(1"'));
+    const { res } = await synthInCopy((root) => replaceIn(path.join(root, "alerts/monitoring.ts"), 'expr: "vector(1)"', 'expr: "vector(1"'));
     expect(res.ok).toBe(false);
-    expect(res.output).toMatch(/alerts\/meta\.ts: Watchdog \(none\): expr: syntax error/);
+    expect(res.output).toMatch(/alerts\/monitoring\.ts: Watchdog \(none\): expr: syntax error/);
   });
   it("a runbook_url without a file", async () => {
     const { res } = await synthInCopy((root) => unlinkSync(path.join(root, "runbooks/auth-csrf-failures.md")));

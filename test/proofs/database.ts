@@ -1,7 +1,6 @@
 import type { AlertProof } from "../../src/model";
 import type { Settings } from "../../src/settings";
 import { above, below, gauge, input, minutes, stepFor } from "./series";
-import { mustParseDuration } from "../../src/duration";
 
 export function databaseProofs(s: Settings): AlertProof[] {
   const t = s.thresholds;
@@ -49,84 +48,3 @@ export function databaseProofs(s: Settings): AlertProof[] {
  * backup pushed at minute m carries timestamp 60·m and its age at minute e is
  * 60·(e − m).
  */
-export function backupProofs(s: Settings): AlertProof[] {
-  const t = s.thresholds;
-  const backup = { job: s.scrapeJobs.pgBackup, database: "auth" };
-  const verify = { job: s.scrapeJobs.restoreVerify, database: "auth" };
-  const pushedAt = 60; // minute of the last successful run
-  const pushed = (stepMinutes: number, until: number) => `_x${pushedAt / stepMinutes} ${pushedAt * 60}x${Math.ceil((until - pushedAt) / stepMinutes)}`;
-
-  const backupMax = mustParseDuration(t.backup.maxAge) / 60;
-  const verifyMax = mustParseDuration(t.restoreVerify.maxAge) / 60;
-  // Restore verification is weekly: feed and evaluate it at a 10m step.
-  const step = 10;
-  // "Never reported" fires once absent() has held for absentFor (15m in prod: evaluated at 20m and 30m).
-  const backupAbsentAt = minutes(t.backup.absentFor) + 5;
-  const verifyAbsentAt = (Math.ceil(minutes(t.restoreVerify.absentFor) / step) + 1) * step;
-  // A moment when the last verification is still recent: an hour after it in prod, sooner when the limit is shorter.
-  const recentAt = pushedAt + step * Math.max(1, Math.floor(Math.min(60, verifyMax / 2) / step));
-  return [
-    {
-      alert: "BackupTooOld",
-      cases: [
-        {
-          name: "a backup older than the limit fires",
-          series: [input("backup_last_success_timestamp_seconds", backup, pushed(1, pushedAt + backupMax + 40))],
-          at: `${pushedAt + backupMax + 30}m`,
-          firing: [{ severity: "warning", labels: backup, ruleLabels: { reason: "stale" }, value: (backupMax + 30) * 60 }],
-        },
-        {
-          name: "a backup younger than the limit stays silent",
-          series: [input("backup_last_success_timestamp_seconds", backup, pushed(1, pushedAt + backupMax + 40))],
-          at: `${pushedAt + backupMax - Math.min(30, backupMax / 2)}m`,
-          firing: [],
-        },
-        {
-          name: "no backup ever reported fires",
-          series: [input("up", { job: "prometheus", instance: "localhost:9090" }, gauge(1, backupAbsentAt + 10))],
-          at: `${backupAbsentAt}m`,
-          firing: [{ severity: "warning", labels: { job: backup.job }, ruleLabels: { reason: "never_reported" }, value: 1 }],
-        },
-      ],
-    },
-    {
-      alert: "BackupRestoreVerificationFailed",
-      interval: `${step}m`,
-      cases: [
-        {
-          name: "no verified restore within the limit fires",
-          series: [
-            input("restore_verify_last_success_timestamp_seconds", verify, pushed(step, pushedAt + verifyMax + 120)),
-            input("restore_verify_rows_mismatched", verify, gauge(0, (pushedAt + verifyMax + 120) / step)),
-          ],
-          at: `${pushedAt + verifyMax + 60}m`,
-          firing: [{ severity: "warning", labels: verify, ruleLabels: { reason: "stale" }, value: (verifyMax + 60) * 60 }],
-        },
-        {
-          name: "a restore with mismatched rows fires",
-          series: [
-            input("restore_verify_last_success_timestamp_seconds", verify, pushed(step, 300)),
-            input("restore_verify_rows_mismatched", verify, gauge(3, 30)),
-          ],
-          at: `${recentAt}m`,
-          firing: [{ severity: "warning", labels: verify, ruleLabels: { reason: "rows_mismatched" }, value: 3 }],
-        },
-        {
-          name: "a recent restore with no mismatch stays silent",
-          series: [
-            input("restore_verify_last_success_timestamp_seconds", verify, pushed(step, 300)),
-            input("restore_verify_rows_mismatched", verify, gauge(0, 30)),
-          ],
-          at: `${recentAt}m`,
-          firing: [],
-        },
-        {
-          name: "no verification ever reported fires",
-          series: [input("up", { job: "prometheus", instance: "localhost:9090" }, gauge(1, verifyAbsentAt / step + 5))],
-          at: `${verifyAbsentAt}m`,
-          firing: [{ severity: "warning", labels: { job: verify.job }, ruleLabels: { reason: "never_reported" }, value: 1 }],
-        },
-      ],
-    },
-  ];
-}

@@ -1,10 +1,12 @@
-/** Every alert's firing and silent cases, for one stack's thresholds. */
+/** Every alert's firing and silent cases, for one stack's thresholds: one module per area, as alerts/. */
 import type { AlertProof } from "../../src/model";
 import type { Settings } from "../../src/settings";
 import { authenticationProofs } from "./authentication";
-import { availabilityProofs, performanceProofs } from "./availability";
-import { backupProofs, databaseProofs } from "./database";
-import { metaProofs } from "./meta";
+import { availabilityProofs } from "./availability";
+import { backupProofs } from "./backups";
+import { databaseProofs } from "./database";
+import { monitoringProofs } from "./monitoring";
+import { performanceProofs } from "./performance";
 import { securityProofs } from "./security";
 import { sloProofs } from "./slo";
 
@@ -17,6 +19,6 @@ export function allProofs(s: Settings): AlertProof[] {
     ...databaseProofs(s),
     ...backupProofs(s),
     ...sloProofs(s),
-    ...metaProofs(s),
+    ...monitoringProofs(s),
   ];
 }

@@ -19,13 +19,13 @@ export function watchedJobs(s: Settings): string[] {
 
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-export function metaAlerts(s: Settings): PromRuleGroup {
+export function monitoringAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
   const j = s.scrapeJobs;
   const common = { service: "monitoring", category: "meta" } as const;
   return {
-    name: "monitoring",
-    source: "alerts/meta.ts",
+    name: "auth-monitoring",
+    source: "alerts/monitoring.ts",
     rules: [
       alert({
         ...common,

@@ -2,7 +2,7 @@ import type { AlertProof } from "../../src/model";
 import type { Settings } from "../../src/settings";
 import { counter, gauge, input, minutes } from "./series";
 
-export function metaProofs(s: Settings): AlertProof[] {
+export function monitoringProofs(s: Settings): AlertProof[] {
   const t = s.thresholds;
   const j = s.scrapeJobs;
   const target = { job: j.auth, instance: "auth-7d9f8b6c5-x2x7k:8080" };

@@ -1,0 +1,77 @@
+/** Is the auth service fast enough, and within its memory? */
+import type { PromRuleGroup } from "../src/model";
+import type { Settings } from "../src/settings";
+import { num, rec } from "../src/promql";
+import { alert, pct, secs } from "./common";
+import { RECORDS } from "./recording";
+import { memoryShare } from "./terms";
+
+export function performanceAlerts(s: Settings): PromRuleGroup {
+  const t = s.thresholds;
+  const job = s.scrapeJobs.auth;
+  const p95 = rec(RECORDS.requestP95, { job });
+  const latencyTier = (severity: "warning" | "critical", limit: number) =>
+    alert({
+      alert: "AuthLatencyHigh",
+      expr: `${p95} > ${num(limit)}`,
+      for: t.latency.for,
+      severity,
+      service: "auth",
+      category: "performance",
+      summary: `p95 latency of auth requests is above ${secs(limit)}`,
+      description: `p95 request latency of {{ $labels.job }} is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(limit)} for ${t.latency.for}).`,
+    });
+  const operationP95 = (operation: "login" | "refresh") => rec(RECORDS.operationP95, { job, operation });
+  const validationTier = (severity: "warning" | "critical", limit: number) =>
+    alert({
+      alert: "AuthTokenValidationSlow",
+      expr: `${rec(RECORDS.tokenValidationMean, { job })} > ${num(limit)}`,
+      for: t.tokenValidationLatency.for,
+      severity,
+      service: "auth",
+      category: "performance",
+      summary: `Access-token validation takes longer than ${secs(limit)} on average`,
+      description: `Mean token validation time of {{ $labels.job }} is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(limit)} for ${t.tokenValidationLatency.for}).`,
+    });
+  const memory = s.authWorkload;
+  return {
+    name: "auth-performance",
+    source: "alerts/performance.ts",
+    rules: [
+      latencyTier("critical", t.latency.criticalSeconds),
+      latencyTier("warning", t.latency.warningSeconds),
+      alert({
+        alert: "AuthLoginLatencyHigh",
+        expr: `${operationP95("login")} > ${num(t.loginLatency.warningSeconds)}`,
+        for: t.loginLatency.for,
+        severity: "warning",
+        service: "auth",
+        category: "performance",
+        summary: `p95 login time is above ${secs(t.loginLatency.warningSeconds)}`,
+        description: `p95 of the login operation is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(t.loginLatency.warningSeconds)} for ${t.loginLatency.for}).`,
+      }),
+      alert({
+        alert: "AuthRefreshLatencyHigh",
+        expr: `${operationP95("refresh")} > ${num(t.refreshLatency.warningSeconds)}`,
+        for: t.refreshLatency.for,
+        severity: "warning",
+        service: "auth",
+        category: "performance",
+        summary: `p95 token refresh time is above ${secs(t.refreshLatency.warningSeconds)}`,
+        description: `p95 of the refresh operation is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(t.refreshLatency.warningSeconds)} for ${t.refreshLatency.for}).`,
+      }),
+      validationTier("critical", t.tokenValidationLatency.criticalSeconds),
+      validationTier("warning", t.tokenValidationLatency.warningSeconds),
+      alert({
+        alert: "AuthHighMemoryUsage",
+        expr: `${memoryShare({ namespace: memory.namespace, container: memory.container }, ["namespace", "pod", "container"])} > ${num(t.memory.warningRatio)}`,
+        for: t.memory.for,
+        severity: "warning",
+        service: "auth",
+        category: "performance",
+        summary: `An auth container uses more than ${pct(t.memory.warningRatio)} of its memory limit`,
+        description: `{{ $labels.namespace }}/{{ $labels.pod }} container {{ $labels.container }} uses {{ $value | humanizePercentage }} of its memory limit (threshold ${pct(t.memory.warningRatio)} for ${t.memory.for}).`,
+      }),
+    ],
+  };
+}
