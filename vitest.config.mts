@@ -1,11 +1,30 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Tests that need a real tool or server (promtool, amtool, Alertmanager,
+ * PostgreSQL, the local stack) or run the CLI in a scratch copy. Everything
+ * else is the "unit" project: `npm run test:unit`, the fast inner loop.
+ * `npm test` (CI) runs both.
+ */
+const TOOL_TESTS = [
+  "test/rules.promtool.test.ts",
+  "test/alertmanager.*.test.ts",
+  "test/postgres/**/*.test.ts",
+  "test/local.e2e.test.ts",
+  "test/validate.test.ts",
+  "test/change-loop.test.ts",
+  "test/synth.cli.test.ts",
+];
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Real-tool tests start servers on free ports; keep parallelism modest on 2 cores.
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: TOOL_TESTS } },
+      { extends: true, test: { name: "tools", include: TOOL_TESTS } },
+    ],
   },
 });

@@ -7,11 +7,12 @@ import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as yaml from "js-yaml";
 import { lokiRuleGroups, prometheusRuleGroups } from "../alerts/index";
-import { listStacks, loadStackSettings } from "../src/settings";
+import { loadStackSettings } from "../src/settings";
 import { alertLabels } from "../src/render/prometheus";
 import { contractReceivers } from "../src/local/contract";
 import { tool } from "./support/promtool";
 import { renderToTemp, withOverrides, type RenderedStack } from "./support/render";
+import { testedStacks } from "./support/stacks";
 
 type Labels = Record<string, string>;
 
@@ -30,7 +31,7 @@ async function routesTo(configFile: string, labels: Labels, expected: string[]) 
   return tool("amtool", args);
 }
 
-describe.each(listStacks())("stack %s", (stack) => {
+describe.each(testedStacks())("stack %s", (stack) => {
   let r: RenderedStack;
   let config: string;
   let doc: Record<string, unknown>;

@@ -4,9 +4,8 @@
  * summary, description, runbook and dashboard links; secrets are read from
  * files; inhibition and the maintenance window hold.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lokiRuleGroups, prometheusRuleGroups } from "../alerts/index";
@@ -18,6 +17,7 @@ import { renderAlertmanagerConfig, renderTemplates, TEMPLATE_FILE } from "../src
 import { loadStackSettings, SECRET_KEYS, type Settings } from "../src/settings";
 import { freePort, startAlertmanager, startSink, waitFor, type Alertmanager, type Received } from "./support/servers";
 import { withOverrides } from "./support/render";
+import { tempDir } from "./support/tmp";
 
 type Labels = Record<string, string>;
 const WEEKDAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"] as const;
@@ -34,7 +34,7 @@ function alertFor(s: Settings, name: string, severity: Severity, value: number, 
 
 /** Render the stack's Alertmanager config with secrets written as files and endpoints on the sink. */
 function prepare(base: Settings, sinkUrl: string, edit: (d: Settings) => void = () => {}) {
-  const dir = mkdtempSync(path.join(tmpdir(), "authwatch-amcfg-"));
+  const dir = tempDir("amcfg");
   const secretsDir = path.join(dir, "secrets");
   mkdirSync(secretsDir);
   mkdirSync(path.join(dir, "templates"));

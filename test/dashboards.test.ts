@@ -19,6 +19,7 @@ import { renderDashboardJson } from "../src/render/grafana";
 import { GRID_WIDTH, type AlertLink, type AlertRule, type BuiltDashboard } from "../src/dashboards/board";
 import { BURN_RATE_ALERTS } from "../src/slo";
 import { num } from "../src/promql";
+import { fixtureStack } from "./support/fixtures";
 import { withOverrides } from "./support/render";
 
 function build(s: Settings) {
@@ -184,7 +185,22 @@ describe.each(listStacks())("dashboards of stack %s", (stack) => {
 });
 
 describe("thresholds follow the settings the alerts read", () => {
-  const prod = loadStackSettings("prod");
+  // A fixture stack stating every value the cases move: "before" is the fixture's, whatever prod or the defaults say today.
+  const fixture = fixtureStack("fixture", "prod", {
+    "authwatch:thresholds": {
+      errorRate: { warningRatio: 0.01, criticalRatio: 0.05 },
+      latency: { warningSeconds: 0.5, criticalSeconds: 1 },
+      loginFailure: { warningRatio: 0.1, criticalRatio: 0.2 },
+      tokenValidationLatency: { warningSeconds: 0.05, criticalSeconds: 0.1 },
+      rateLimit: { warningPerMinute: 10, criticalPerMinute: 100 },
+      bruteForce: { failuresPerIp: 50 },
+      csrf: { warningCount: 10 },
+      memory: { warningRatio: 0.8 },
+      databaseConnections: { warningRatio: 0.8 },
+      backup: { maxAge: "26h" },
+    },
+    "authwatch:slos": { availability: { objective: 0.999 } },
+  });
   const P = PANELS;
   const U = DASHBOARD_UIDS;
   const cases: { setting: string; edit: (s: Settings) => void; uid: string; panel: number; before: number[]; after: number[]; alert: string; expr: string }[] = [
@@ -204,8 +220,8 @@ describe("thresholds follow the settings the alerts read", () => {
   ];
 
   it.each(cases)("$setting moves $uid panel $panel and the alert $alert", ({ edit, uid, panel: id, before, after, alert, expr }) => {
-    const changed = withOverrides(prod, edit);
-    expect(stepsOf(panel(dash(build(prod).dashboards, uid), id))).toEqual(before);
+    const changed = withOverrides(fixture, edit);
+    expect(stepsOf(panel(dash(build(fixture).dashboards, uid), id))).toEqual(before);
     const rebuilt = build(changed);
     expect(stepsOf(panel(dash(rebuilt.dashboards, uid), id))).toEqual(after);
     expect(rebuilt.alerts.filter((a) => a.alert === alert).some((a) => a.expr.includes(expr))).toBe(true);
@@ -213,15 +229,16 @@ describe("thresholds follow the settings the alerts read", () => {
 
   it("the threshold in a query moves too (connections against max_connections)", () => {
     const expr = (s: Settings) => (panel(dash(build(s).dashboards, U.database), P.database.connectionsByState).targets as Json[]).map((t) => t.expr).join("\n");
-    expect(expr(prod)).toContain("0.8 * max(pg_settings_max_connections");
-    expect(expr(withOverrides(prod, (s) => void (s.thresholds.databaseConnections.warningRatio = 0.7)))).toContain("0.7 * max(pg_settings_max_connections");
+    expect(expr(fixture)).toContain("0.8 * max(pg_settings_max_connections");
+    expect(expr(withOverrides(fixture, (s) => void (s.thresholds.databaseConnections.warningRatio = 0.7)))).toContain("0.7 * max(pg_settings_max_connections");
   });
 
   it("a stack file's override reaches the panel: dev's relaxed error-rate tiers", () => {
     const dev = loadStackSettings("dev");
     const steps = stepsOf(panel(dash(build(dev).dashboards, U.overview), P.overview.errorRatio));
     expect(steps).toEqual([dev.thresholds.errorRate.warningRatio, dev.thresholds.errorRate.criticalRatio]);
-    expect(steps).not.toEqual(stepsOf(panel(dash(build(prod).dashboards, U.overview), P.overview.errorRatio)));
+    const defaults = fixtureStack("defaults", "prod");
+    expect(steps).not.toEqual(stepsOf(panel(dash(build(defaults).dashboards, U.overview), P.overview.errorRatio)));
   });
 });
 

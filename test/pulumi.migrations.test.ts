@@ -3,14 +3,14 @@
  * carries a hash of the migrations. Proven on a scratch copy of
  * postgres/migrations, and through index.ts with synth's output altered.
  */
-import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, describe, expect, it } from "vitest";
 import { migrationJobName, migrationsHash } from "../src/pulumi/database";
 import type { Rendered } from "../src/synth";
 import { deployableConfig, ofType, runProgram } from "./support/pulumi";
+import { tempDir } from "./support/tmp";
 
 const MIGRATIONS = path.join(__dirname, "..", "postgres", "migrations");
 
@@ -22,7 +22,7 @@ function rendered(dir: string, script = "#!/bin/sh\necho backup\n"): Map<string,
 }
 
 describe("the migrations hash", () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "authwatch-migrations-"));
+  const dir = tempDir("migrations");
   cpSync(MIGRATIONS, dir, { recursive: true });
   const first = readdirSync(dir).sort()[0]!;
   const original = migrationsHash(rendered(dir));

@@ -6,12 +6,12 @@ import { readdirSync } from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { prometheusRuleGroups } from "../alerts/index";
-import { listStacks } from "../src/settings";
 import { allProofs } from "./proofs/index";
 import { promtoolTest, tool, writePromtoolTests, type ToolResult } from "./support/promtool";
 import { renderToTemp, withOverrides, type RenderedStack } from "./support/render";
+import { testedStacks } from "./support/stacks";
 
-describe.each(listStacks())("stack %s", (stack) => {
+describe.each(testedStacks())("stack %s", (stack) => {
   let r: RenderedStack;
   let results: Map<string, ToolResult>;
   let files: string[];

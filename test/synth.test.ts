@@ -5,7 +5,7 @@ import * as yaml from "js-yaml";
 import { listStacks, loadStackSettings, parseSettings, SECRET_KEYS } from "../src/settings";
 import { renderStack } from "../src/synth";
 import { lokiRuleGroups, prometheusRuleGroups } from "../alerts/index";
-import { renderToTemp } from "./support/render";
+import { renderToTemp, withOverrides } from "./support/render";
 
 /** contracts/alerts.md "Catalog", every row's alert name. */
 const CONTRACT_ALERTS = [
@@ -128,10 +128,10 @@ describe("prometheus rules", () => {
   });
 
   it("moves a rule and the panels that show it when its threshold changes, and nothing else", () => {
-    const prod = loadStackSettings("prod");
-    const changed = structuredClone(prod);
-    changed.thresholds.errorRate.criticalRatio = 0.07;
-    const a = renderStack(prod).files;
+    // prod with the threshold stated by the test, whatever the stack file or the default says today.
+    const before = withOverrides(loadStackSettings("prod"), (d) => void (d.thresholds.errorRate.criticalRatio = 0.05));
+    const changed = withOverrides(before, (d) => void (d.thresholds.errorRate.criticalRatio = 0.07));
+    const a = renderStack(before).files;
     const b = renderStack(changed).files;
     const differing = [...a.keys()].filter((f) => a.get(f) !== b.get(f));
     expect(differing).toEqual(["prometheus/rules/auth-availability.yaml", "grafana/dashboards/auth-overview.json"]);
@@ -141,8 +141,9 @@ describe("prometheus rules", () => {
 });
 
 describe("loki", () => {
-  it("keeps security events a year and other auth logs 90 days", () => {
-    const limits = yaml.load(renderStack(loadStackSettings("prod")).files.get("loki/limits.yaml")!) as any;
+  it("renders the retention settings as limits: security events 365 days, other auth logs 90 days", () => {
+    const s = withOverrides(loadStackSettings("prod"), (d) => void (d.loki = { securityRetentionDays: 365, appRetentionDays: 90 }));
+    const limits = yaml.load(renderStack(s).files.get("loki/limits.yaml")!) as any;
     expect(limits.limits_config.retention_period).toBe("2160h");
     expect(limits.limits_config.retention_stream).toEqual([
       { selector: '{category="security"}', priority: 2, period: "8760h" },

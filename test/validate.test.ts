@@ -1,5 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { lokiRuleGroups, prometheusRuleGroups, PROCEDURE_RUNBOOKS } from "../alerts/index";
@@ -8,6 +7,8 @@ import { catalogProblems, logqlProblems, promqlProblems } from "../src/validate"
 import { runbookSlugs } from "../src/render/runbooks";
 import type { PromRuleGroup } from "../src/model";
 import { tool } from "./support/promtool";
+import { editStackConfig, setIn } from "./support/scratch";
+import { tempDir } from "./support/tmp";
 
 const s = loadStackSettings("prod");
 const records = new Set(prometheusRuleGroups(s).flatMap((g) => g.rules.flatMap((r) => (r.kind === "record" ? [r.record] : []))));
@@ -96,7 +97,7 @@ describe("catalog validation", () => {
 
 /** `npm run synth` in a scratch copy of the repository, after `edit` changed a file there. */
 async function synthInCopy(edit: (root: string) => void) {
-  const root = mkdtempSync(path.join(tmpdir(), "authwatch-copy-"));
+  const root = tempDir("copy");
   const repo = path.resolve(__dirname, "..");
   for (const dir of ["alerts", "src", "stacks", "runbooks", "dashboards", "postgres", "docs"]) cpSync(path.join(repo, dir), path.join(root, dir), { recursive: true });
   cpSync(path.join(repo, "package.json"), path.join(root, "package.json"));
@@ -152,7 +153,7 @@ describe("npm run synth stops on bad input", () => {
   });
   it("a threshold out of range in the stack file", async () => {
     const { res } = await synthInCopy((root) =>
-      writeFileSync(path.join(root, "stacks/Pulumi.prod.yaml"), `${readFileSync(path.join(root, "stacks/Pulumi.prod.yaml"), "utf8")}  authwatch:thresholds:\n    memory:\n      warningRatio: 1.5\n`),
+      editStackConfig(path.join(root, "stacks/Pulumi.prod.yaml"), (config) => setIn(config, ["authwatch:thresholds", "memory", "warningRatio"], 1.5)),
     );
     expect(res.ok).toBe(false);
     expect(res.output).toContain("stacks/Pulumi.prod.yaml: invalid stack settings:");

@@ -77,9 +77,10 @@ export interface ToolResult {
   readonly output: string;
 }
 
-export async function tool(cmd: string, args: readonly string[], cwd?: string): Promise<ToolResult> {
+/** Run a command; `env` adds to (or overrides) this process's environment. */
+export async function tool(cmd: string, args: readonly string[], cwd?: string, env?: Readonly<Record<string, string>>): Promise<ToolResult> {
   try {
-    const { stdout, stderr } = await run(cmd, [...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await run(cmd, [...args], { cwd, env: env && { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
     return { ok: true, output: stdout + stderr };
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };

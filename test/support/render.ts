@@ -1,9 +1,7 @@
-/** Render a stack into a fresh temporary directory, as `npm run synth` would. */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
+/** Render a stack into a fresh temporary directory (removed after the test file), as `npm run synth` would. */
 import { loadStackSettings, type Settings } from "../../src/settings";
 import { renderStack, writeRendered, type Rendered } from "../../src/synth";
+import { tempDir } from "./tmp";
 
 export interface RenderedStack extends Rendered {
   readonly settings: Settings;
@@ -13,7 +11,7 @@ export interface RenderedStack extends Rendered {
 export function renderToTemp(stackOrSettings: string | Settings): RenderedStack {
   const settings = typeof stackOrSettings === "string" ? loadStackSettings(stackOrSettings) : stackOrSettings;
   const rendered = renderStack(settings);
-  const dir = mkdtempSync(path.join(tmpdir(), `authwatch-${settings.stack}-`));
+  const dir = tempDir(settings.stack);
   writeRendered(rendered.files, dir);
   return { ...rendered, settings, dir };
 }

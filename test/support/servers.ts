@@ -1,6 +1,6 @@
 /** Real servers for tests: a free loopback port, an HTTP sink that records requests, Alertmanager. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { alertmanagerArgs } from "../../src/local/services";
@@ -27,25 +27,27 @@ export async function startAlertmanager(configFile: string): Promise<Alertmanage
   child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  await waitFor(
-    "Alertmanager to be ready",
-    async () => {
-      if (child.exitCode !== null) throw new Error(`alertmanager exited ${child.exitCode}:\n${output}`);
-      try {
-        return (await fetch(`${url}/-/ready`)).ok ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    },
-    20_000,
-  );
-  return {
-    url,
-    process: child,
-    log: () => output,
-    stop: async () => {
-      if (child.exitCode === null) child.kill("SIGTERM");
-      await exited;
-    },
+  const stop = async () => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+    await exited;
+    rmSync(storage, { recursive: true, force: true });
   };
+  try {
+    await waitFor(
+      "Alertmanager to be ready",
+      async () => {
+        if (child.exitCode !== null) throw new Error(`alertmanager exited ${child.exitCode}:\n${output}`);
+        try {
+          return (await fetch(`${url}/-/ready`)).ok ? true : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      20_000,
+    );
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { url, process: child, log: () => output, stop };
 }
