@@ -14,7 +14,7 @@ import { freePort } from "../../src/local/net";
 import { asServerUser, PG_BIN, run, serverUser, type RunResult } from "../../src/local/postgres";
 
 // Shared with the local stack (src/local/postgres.ts): the binaries, run(), the job scripts' environment.
-export { JOBS_DIR, MIGRATIONS_DIR, jobEnv, PG_BIN, REPO_ROOT, run, runJob, type RunResult } from "../../src/local/postgres";
+export { JOBS_DIR, MIGRATIONS_DIR, jobEnv, PG_BIN, REPO_ROOT, run, runJob, type JobScript, type RunResult } from "../../src/local/postgres";
 
 export interface PgCluster {
   readonly host: string;
