@@ -69,9 +69,10 @@ function hangingTool(tool: string): { path: string; pidFile: string } {
 
 describe("SIGTERM (a Job's deadline) stops the job promptly and reports the failure", () => {
   it.each([
-    ["backup.sh", "pg_dump", "backup_last_failure_timestamp_seconds", "pg-backup"],
-    ["restore-verify.sh", "pg_restore", "restore_verify_last_failure_timestamp_seconds", "restore-verify"],
-  ] as [JobScript, string, string, string][])("%s, while %s runs", async (script, tool, failureMetric, job) => {
+    ["backup.sh", "pg_dump", "backup_last_failure_timestamp_seconds", { job: "pg-backup", database: db }],
+    ["restore-verify.sh", "pg_restore", "restore_verify_last_failure_timestamp_seconds", { job: "restore-verify", database: db }],
+    ["token-cleanup.sh", "psql", "refresh_token_cleanup_last_failure_timestamp_seconds", { job: "token-cleanup" }],
+  ] as [JobScript, string, string, Record<string, string>][])("%s, while %s runs", async (script, tool, failureMetric, labels) => {
     const dest = dirFor("term");
     if (script === "restore-verify.sh") {
       const stored = await runJob("backup.sh", { DATABASE_URL: pg.url(db), BACKUP_DESTINATION: `file://${dest}` });
@@ -105,7 +106,7 @@ describe("SIGTERM (a Job's deadline) stops the job promptly and reports the fail
     }
     expect(code, stderr).toBe(143);
     expect(stillRunning).toBe(false);
-    expect(await gateway.value(failureMetric, { job, database: db })).toBeGreaterThanOrEqual(Math.floor(termAt));
+    expect(await gateway.value(failureMetric, labels)).toBeGreaterThanOrEqual(Math.floor(termAt));
     expect(readdirSync(dest).filter((f) => f.endsWith(".partial"))).toEqual([]);
     expect(await pg.sql(`SELECT count(*) FROM pg_database WHERE datname LIKE '%restore_verify%'`)).toBe("0");
   });
