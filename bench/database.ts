@@ -197,7 +197,7 @@ export async function benchDatabase(
     log("restore-verify.sh ...");
     await checkpoint();
     const [verifyLog, restoreVerifyJobSeconds] = await timed(() =>
-      must("restore-verify.sh", runJob("restore-verify.sh", { DATABASE_URL: pg.url(db), BACKUP_DESTINATION: `file://${dest}` })),
+      must("restore-verify.sh", runJob("restore-verify.sh", { DATABASE_URL: pg.url(db), RESTORE_VERIFY_TARGET_URL: pg.url("postgres"), BACKUP_DESTINATION: `file://${dest}` })),
     );
     const rto = /restored \S+ in ([0-9.]+)s/.exec(verifyLog);
     if (!rto) throw new Error(`no RTO in restore-verify output: ${verifyLog}`);

@@ -18,6 +18,13 @@ aw_job=pg-backup
 require_env DATABASE_URL BACKUP_DESTINATION
 retention_days=$(uint_env BACKUP_RETENTION_DAYS 7 1)
 dest_parse
+# s3://: expiry is the bucket's lifecycle rule, and Object Lock keeps every
+# backup for its retention; the job deletes only when asked to (a bucket
+# without lifecycle). file://: the job is the only one who can expire.
+delete_expired=yes
+if [ "$dest_kind" = s3 ] && ! is_true "${BACKUP_S3_DELETE_EXPIRED:-false}"; then
+  delete_expired=
+fi
 require_cmd psql pg_dump pg_restore sha256sum awk
 [ -z "${PUSHGATEWAY_URL:-}" ] || require_cmd curl
 
@@ -44,15 +51,26 @@ on_exit() {
 trap on_exit EXIT
 exit_on_signals
 
-db=$(database_name "$DATABASE_URL")
+conn_parse DATABASE_URL src "$work"
+db=$(database_name src)
 
 # A name not taken yet (two backups within one second wait for the next).
 while :; do
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
   name="$db-$stamp"
-  backup_objects "$db" | grep -qxF -e "$name.dump" -e "$name.manifest" || break
+  backup_objects "$db" "$work/taken" || die "cannot list $BACKUP_DESTINATION"
+  grep -qxF -e "$name.dump" -e "$name.manifest" "$work/taken" || break
   sleep 1
 done
+
+# A run killed by SIGKILL (no trap runs) leaves its hidden staging file in a
+# file:// destination: this database's are removed here, nothing else.
+if [ "$dest_kind" = file ] && [ -d "$dest_dir" ]; then
+  for stale in "$dest_dir/.$db-"*.partial; do
+    [ -e "$stale" ] || continue
+    rm -f "$stale" && log "removed stale ${stale##*/} (left by an interrupted run)"
+  done
+fi
 
 # file:// dumps straight into the destination under a hidden name (renamed
 # once complete); s3:// dumps into the work directory, then uploads.
@@ -78,14 +96,15 @@ log "backing up $db to $BACKUP_DESTINATION/$name.dump"
   printf '%s\n' "SELECT 'snapshot_time' || E'\\t' || to_char(transaction_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"');"
   printf '%s\n' "SELECT 'server_version' || E'\\t' || current_setting('server_version');"
   printf '%s\n' '\o'
+  # pg_dump inherits psql's libpq environment: the same server, database and credentials.
   # shellcheck disable=SC2016 # expanded by the shell psql's \! starts
-  printf '%s\n' '\! pg_dump --format=custom --snapshot="$AW_SNAPSHOT" --file="$AW_DUMP_FILE" --dbname="$DATABASE_URL"; echo $? >"$AW_DUMP_STATUS"'
+  printf '%s\n' '\! pg_dump --format=custom --snapshot="$AW_SNAPSHOT" --file="$AW_DUMP_FILE"; echo $? >"$AW_DUMP_STATUS"'
   printf '%s\n' 'COMMIT;'
 } >"$work/snapshot.sql"
 AW_DUMP_FILE=$staged
 AW_DUMP_STATUS="$work/dump.status"
-export DATABASE_URL AW_DUMP_FILE AW_DUMP_STATUS
-psql_at "$DATABASE_URL" -f "$work/snapshot.sql" >/dev/null || die "snapshot session failed"
+export AW_DUMP_FILE AW_DUMP_STATUS
+run_child psql_at src -f "$work/snapshot.sql" >/dev/null || die "snapshot session failed"
 [ "$(cat "$work/dump.status" 2>/dev/null)" = 0 ] || die "pg_dump failed"
 
 # The archive's table of contents must be readable before it counts as a backup.
@@ -105,11 +124,11 @@ size=$(wc -c <"$staged" | awk '{ print $1 }')
 if [ "$dest_kind" = file ]; then
   mv -f "$staged" "$dest_dir/$name.dump"
 else
-  dest_put "$staged" "$name.dump"
+  run_child dest_put "$staged" "$name.dump" || die "cannot store $name.dump"
   rm -f "$staged"
 fi
 staged=
-dest_put "$work/$name.manifest" "$name.manifest"
+dest_put "$work/$name.manifest" "$name.manifest" || die "cannot store $name.manifest"
 log "stored $name.dump ($size bytes, sha256 $sha) and $name.manifest"
 
 finished=$(now_epoch)
@@ -125,11 +144,18 @@ log "backup of $db done in ${duration}s"
 push_metrics "$work/metrics.prom" database "$db" || exit 3
 
 # Retention, only after the backup is stored and reported: a failed deletion must
-# not turn a good backup into a failed one. By the time in the object name:
-# every backup object of this database older than the limit goes; the
+# not turn a good backup into a failed one (exit 4). By the time in the object
+# name: every backup object of this database older than the limit goes; the
 # newest backup always stays; other objects are never touched.
+if [ -z "$delete_expired" ]; then
+  log "retention: left to the bucket's lifecycle rule (BACKUP_S3_DELETE_EXPIRED is off)"
+  exit 0
+fi
 cutoff=$(date -u -d "@$(($(date +%s) - retention_days * 86400))" +%Y%m%dT%H%M%SZ)
-backup_objects "$db" >"$work/objects"
+if ! backup_objects "$db" "$work/objects"; then
+  log "retention (${retention_days} days): cannot list $BACKUP_DESTINATION; nothing removed"
+  exit 4
+fi
 awk -v p="$db-" -v cutoff="$cutoff" -v keep="$stamp" '
   { s = substr($0, length(p) + 1, 16); if (s < cutoff && s != keep) print }' "$work/objects" >"$work/expired"
 retention_failed=
@@ -142,4 +168,3 @@ while IFS= read -r object; do
   fi
 done <"$work/expired"
 [ -z "$retention_failed" ] || exit 4
-

@@ -14,13 +14,50 @@
 : "${PGCONNECT_TIMEOUT:=10}"
 : "${PGAPPNAME:=authwatch-$aw_job}"
 export PGCONNECT_TIMEOUT PGAPPNAME
+# shellcheck source=conn.sh
+. "$(dirname "$0")/conn.sh"
 
-# Turn SIGHUP/INT/TERM into an exit with the conventional status, so the
-# caller's EXIT trap cleans up and reports the failure.
+# Signals. A shell runs a trap only once its foreground child has ended, so
+# the long-running steps go through run_child (in the background, waited
+# for). On SIGHUP/INT/TERM (a Job's deadline sends TERM) every process the job
+# started is stopped at once, then the job exits with the conventional status
+# and the caller's EXIT trap cleans up and reports the failure.
 exit_on_signals() {
-  trap 'exit 129' HUP
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
+  trap 'on_signal 129' HUP
+  trap 'on_signal 130' INT
+  trap 'on_signal 143' TERM
+}
+
+on_signal() {
+  trap '' HUP INT TERM
+  log "stopping: signal received (exit $1)"
+  kill_descendants
+  exit "$1"
+}
+
+# run_child CMD [ARGS...] : CMD with this shell's stdin, as a waited-for
+# background process; returns its exit status.
+run_child() {
+  exec 3<&0
+  "$@" <&3 3<&- &
+  _child=$!
+  exec 3<&-
+  _child_status=0
+  wait "$_child" || _child_status=$?
+  return "$_child_status"
+}
+
+# kill_descendants : SIGTERM to every process below this shell (psql, the
+# pg_dump it started, pg_restore, aws, ...), read from /proc (Linux).
+kill_descendants() {
+  _pids=$(cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$$" '
+    { s = $0; pid = $1; sub(/.*\) /, "", s); split(s, f, " "); kids[f[2]] = kids[f[2]] " " pid }
+    END {
+      n = split(kids[root], q, " ")
+      for (i = 1; i <= n; i++) { print q[i]; m = split(kids[q[i]], c, " "); for (j = 1; j <= m; j++) q[++n] = c[j] }
+    }') || _pids=
+  # shellcheck disable=SC2086 # a list of pids
+  [ -z "$_pids" ] || kill -TERM $_pids 2>/dev/null || :
 }
 
 log() {
@@ -85,52 +122,6 @@ seconds_between() {
   awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'
 }
 
-# psql_at URL [psql args...] : psql for scripts: no psqlrc, stop at the first
-# error, quiet, unaligned tuples-only output.
-psql_at() {
-  _url=$1
-  shift
-  psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$_url" "$@"
-}
-
-# url_dbname URL : the database name written in a connection URI or a
-# key=value connection string (empty when it names none).
-url_dbname() {
-  case $1 in
-    postgres://* | postgresql://*)
-      _rest=${1#*://}
-      case $_rest in
-        */*) _rest=${_rest#*/}; printf '%s\n' "${_rest%%\?*}" ;;
-        *) printf '\n' ;;
-      esac
-      ;;
-    *)
-      printf '%s\n' "$1" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^dbname=/) { sub(/^dbname=/, "", $i); print $i; exit } }'
-      ;;
-  esac
-}
-
-# database_name URL : the database the URL connects to; asks the server, and
-# falls back to the URL's text when the server cannot be reached (so that a
-# failed run is still reported under the right `database` label).
-database_name() {
-  _name=$(psql_at "$1" -c 'SELECT current_database()' 2>/dev/null) || _name=
-  [ -n "$_name" ] || _name=$(url_dbname "$1")
-  [ -n "$_name" ] || _name=${PGDATABASE:-postgres}
-  printf '%s\n' "$_name"
-}
-
-# url_with_dbname URL DBNAME : the same connection, to another database.
-# DBNAME must be a plain identifier ([A-Za-z0-9_]).
-url_with_dbname() {
-  case $1 in
-    postgres://* | postgresql://*)
-      printf '%s\n' "$1" | sed -E 's#^(postgres(ql)?://[^/?]*)(/[^?]*)?#\1/'"$2"'#'
-      ;;
-    *) printf '%s dbname=%s\n' "$1" "$2" ;;
-  esac
-}
-
 # SQL printing one line "table<TAB>schema.table<TAB>exact row count" per
 # ordinary or partitioned table outside the system schemas. Exact counts
 # (count(*), not statistics), run in whatever snapshot the caller's
@@ -167,22 +158,33 @@ dest_parse() {
     s3://?*)
       dest_kind="s3"
       dest_uri=${BACKUP_DESTINATION%/}
+      dest_bucket=${dest_uri#s3://}
+      dest_bucket=${dest_bucket%%/*}
+      dest_prefix=
+      case ${dest_uri#s3://} in */*) dest_prefix=${dest_uri#s3://*/}/ ;; esac
       require_cmd aws
       ;;
     *) config_error "BACKUP_DESTINATION must be s3://bucket/prefix or file:///absolute/dir, got '$BACKUP_DESTINATION'" ;;
   esac
 }
 
-# dest_list : the object names in the destination, one per line.
+# dest_list : the object names in the destination, one per line (names may
+# hold spaces). Fails when the destination cannot be listed.
 dest_list() {
   case $dest_kind in
     file)
       [ -d "$dest_dir" ] || return 0
-      ls -1 "$dest_dir"
+      ls -1A "$dest_dir"
       ;;
     s3)
-      # `aws s3 ls` prints "DATE TIME SIZE NAME" per object, "PRE name/" per sub-prefix.
-      aws s3 ls "$dest_uri/" | awk '$1 != "PRE" && NF >= 4 { print $4 }'
+      # One key per line ("None" when there is none); the awk's status is the
+      # pipeline's, so a failed listing is marked for it.
+      { aws s3api list-objects-v2 --bucket "$dest_bucket" --prefix "$dest_prefix" \
+          --query 'Contents[].[Key]' --output text || printf '\t\tlisting failed\n'; } |
+        awk -v p="$dest_prefix" '
+          $0 == "\t\tlisting failed" { failed = 1; next }
+          index($0, p) == 1 { name = substr($0, length(p) + 1); if (name != "" && index(name, "/") == 0) print name }
+          END { exit failed }'
       ;;
   esac
 }
@@ -193,8 +195,7 @@ dest_put() {
   case $dest_kind in
     file)
       mkdir -p "$dest_dir"
-      cp "$1" "$dest_dir/.$2.partial"
-      mv -f "$dest_dir/.$2.partial" "$dest_dir/$2"
+      cp "$1" "$dest_dir/.$2.partial" && mv -f "$dest_dir/.$2.partial" "$dest_dir/$2"
       ;;
     s3) aws s3 cp --only-show-errors "$1" "$dest_uri/$2" ;;
   esac
@@ -222,15 +223,18 @@ dest_remove() {
   esac
 }
 
-# backup_objects DB : the names of DB's backup objects in the destination,
-# "<DB>-YYYYMMDDTHHMMSSZ.dump" and ".manifest", sorted (oldest first). Any
-# other object is never touched.
+# backup_objects DB FILE : writes to FILE the names of DB's backup objects in
+# the destination, "<DB>-YYYYMMDDTHHMMSSZ.dump" and ".manifest", sorted
+# (oldest first). Any other object is never touched. Fails when the
+# destination cannot be listed.
 backup_objects() {
-  dest_list | awk -v p="$1-" '
+  dest_list >"$2.all" || return 1
+  awk -v p="$1-" '
     index($0, p) == 1 {
       rest = substr($0, length(p) + 1)
       if (rest ~ /^[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z\.(dump|manifest)$/) print
-    }' | sort
+    }' "$2.all" | sort >"$2"
+  rm -f "$2.all"
 }
 
 # ---------------------------------------------------------------------------

@@ -48,6 +48,63 @@ esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/authwatch-migrate.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 exit_on_signals
+conn_parse DATABASE_URL src "$work"
+
+# Each migration runs in one transaction with its ledger row; a COMMIT (or
+# BEGIN, ROLLBACK, ...) of its own would commit half of it and leave the
+# ledger saying it never ran. Comments, strings, quoted identifiers and
+# dollar-quoted bodies (plpgsql BEGIN ... END) are skipped; a statement
+# starting with a transaction-control keyword is refused.
+txn_control() {
+  awk '
+    { text = text $0 "\n" }
+    function check(   u, w) {
+      u = toupper(stmt); sub(/^[ \t\r\n]+/, "", u)
+      if (u == "") return
+      if (atomic) { if (u ~ /^END([^A-Z0-9_]|$)/) atomic = 0; return }
+      if (u ~ /^CREATE[^A-Z0-9_]/ && u ~ /[^A-Z0-9_]BEGIN[ \t\r\n]+ATOMIC([^A-Z0-9_]|$)/) { atomic = 1; return }
+      w = u; sub(/[^A-Z0-9_].*$/, "", w)
+      if (w ~ /^(BEGIN|COMMIT|ROLLBACK|END|ABORT|SAVEPOINT|RELEASE)$/) found = w
+      else if (w ~ /^(START|PREPARE)$/ && u ~ /^[A-Z]+[ \t\r\n]+TRANSACTION/) found = w " TRANSACTION"
+      if (found != "") { printf "line %d: transaction control (%s)\n", line0, found; exit 1 }
+    }
+    END {
+      n = length(text); line = 1; stmt = ""; line0 = 0
+      for (i = 1; i <= n; i++) {
+        c = substr(text, i, 1); c2 = substr(text, i, 2)
+        if (c2 == "--") { while (i <= n && substr(text, i, 1) != "\n") i++; c = "\n" }
+        else if (c2 == "/*") {
+          depth = 1; i += 2
+          while (i <= n && depth > 0) {
+            d2 = substr(text, i, 2)
+            if (d2 == "/*") { depth++; i += 2 } else if (d2 == "*/") { depth--; i += 2 } else { if (substr(text, i, 1) == "\n") line++; i++ }
+          }
+          i--; c = " "
+        } else if (c == "'\''" || c == "\"") {
+          q = c; esc = (c == "'\''" && i > 1 && substr(text, i - 1, 1) ~ /[Ee]/)
+          for (i++; i <= n; i++) {
+            d = substr(text, i, 1)
+            if (d == "\n") line++
+            if (esc && d == "\\") { i++; continue }
+            if (d == q) break
+          }
+          c = " "
+        } else if (c == "$" && match(substr(text, i), /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/)) {
+          tag = substr(text, i, RLENGTH); rest = substr(text, i + RLENGTH)
+          e = index(rest, tag)
+          body = (e > 0) ? substr(rest, 1, e - 1) : rest
+          line += gsub(/\n/, "", body)
+          i = (e > 0) ? i + RLENGTH + e + length(tag) - 2 : n
+          c = " "
+        }
+        if (c == ";") { check(); stmt = ""; line0 = 0; continue }
+        if (c == "\n") line++
+        if (line0 == 0 && c !~ /[ \t\r\n]/) line0 = (c == "\n") ? line - 1 : line
+        stmt = stmt c
+      }
+      check()
+    }' "$1"
+}
 
 # --- the files -----------------------------------------------------------------
 # files.tsv: version <TAB> name <TAB> sha256 of the .up.sql, in version order.
@@ -61,6 +118,8 @@ for path in "$migrations_dir"/*.sql; do
   esac
   base=${file%.sql}
   base=${base%.*}
+  found=$(txn_control "$path") \
+    || die "refusing to run: $file $found; migrate.sh runs each migration in its own transaction: remove it (nothing was applied)"
   case $file in
     *.up.sql)
       [ -f "$migrations_dir/$base.down.sql" ] || config_error "$file has no $base.down.sql"
@@ -93,9 +152,9 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 COMMENT ON TABLE schema_migrations IS
   'Ledger of migrate.sh: applied migrations and the sha256 of each .up.sql as applied.';
 SQL
-psql_at "$DATABASE_URL" -1 -v lock_timeout="$lock_timeout" -f "$work/lock.sql" -f "$work/ledger.sql" \
+psql_at src -1 -v lock_timeout="$lock_timeout" -f "$work/lock.sql" -f "$work/ledger.sql" \
   || die "cannot create or read the ledger table schema_migrations"
-psql_at "$DATABASE_URL" -F '	' \
+psql_at src -F '	' \
   -c 'SELECT version, name, checksum FROM schema_migrations ORDER BY version' >"$work/applied.tsv" \
   || die "cannot read schema_migrations"
 
@@ -137,7 +196,7 @@ if [ ! -s "$work/plan.tsv" ]; then
 fi
 
 # --- backup before migration when there is data --------------------------------------------
-has_data=$(psql_at "$DATABASE_URL" <<'SQL'
+has_data=$(psql_at src <<'SQL'
 SELECT coalesce(bool_or((xpath('/row/e/text()',
          query_to_xml(format('SELECT EXISTS (SELECT 1 FROM %I.%I) AS e', n.nspname, c.relname),
                       false, true, '')))[1]::text::boolean), false)
@@ -158,7 +217,7 @@ if [ "$has_data" = t ]; then
       || config_error "the database holds data: set BACKUP_DESTINATION for the backup taken before migrating (or MIGRATE_SKIP_BACKUP=true to migrate without one)"
     log "the database holds data: backing up before migrating"
     backup_status=0
-    sh "$here/backup.sh" || backup_status=$?
+    run_child sh "$here/backup.sh" || backup_status=$?
     case $backup_status in
       0) ;;
       3) log "the backup is stored, only its metrics push failed: migrating" ;;
@@ -179,7 +238,7 @@ while IFS='	' read -r version name checksum; do
     ledger="$work/unrecord.sql"
   fi
   log "$command: ${file##*/}"
-  psql_at "$DATABASE_URL" -1 -v lock_timeout="$lock_timeout" \
+  run_child psql_at src -1 -v lock_timeout="$lock_timeout" \
     -v version="$version" -v name="$name" -v checksum="$checksum" \
     -f "$work/lock.sql" -f "$file" -f "$ledger" >/dev/null </dev/null \
     || die "${file##*/} failed and was rolled back; migrations before it stay applied"

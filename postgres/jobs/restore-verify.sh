@@ -3,7 +3,13 @@
 # authwatch restore-verification job: proves that the newest backup of
 # DATABASE_URL's database restores, and measures how long that takes (RTO).
 #
-#   DATABASE_URL=postgresql://... BACKUP_DESTINATION=s3://bucket/prefix sh postgres/jobs/restore-verify.sh
+#   DATABASE_URL=postgresql://... RESTORE_VERIFY_TARGET_URL=postgresql://.../postgres \
+#   BACKUP_DESTINATION=s3://bucket/prefix sh postgres/jobs/restore-verify.sh
+#
+# DATABASE_URL names the database whose backups are verified (its name picks
+# the backup objects; the job writes nothing there). RESTORE_VERIFY_TARGET_URL
+# is required: the server and maintenance database where the scratch database
+# is created; it must not be the production database itself.
 #
 # 1. picks the newest complete backup (<db>-<stamp>.manifest and its .dump),
 # 2. checks the dump's size and sha256 against the manifest,
@@ -20,7 +26,7 @@ aw_job=restore-verify
 # Only a database carrying exactly this comment is ever dropped by this job.
 scratch_marker='authwatch restore-verify scratch database: dropped and re-created by every run'
 
-require_env DATABASE_URL BACKUP_DESTINATION
+require_env DATABASE_URL RESTORE_VERIFY_TARGET_URL BACKUP_DESTINATION
 restore_jobs=$(uint_env RESTORE_VERIFY_JOBS 1 1)
 dest_parse
 require_cmd psql pg_restore sha256sum awk
@@ -62,29 +68,33 @@ on_exit() {
 trap on_exit EXIT
 exit_on_signals
 
-db=$(database_name "$DATABASE_URL")
+conn_parse DATABASE_URL src "$work"
+conn_parse RESTORE_VERIFY_TARGET_URL target "$work"
+if [ "$(conn_endpoint src)" = "$(conn_endpoint target)" ]; then
+  config_error "refusing to restore into the production database: RESTORE_VERIFY_TARGET_URL names the same host, port and database as DATABASE_URL; point it at a maintenance database (e.g. postgres) or another server"
+fi
+db=$(database_name src)
 scratch=${RESTORE_VERIFY_DATABASE:-${db}_restore_verify}
 case $scratch in
   '' | *[!A-Za-z0-9_]*) config_error "RESTORE_VERIFY_DATABASE must be a plain identifier ([A-Za-z0-9_]), got '$scratch'" ;;
 esac
 [ "${#scratch}" -le 63 ] || config_error "scratch database name '$scratch' is longer than 63 bytes"
 # The server (and maintenance database) the scratch database is created on.
-target_url=${RESTORE_VERIFY_TARGET_URL:-$DATABASE_URL}
-target_db=$(database_name "$target_url")
+target_db=$(database_name target)
 if [ "$scratch" = "$db" ] || [ "$scratch" = "$target_db" ]; then
   config_error "the scratch database '$scratch' must differ from '$db' and '$target_db'"
 fi
-scratch_url=$(url_with_dbname "$target_url" "$scratch")
+conn_copy target scratch "$scratch"
 
 drop_scratch() {
-  psql_at "$target_url" -v scratch="$scratch" >/dev/null <<'SQL'
+  psql_at target -v scratch="$scratch" >/dev/null <<'SQL'
 SET client_min_messages = warning;
 DROP DATABASE IF EXISTS :"scratch" WITH (FORCE);
 SQL
 }
 
 # --- 1. the newest complete backup (or RESTORE_VERIFY_BACKUP) --------------
-backup_objects "$db" >"$work/objects"
+backup_objects "$db" "$work/objects" || die "cannot list $BACKUP_DESTINATION"
 if [ -n "${RESTORE_VERIFY_BACKUP:-}" ]; then
   backup=${RESTORE_VERIFY_BACKUP%.manifest}
   backup=${backup%.dump}
@@ -119,7 +129,7 @@ if [ "$actual_size" != "$expected_size" ] || [ "$actual_sha" != "$expected_sha" 
 fi
 
 # --- 3. restore into a fresh scratch database --------------------------------
-existing=$(psql_at "$target_url" -v scratch="$scratch" <<'SQL'
+existing=$(psql_at target -v scratch="$scratch" <<'SQL'
 SELECT coalesce(shobj_description(oid, 'pg_database'), '(no comment)') FROM pg_database WHERE datname = :'scratch';
 SQL
 ) || die "cannot connect to $target_db to create the scratch database"
@@ -127,16 +137,17 @@ if [ -n "$existing" ] && [ "$existing" != "$scratch_marker" ]; then
   config_error "database '$scratch' exists and is not a restore-verify scratch database; refusing to drop it"
 fi
 drop_scratch || die "cannot drop the previous scratch database $scratch"
-psql_at "$target_url" -v scratch="$scratch" >/dev/null <<'SQL' || die "cannot create scratch database $scratch"
+psql_at target -v scratch="$scratch" >/dev/null <<'SQL' || die "cannot create scratch database $scratch"
 CREATE DATABASE :"scratch" TEMPLATE template0;
 SQL
 scratch_created=yes
-psql_at "$target_url" -v scratch="$scratch" -v marker="$scratch_marker" >/dev/null <<'SQL' || die "cannot mark scratch database $scratch"
+psql_at target -v scratch="$scratch" -v marker="$scratch_marker" >/dev/null <<'SQL' || die "cannot mark scratch database $scratch"
 COMMENT ON DATABASE :"scratch" IS :'marker';
 SQL
 
-if ! pg_restore --exit-on-error --no-owner --no-privileges --jobs="$restore_jobs" \
-  --dbname="$scratch_url" "$dump"; then
+# pg_restore connects through its libpq environment (PGDATABASE = the scratch database).
+if ! run_child with_conn scratch pg_restore --exit-on-error --no-owner --no-privileges --jobs="$restore_jobs" \
+  --dbname="$scratch" "$dump"; then
   failed_mismatch=$all_rows
   die "pg_restore of $dump_name failed"
 fi
@@ -146,7 +157,7 @@ log "restored $dump_name in ${rto}s"
 
 # --- 4. compare per-table exact row counts -----------------------------------
 table_counts_sql >"$work/counts.sql"
-psql_at "$scratch_url" -f "$work/counts.sql" >"$work/restored.tsv" || die "cannot count rows in $scratch"
+run_child psql_at scratch -f "$work/counts.sql" >"$work/restored.tsv" || die "cannot count rows in $scratch"
 # Sum over tables of |manifest count - restored count|; a table on one side
 # only counts its rows, and at least 1.
 mismatched=$(awk -F '\t' '

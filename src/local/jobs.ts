@@ -114,6 +114,8 @@ export class JobRunner {
     const started = Date.now();
     const env = {
       DATABASE_URL: this.o.databaseUrl,
+      // restore-verify creates its scratch database from the server's maintenance database, never the production one.
+      RESTORE_VERIFY_TARGET_URL: maintenanceUrl(this.o.databaseUrl),
       BACKUP_DESTINATION: `file://${this.o.backupDir}`,
       BACKUP_RETENTION_DAYS: "1",
       PUSHGATEWAY_URL: this.o.pushgatewayUrl,
@@ -156,4 +158,11 @@ export class JobRunner {
     this.timers = [];
     await this.running?.catch(() => undefined);
   }
+}
+
+/** The same server's `postgres` database. */
+export function maintenanceUrl(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = "/postgres";
+  return url.toString();
 }

@@ -7,14 +7,14 @@
 // Durability is switched off (fsync, full_page_writes): these clusters are
 // for tests only.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chownSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../src/local/net";
 import { asServerUser, PG_BIN, run, serverUser, type RunResult } from "../../src/local/postgres";
 
 // Shared with the local stack (src/local/postgres.ts): the binaries, run(), the job scripts' environment.
-export { JOBS_DIR, MIGRATIONS_DIR, jobEnv, PG_BIN, REPO_ROOT, run, runJob, type RunResult } from "../../src/local/postgres";
+export { JOBS_DIR, MIGRATIONS_DIR, jobEnv, PG_BIN, REPO_ROOT, run, runJob, type JobScript, type RunResult } from "../../src/local/postgres";
 
 export interface PgCluster {
   readonly host: string;
@@ -27,6 +27,10 @@ export interface PgCluster {
   /** Like psql(), but throws on failure and returns trimmed stdout. */
   sql(sql: string, database?: string): Promise<string>;
   createDatabase(name: string): Promise<void>;
+  /** From now on these roles must give their password (scram-sha-256) on TCP; everyone else stays trusted. */
+  requirePassword(...roles: string[]): Promise<void>;
+  /** postgresql:// URL for a role with a password (percent-encoded), to the given database. */
+  urlAs(user: string, password: string, database?: string): string;
   stop(): Promise<void>;
 }
 
@@ -100,11 +104,38 @@ function cluster(baseDir: string, dataDir: string, port: number): PgCluster {
       const result = await psql(`CREATE DATABASE "${name}"`);
       if (result.code !== 0) throw new Error(`CREATE DATABASE ${name}: ${result.stderr}`);
     },
+    async requirePassword(...roles) {
+      const hba = join(dataDir, "pg_hba.conf");
+      const lines = roles.map((r) => `host all ${r} 127.0.0.1/32 scram-sha-256`).join("\n");
+      writeFileSync(hba, `${lines}\n${readFileSync(hba, "utf8")}`);
+      const result = await psql("SELECT pg_reload_conf()");
+      if (result.code !== 0) throw new Error(`reload: ${result.stderr}`);
+    },
+    urlAs(user, password, database = "postgres") {
+      return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(database)}`;
+    },
     async stop() {
       process.removeListener("exit", stopNow);
       stopNow();
     },
   };
+}
+
+/**
+ * A directory of stand-ins for the PostgreSQL client tools that append their
+ * argv (one line per call) to `<dir>/argv.log`, then exec the real binary.
+ * Put it first on a job's PATH.
+ */
+export function recordingClients(dir: string): { path: string; log: string } {
+  mkdirSync(dir, { recursive: true });
+  const log = join(dir, "argv.log");
+  writeFileSync(log, "");
+  for (const tool of ["psql", "pg_dump", "pg_restore"]) {
+    const shim = join(dir, tool);
+    writeFileSync(shim, `#!/bin/sh\nprintf '%s\\n' "${tool} $*" >>'${log}'\nexec '${join(PG_BIN, tool)}' "$@"\n`);
+    chmodSync(shim, 0o755);
+  }
+  return { path: `${dir}:${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`, log };
 }
 
 // ---------------------------------------------------------------------------
