@@ -486,6 +486,15 @@ describe("index.ts refuses to deploy", () => {
     expect(registered).toEqual([]);
   });
 
+  // restore-verify.sh refuses to run without a target that is not the production database.
+  it("without restoreVerifyTargetUrl: the restore-verify CronJob would fail every run", async () => {
+    registered.length = 0;
+    await expect(runProgram("prod", deployableConfig("prod", ["restoreVerifyTargetUrl"]), { registered })).rejects.toThrow(
+      /authwatch:restoreVerifyTargetUrl: required by the restore verification \(RESTORE_VERIFY_TARGET_URL/,
+    );
+    expect(registered).toEqual([]);
+  });
+
   it("the local stack (run by npm run local)", async () => {
     registered.length = 0;
     await expect(runProgram("local", deployableConfig("local"), { registered })).rejects.toThrow(/authwatch:cluster: stack local has no cluster settings \(the local stack runs with `npm run local`/);

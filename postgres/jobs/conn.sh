@@ -16,7 +16,7 @@
 conn_parse() {
   eval "_cu=\${$1-}"
   _cp=$2
-  _cbad="$1 is not a valid postgresql://user:password@host:port/database URL (its value is not shown; see docs/database.md)"
+  _cbad="$1 is not a valid postgresql:// URL of user, password, host, port and database (its value is not shown; see docs/database.md)"
   case $_cu in
     postgres://* | postgresql://*) _cu=${_cu#*://} ;;
     *) config_error "$_cbad" ;;

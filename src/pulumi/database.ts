@@ -89,13 +89,13 @@ export class DatabaseJobs extends pulumi.ComponentResource {
       { metadata: metadata(s, COMPONENTS.databaseJobs), data: Object.fromEntries([...scripts, ...migrations]) },
       child,
     );
-    const targetUrl = optionalSecretConfig("restoreVerifyTargetUrl");
+    const targetUrl = secretConfig("restoreVerifyTargetUrl");
     const secret = new k8s.core.v1.Secret(
       DATABASE_JOBS_SECRET,
       {
         metadata: metadata(s, DATABASE_JOBS_SECRET, COMPONENTS.databaseJobs),
         type: "Opaque",
-        stringData: { DATABASE_URL: secretConfig("databaseUrl"), ...(targetUrl ? { RESTORE_VERIFY_TARGET_URL: targetUrl } : {}) },
+        stringData: { DATABASE_URL: secretConfig("databaseUrl"), RESTORE_VERIFY_TARGET_URL: targetUrl },
       },
       child,
     );
@@ -189,7 +189,7 @@ export class DatabaseJobs extends pulumi.ComponentResource {
           ...backupEnv.filter((e) => e.name !== "BACKUP_RETENTION_DAYS"),
           { name: "RESTORE_VERIFY_DATABASE", value: jobs.restoreVerify.scratchDatabase },
           { name: "RESTORE_VERIFY_JOBS", value: String(jobs.restoreVerify.parallelJobs) },
-          ...(targetUrl ? [{ name: "RESTORE_VERIFY_TARGET_URL", valueFrom: { secretKeyRef: { name: DATABASE_JOBS_SECRET, key: "RESTORE_VERIFY_TARGET_URL" } } }] : []),
+          { name: "RESTORE_VERIFY_TARGET_URL", valueFrom: { secretKeyRef: { name: DATABASE_JOBS_SECRET, key: "RESTORE_VERIFY_TARGET_URL" } } },
         ],
         backups: true,
       },

@@ -24,6 +24,7 @@ export function clusterSecrets(s: Settings): Map<ClusterSecretKey, string> {
   const out = new Map<ClusterSecretKey, string>([
     ["databaseUrl", "the database jobs (DATABASE_URL)"],
     ["postgresExporterDsn", "postgres_exporter (DATA_SOURCE_NAME)"],
+    ["restoreVerifyTargetUrl", "the restore verification (RESTORE_VERIFY_TARGET_URL: a server other than the production database's, where the scratch database is created)"],
   ]);
   if (s.cluster?.grafana.enabled) out.set("grafanaAdminPassword", "the chart's Grafana (admin password)");
   return out;

@@ -177,7 +177,7 @@ export const CLUSTER_SECRET_KEYS = [
   "databaseUrl",
   /** postgres_exporter's DATA_SOURCE_NAME (a role with pg_monitor). */
   "postgresExporterDsn",
-  /** Optional: the server restore-verify restores into (RESTORE_VERIFY_TARGET_URL); unset, the source server. */
+  /** The server restore-verify restores into (RESTORE_VERIFY_TARGET_URL); never the production database (the job refuses it). */
   "restoreVerifyTargetUrl",
 ] as const;
 export type ClusterSecretKey = (typeof CLUSTER_SECRET_KEYS)[number];
