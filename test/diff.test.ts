@@ -217,7 +217,7 @@ describe("npm run diff", () => {
     } finally {
       git(repo, "checkout", "--", "stacks/Pulumi.prod.yaml");
     }
-    for (const args of [["--stack", "prod"], ["--base", "HEAD", "--format", "xml"], ["--base", "HEAD", "--stack", "prod", "--all"], ["--base", "HEAD", "--bogus"]]) {
+    for (const args of [["--stack", "prod"], ["--base", "HEAD", "--since", "7d"], ["--base", "HEAD", "--format", "xml"], ["--base", "HEAD", "--stack", "prod", "--all"], ["--base", "HEAD", "--bogus"]]) {
       const r = cli(repo, ...args);
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr).toContain("usage: npm run diff -- --base <git-ref>");
