@@ -2,6 +2,7 @@
  * The semantic diff of one stack's rendered artifacts between two revisions, and the
  * summary over all stacks (what pages less, more or differently; retention; migrations).
  */
+import * as yaml from "js-yaml";
 import { canonical, stackFacts, type RenderedStack, type StackFacts } from "./artifacts";
 import { compareAlerts, type TierDiff } from "./alerts";
 import { describeInhibitRule } from "./routing";
@@ -156,8 +157,26 @@ function comparePrometheus(a: StackFacts, b: StackFacts): ValueChange[] {
   return [...deepDiff(p(a).global, p(b).global, "global"), ...keyed(jobs(a), jobs(b), (k, x, y) => deepDiff(x, y, `scrape job ${k}`), (k) => `scrape job ${k}`)];
 }
 
+/** Most changes listed for one file of no known kind (e.g. kubernetes/*.yaml), before "… N more". */
+const FILE_CHANGES = 20;
+
+function yamlDocs(text: string): unknown[] | undefined {
+  try {
+    return yaml.loadAll(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Files no section reads: YAML and JSON leaf by leaf (replicas, retention, sizes of manifests), the rest as changed. */
 function compareFiles(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): ValueChange[] {
-  return keyed(a, b, (k, x, y) => (x === y ? [] : [{ path: k, new: "changed" }]));
+  return keyed(a, b, (k, x, y) => {
+    if (x === y) return [];
+    const [da, db] = /\.(ya?ml|json)$/.test(k) ? [yamlDocs(x), yamlDocs(y)] : [undefined, undefined];
+    const changes = da && db ? deepDiff(da.length === 1 ? da[0] : da, db.length === 1 ? db[0] : db, k) : [];
+    if (changes.length === 0) return [{ path: k, new: "changed" }];
+    return changes.length > FILE_CHANGES ? [...changes.slice(0, FILE_CHANGES), { path: k, new: `… ${changes.length - FILE_CHANGES} more changes` }] : changes;
+  });
 }
 
 const EMPTY: RenderedStack = { stack: "", files: new Map(), stackFile: undefined };
