@@ -83,7 +83,7 @@ describe("npm run diff", () => {
   let base: string;
   let head: string;
   let diff: StackDiff;
-  const tmpDirsBefore = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("authwatch-diff-") && !f.startsWith("authwatch-diff-test-")).length;
+  const tmpDirsBefore = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("authwatch-diff-run-")).length;
   let tmpCount: number;
 
   /** Every tier of both revisions: what routing.ts says, and the config file amtool reads. */

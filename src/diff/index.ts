@@ -9,7 +9,7 @@ import type { RenderedStack } from "./artifacts";
 import { backtestChanges } from "./backtest";
 import { compareStack, summarize } from "./compare";
 import { formatJson, formatMarkdown, formatText, type Report } from "./format";
-import { DiffError, materialize, pool, repoRoot, synth, type Revision } from "./revision";
+import { DiffError, materialize, pool, repoRoot, stopSynths, synth, type Revision } from "./revision";
 
 export class UsageError extends Error {}
 
@@ -45,8 +45,26 @@ export async function withRendered<T>(o: Pick<DiffOptions, "cwd" | "base" | "hea
   if (!o.base) throw new UsageError("--base is required");
   if (o.stack !== undefined && o.all) throw new UsageError("--stack and --all exclude each other");
   const repo = repoRoot(o.cwd);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "authwatch-diff-"));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "authwatch-diff-run-"));
   const cleanup: (() => void)[] = [];
+  const removeAll = () => {
+    for (const undo of cleanup.splice(0).reverse()) {
+      try {
+        undo();
+      } catch {
+        // Keep removing the rest; the temporary directory goes last.
+      }
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  // Ctrl-C skips `finally`: remove the worktrees on the way out too.
+  const onSignal = (signal: NodeJS.Signals) => {
+    stopSynths();
+    removeAll();
+    process.kill(process.pid, signal);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     const base = materialize(repo, o.base, path.join(tmp, "base"), cleanup);
     const head = materialize(repo, o.head, path.join(tmp, "head"), cleanup);
@@ -64,14 +82,9 @@ export async function withRendered<T>(o: Pick<DiffOptions, "cwd" | "base" | "hea
     await pool(jobs, PARALLEL);
     return await use({ base, head, stacks, before, after });
   } finally {
-    for (const undo of cleanup.reverse()) {
-      try {
-        undo();
-      } catch {
-        // Keep removing the rest; the temporary directory goes below.
-      }
-    }
-    fs.rmSync(tmp, { recursive: true, force: true });
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    removeAll();
   }
 }
 

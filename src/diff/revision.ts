@@ -4,7 +4,7 @@
  * a git ref in a temporary `git worktree add --detach`, or a copy of the working tree
  * (synth refreshes runbooks in place, which must not touch the user's files).
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
@@ -85,11 +85,19 @@ export function materialize(repo: string, ref: string | undefined, dir: string, 
   return { label: `${ref} (${commit.slice(0, 7)})`, dir, stacks: stacksIn(dir) };
 }
 
+const running = new Set<ChildProcess>();
+
+/** Stops the synth processes still running (on Ctrl-C, before the worktrees go). */
+export function stopSynths(): void {
+  for (const child of running) child.kill("SIGTERM");
+}
+
 /** Runs the revision's own synth for one stack into `out`; a failure carries synth's message. */
 export function synth(rev: Revision, stack: string, out: string): Promise<RenderedStack> {
   const tsx = path.join(rev.dir, "node_modules", ".bin", "tsx");
   return new Promise((resolve, reject) => {
-    execFile(tsx, ["src/cli/synth.ts", "--stack", stack, "--out", out], { cwd: rev.dir, encoding: "utf8", maxBuffer: 16 << 20 }, (err, _stdout, stderr) => {
+    const child = execFile(tsx, ["src/cli/synth.ts", "--stack", stack, "--out", out], { cwd: rev.dir, encoding: "utf8", maxBuffer: 16 << 20 }, (err, _stdout, stderr) => {
+      running.delete(child);
       if (err) {
         const why = stderr.trim() || err.message;
         reject(new DiffError(`${rev.label} does not render stack ${stack}:\n${why.replace(/^/gm, "  ")}`));
@@ -98,6 +106,7 @@ export function synth(rev: Revision, stack: string, out: string): Promise<Render
       const stackFile = path.join(rev.dir, "stacks", `Pulumi.${stack}.yaml`);
       resolve({ stack, files: readTree(out), stackFile: yaml.load(fs.readFileSync(stackFile, "utf8")) as Record<string, unknown> });
     });
+    running.add(child);
   });
 }
 
