@@ -68,7 +68,9 @@ async function queryRange(url: string, expr: string, start: number, end: number,
   for (let from = start; from <= end; from += MAX_POINTS * step) {
     const to = Math.min(end, from + (MAX_POINTS - 1) * step);
     const q = new URLSearchParams({ query: expr, start: String(from), end: String(to), step: `${step}s` });
-    const res = await fetch(`${url.replace(/\/$/, "")}/api/v1/query_range?${q}`);
+    const res = await fetch(`${url.replace(/\/$/, "")}/api/v1/query_range?${q}`).catch((e: Error) => {
+      throw new Error(`${url}: ${e.message}${e.cause ? ` (${String((e.cause as Error).message ?? e.cause)})` : ""}`);
+    });
     const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: Matrix[] } };
     if (body.status !== "success") throw new Error(`${url}: query_range ${JSON.stringify(expr)}: ${body.error ?? res.statusText}`);
     for (const m of body.data?.result ?? []) {

@@ -37,7 +37,7 @@ export interface Summary {
   readonly pagesLess: readonly string[];
   readonly pagesMore: readonly string[];
   readonly pagesDifferently: readonly string[];
-  readonly routesDifferently: readonly string[];
+  readonly otherAlertChanges: readonly string[];
   readonly securityRetentionShortened: readonly string[];
   readonly migrationsToRun: readonly string[];
   readonly stacksAddedOrRemoved: readonly string[];
@@ -241,7 +241,7 @@ export function conditionText(t: TierDiff): string {
 
 /** The headlines over all stacks; the same line for several stacks is written once, naming them. */
 export function summarize(diffs: readonly StackDiff[]): Summary {
-  const lines = { pagesLess: new Map<string, string[]>(), pagesMore: new Map<string, string[]>(), pagesDifferently: new Map<string, string[]>(), routesDifferently: new Map<string, string[]>(), securityRetentionShortened: new Map<string, string[]>(), migrationsToRun: new Map<string, string[]>(), stacksAddedOrRemoved: new Map<string, string[]>() };
+  const lines = { pagesLess: new Map<string, string[]>(), pagesMore: new Map<string, string[]>(), pagesDifferently: new Map<string, string[]>(), otherAlertChanges: new Map<string, string[]>(), securityRetentionShortened: new Map<string, string[]>(), migrationsToRun: new Map<string, string[]>(), stacksAddedOrRemoved: new Map<string, string[]>() };
   const add = (m: Map<string, string[]>, text: string, stack: string) => m.set(text, [...(m.get(text) ?? []), stack]);
   for (const d of diffs) {
     if (d.presence !== "both") add(lines.stacksAddedOrRemoved, `stack ${d.presence}`, d.stack);
@@ -251,9 +251,9 @@ export function summarize(diffs: readonly StackDiff[]): Summary {
       else if (t.pagesBefore && t.pagesAfter) {
         if (conditionText(t)) add(lines.pagesDifferently, `${t.tier}: ${conditionText(t)}`, d.stack);
       }
-      else if (t.status !== "changed" || t.changes.some((c) => c.field === "receivers")) {
-        add(lines.routesDifferently, t.status === "added" ? `${t.tier} added → ${recv(t.receiversAfter)}` : t.status === "removed" ? `${t.tier} removed (was → ${recv(t.receiversBefore)})` : `${t.tier}: ${recv(t.receiversBefore)} → ${recv(t.receiversAfter)}`, d.stack);
-      }
+      else if (t.status === "added") add(lines.otherAlertChanges, `${t.tier} added → ${recv(t.receiversAfter)}`, d.stack);
+      else if (t.status === "removed") add(lines.otherAlertChanges, `${t.tier} removed (was → ${recv(t.receiversBefore)})`, d.stack);
+      else if (conditionText(t)) add(lines.otherAlertChanges, `${t.tier}: ${conditionText(t)}`, d.stack);
     }
     const s = d.securityRetentionShortened;
     if (s) add(lines.securityRetentionShortened, `security logs kept ${s.old} → ${s.new}`, d.stack);

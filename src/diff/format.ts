@@ -18,7 +18,7 @@ const SUMMARY_TITLES: [keyof Summary, string][] = [
   ["pagesLess", "Pages less"],
   ["pagesMore", "Pages more"],
   ["pagesDifferently", "Pages differently"],
-  ["routesDifferently", "Notifies differently (no page either way)"],
+  ["otherAlertChanges", "Other alert changes (no page either way)"],
   ["securityRetentionShortened", "Security-log retention shortened"],
   ["migrationsToRun", "Migration to run"],
   ["stacksAddedOrRemoved", "Stacks added or removed"],
