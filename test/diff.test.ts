@@ -68,6 +68,11 @@ function applyChanges(dir: string): void {
   edit(dir, "alerts/security.ts", /( *)alert\(\{\n\s*alert: "AuthCSRFFailures",[\s\S]*?\n\1\}\),\n/, (m) =>
     m + m.replace('severity: "warning"', 'severity: "critical"').replaceAll("t.csrf.warningCount", "(t.csrf.warningCount * 10)"),
   );
+  // A new alert, critical, sharing AuthCSRFFailures' runbook and panel.
+  edit(dir, "alerts/security.ts", /( *)alert\(\{\n\s*alert: "AuthCSRFFailures",[\s\S]*?\n\1\}\),\n/, (m) =>
+    m + m.replace('alert: "AuthCSRFFailures"', 'alert: "AuthCSRFFailureBurst",\n        runbook: "auth-csrf-failures"').replace('severity: "warning"', 'severity: "critical"'),
+  );
+  edit(dir, "dashboards/security.ts", 'alerts: ["AuthCSRFFailures"]', () => 'alerts: ["AuthCSRFFailures", "AuthCSRFFailureBurst"]');
   edit(dir, "alerts/availability.ts", /\n\s*errorTier\("warning",[^\n]*/, () => "");
   fs.writeFileSync(path.join(dir, "database/migrations/0003_audit_log.up.sql"), "CREATE TABLE audit_log (id bigint PRIMARY KEY);\n");
   fs.writeFileSync(path.join(dir, "database/migrations/0003_audit_log.down.sql"), "DROP TABLE audit_log;\n");
@@ -130,13 +135,15 @@ describe("npm run diff", () => {
     expect(t.pagesBefore && t.pagesAfter).toBe(true);
   });
 
-  it("names the moved routes, the added tier that now pages and the removed one", () => {
+  it("names the moved routes, the added alert and tier that now page, and the removed tier", () => {
     const latency = tier("AuthLatencyHigh critical");
     expect([latency.receiversBefore, latency.receiversAfter, latency.pagesBefore, latency.pagesAfter]).toEqual([["pagerduty-critical"], ["slack-auth"], true, false]);
     const csrf = tier("AuthCSRFFailures warning");
     expect(csrf.changes).toContainEqual({ field: "receivers", old: "slack-security", new: "slack-auth" });
     const added = tier("AuthCSRFFailures critical");
     expect([added.status, added.pagesAfter, added.receiversAfter]).toEqual(["added", true, ["slack-security", "pagerduty-critical"]]);
+    const burst = tier("AuthCSRFFailureBurst critical");
+    expect([burst.status, burst.pagesBefore, burst.pagesAfter]).toEqual(["added", false, true]);
     const removed = tier("AuthHighErrorRate warning");
     expect([removed.status, removed.receiversAfter]).toEqual(["removed", undefined]);
   });
@@ -168,7 +175,7 @@ describe("npm run diff", () => {
     expect(r.code).toBe(0);
     const summary = r.stdout.slice(r.stdout.indexOf("Summary"), r.stdout.indexOf("\nprod:"));
     expect(summary).toContain("Pages less:\n    - prod: AuthLatencyHigh critical no longer pages (now slack-auth)");
-    expect(summary).toContain("Pages more:\n    - prod: AuthCSRFFailures critical added: now pages (slack-security, pagerduty-critical)");
+    expect(summary).toContain("Pages more:\n    - prod: AuthCSRFFailureBurst critical added: now pages (slack-security, pagerduty-critical)\n    - prod: AuthCSRFFailures critical added: now pages (slack-security, pagerduty-critical)");
     expect(summary).toContain(`Pages differently:\n    - prod: AuthHighErrorRate critical: threshold > ${pct(oldRatio)} → > ${pct(newRatio)}`);
     expect(summary).toContain(`Security-log retention shortened:\n    - prod: security logs kept ${oldSecurityDays} days → ${newSecurityDays} days`);
     expect(summary).toContain("Migration to run:\n    - prod: 0003_audit_log.up.sql");

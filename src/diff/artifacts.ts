@@ -120,8 +120,9 @@ function dashboard(uid: string, json: string): Dashboard {
     const { id: _id, gridPos: _g, panels: children, ...rest } = p;
     const thresholds = p.fieldConfig?.defaults?.thresholds;
     const restNoThresholds = { ...rest, fieldConfig: { ...p.fieldConfig, defaults: { ...p.fieldConfig?.defaults, thresholds: undefined } } };
-    let title = `${p.type === "row" ? "row " : ""}${p.title ?? "(untitled)"}`;
-    for (let n = 2; panels.has(title); n++) title = `${p.title ?? "(untitled)"} #${n}`;
+    const base = `${p.type === "row" ? "row " : ""}${p.title ?? "(untitled)"}`;
+    let title = base;
+    for (let n = 2; panels.has(title); n++) title = `${base} #${n}`;
     panels.set(title, {
       title,
       thresholds: thresholds === undefined ? undefined : canonical(thresholds),
