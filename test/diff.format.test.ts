@@ -29,6 +29,56 @@ describe("values", () => {
   });
 });
 
+describe("Alertmanager changes", () => {
+  const am = (window: string, muted: boolean, inhibitEnv: boolean) => `
+route:
+  receiver: chat
+  routes:
+    - receiver: pager
+      matchers: ['severity="critical"']
+    - receiver: chat
+      matchers: ['severity="warning"']
+${muted ? "      mute_time_intervals: [maintenance]\n" : ""}inhibit_rules:
+  - source_matchers: ['severity="critical"']
+    target_matchers: ['severity="warning"']
+    equal: [alertname${inhibitEnv ? ", env" : ""}]
+time_intervals:
+  - name: maintenance
+    time_intervals:
+      - times: [{ start_time: "${window}", end_time: "04:00" }]
+receivers: [{ name: chat }, { name: pager, pagerduty_configs: [{ routing_key_file: /k }] }]
+`;
+  const rules = `groups:
+  - name: g
+    rules:
+      - alert: A
+        expr: x > 1
+        labels: { severity: warning }
+`;
+  const stack = (window: string, muted: boolean, inhibitEnv: boolean) => ({
+    stack: "prod",
+    files: new Map([["alertmanager/alertmanager.yaml", am(window, muted, inhibitEnv)], ["prometheus/rules/g.yaml", rules]]),
+    stackFile: undefined,
+  });
+
+  it("names inhibition rules added and removed, time intervals moved, and a tier's delivery muted", () => {
+    const d = compareStack("prod", stack("02:00", false, false), stack("01:00", true, true));
+    expect(d.routing).toEqual([
+      { path: "inhibition rule", old: 'severity="critical" inhibits severity="warning" when equal alertname' },
+      { path: "inhibition rule", new: 'severity="critical" inhibits severity="warning" when equal alertname, env' },
+      { path: "time interval maintenance.time_intervals[0].times[0].start_time", old: "02:00", new: "01:00" },
+    ]);
+    expect(d.alerts).toEqual([
+      expect.objectContaining({
+        tier: "A warning",
+        changes: [{ field: "delivery", old: "chat (wait 30s, repeat 4h)", new: "chat (wait 30s, repeat 4h, muted maintenance)" }],
+        pagesBefore: false,
+        pagesAfter: false,
+      }),
+    ]);
+  });
+});
+
 describe("files no section reads", () => {
   it("diffs rendered manifests leaf by leaf, and names other files as changed", () => {
     const stack = (replicas: number, script: string) => ({
