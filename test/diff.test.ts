@@ -72,10 +72,10 @@ function applyChanges(dir: string): void {
   edit(dir, "alerts/security.ts", /( *)alert\(\{\n\s*alert: "AuthCSRFFailures",[\s\S]*?\n\1\}\),\n/, (m) =>
     m + m.replace('alert: "AuthCSRFFailures"', 'alert: "AuthCSRFFailureBurst",\n        runbook: "auth-csrf-failures"').replace('severity: "warning"', 'severity: "critical"'),
   );
-  edit(dir, "dashboards/security.ts", 'alerts: ["AuthCSRFFailures"]', () => 'alerts: ["AuthCSRFFailures", "AuthCSRFFailureBurst"]');
+  edit(dir, "dashboards/security.ts", 'linkedFrom: ["AuthCSRFFailures"]', () => 'linkedFrom: ["AuthCSRFFailures", "AuthCSRFFailureBurst"]');
   edit(dir, "alerts/availability.ts", /\n\s*errorTier\("warning",[^\n]*/, () => "");
-  fs.writeFileSync(path.join(dir, "database/migrations/0003_audit_log.up.sql"), "CREATE TABLE audit_log (id bigint PRIMARY KEY);\n");
-  fs.writeFileSync(path.join(dir, "database/migrations/0003_audit_log.down.sql"), "DROP TABLE audit_log;\n");
+  fs.writeFileSync(path.join(dir, "postgres/migrations/0003_audit_log.up.sql"), "CREATE TABLE audit_log (id bigint PRIMARY KEY);\n");
+  fs.writeFileSync(path.join(dir, "postgres/migrations/0003_audit_log.down.sql"), "DROP TABLE audit_log;\n");
 }
 
 function cli(dir: string, ...args: string[]) {
