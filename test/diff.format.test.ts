@@ -88,7 +88,7 @@ describe("files no section reads", () => {
     });
     expect(compareStack("prod", stack(2, "a"), stack(3, "b")).otherFiles).toEqual([
       { path: "kubernetes/prometheus.yaml.spec.replicas", old: "2", new: "3" },
-      { path: "postgres/jobs/backup.sh", new: "changed" },
+      { path: "postgres/jobs/backup.sh", new: "changed (+1 −1 lines)" },
     ]);
   });
 });

@@ -168,13 +168,27 @@ function yamlDocs(text: string): unknown[] | undefined {
   }
 }
 
+/** `+3 −1 lines`: lines only in the new text against lines only in the old (counted as multisets, not an exact diff). */
+function lineCounts(a: string, b: string): string {
+  const count = new Map<string, number>();
+  for (const l of a.split("\n")) count.set(l, (count.get(l) ?? 0) + 1);
+  let added = 0;
+  for (const l of b.split("\n")) {
+    const n = count.get(l) ?? 0;
+    if (n > 0) count.set(l, n - 1);
+    else added++;
+  }
+  const removed = [...count.values()].reduce((x, y) => x + y, 0);
+  return `+${added} −${removed} lines`;
+}
+
 /** Files no section reads: YAML and JSON leaf by leaf (replicas, retention, sizes of manifests), the rest as changed. */
 function compareFiles(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): ValueChange[] {
   return keyed(a, b, (k, x, y) => {
     if (x === y) return [];
     const [da, db] = /\.(ya?ml|json)$/.test(k) ? [yamlDocs(x), yamlDocs(y)] : [undefined, undefined];
     const changes = da && db ? deepDiff(da.length === 1 ? da[0] : da, db.length === 1 ? db[0] : db, k) : [];
-    if (changes.length === 0) return [{ path: k, new: "changed" }];
+    if (changes.length === 0) return [{ path: k, new: `changed (${lineCounts(x, y)})` }];
     return changes.length > FILE_CHANGES ? [...changes.slice(0, FILE_CHANGES), { path: k, new: `… ${changes.length - FILE_CHANGES} more changes` }] : changes;
   });
 }
