@@ -255,25 +255,27 @@ export function conditionText(t: TierDiff): string {
 
 /** The headlines over all stacks; the same line for several stacks is written once, naming them. */
 export function summarize(diffs: readonly StackDiff[]): Summary {
-  const lines = { pagesLess: new Map<string, string[]>(), pagesMore: new Map<string, string[]>(), pagesDifferently: new Map<string, string[]>(), otherAlertChanges: new Map<string, string[]>(), securityRetentionShortened: new Map<string, string[]>(), migrationsToRun: new Map<string, string[]>(), stacksAddedOrRemoved: new Map<string, string[]>() };
-  const add = (m: Map<string, string[]>, text: string, stack: string) => m.set(text, [...(m.get(text) ?? []), stack]);
+  const keys = ["pagesLess", "pagesMore", "pagesDifferently", "otherAlertChanges", "securityRetentionShortened", "migrationsToRun", "stacksAddedOrRemoved"] as const;
+  const lines = Object.fromEntries(keys.map((k) => [k, new Map<string, string[]>()])) as Record<keyof Summary, Map<string, string[]>>;
+  const add = (k: keyof Summary, text: string, stack: string) => lines[k].set(text, [...(lines[k].get(text) ?? []), stack]);
   for (const d of diffs) {
-    if (d.presence !== "both") add(lines.stacksAddedOrRemoved, `stack ${d.presence}`, d.stack);
+    if (d.presence !== "both") add("stacksAddedOrRemoved", `stack ${d.presence}`, d.stack);
     for (const t of d.alerts) {
-      if (t.pagesBefore && !t.pagesAfter) add(lines.pagesLess, t.status === "removed" ? `${t.tier} removed: no longer pages` : `${t.tier} no longer pages (now ${recv(t.receiversAfter)})`, d.stack);
-      else if (!t.pagesBefore && t.pagesAfter) add(lines.pagesMore, t.status === "added" ? `${t.tier} added: now pages (${recv(t.receiversAfter)})` : `${t.tier} now pages (was ${recv(t.receiversBefore)})`, d.stack);
-      else if (t.pagesBefore && t.pagesAfter) {
-        if (conditionText(t)) add(lines.pagesDifferently, `${t.tier}: ${conditionText(t)}`, d.stack);
-      }
-      else if (t.status === "added") add(lines.otherAlertChanges, `${t.tier} added → ${recv(t.receiversAfter)}`, d.stack);
-      else if (t.status === "removed") add(lines.otherAlertChanges, `${t.tier} removed (was → ${recv(t.receiversBefore)})`, d.stack);
-      else if (conditionText(t)) add(lines.otherAlertChanges, `${t.tier}: ${conditionText(t)}`, d.stack);
+      const condition = conditionText(t);
+      if (t.pagesBefore && !t.pagesAfter) {
+        add("pagesLess", t.status === "removed" ? `${t.tier} removed: no longer pages` : `${t.tier} no longer pages (now ${recv(t.receiversAfter)})`, d.stack);
+      } else if (!t.pagesBefore && t.pagesAfter) {
+        add("pagesMore", t.status === "added" ? `${t.tier} added: now pages (${recv(t.receiversAfter)})` : `${t.tier} now pages (was ${recv(t.receiversBefore)})`, d.stack);
+      } else if (t.pagesBefore && t.pagesAfter) {
+        if (condition) add("pagesDifferently", `${t.tier}: ${condition}`, d.stack);
+      } else if (t.status === "added") add("otherAlertChanges", `${t.tier} added → ${recv(t.receiversAfter)}`, d.stack);
+      else if (t.status === "removed") add("otherAlertChanges", `${t.tier} removed (was → ${recv(t.receiversBefore)})`, d.stack);
+      else if (condition) add("otherAlertChanges", `${t.tier}: ${condition}`, d.stack);
     }
     const s = d.securityRetentionShortened;
-    if (s) add(lines.securityRetentionShortened, `security logs kept ${s.old} → ${s.new}`, d.stack);
-    for (const m of d.migrations.added.filter((x) => !x.endsWith(".down.sql"))) add(lines.migrationsToRun, m, d.stack);
-    for (const m of d.migrations.edited) add(lines.migrationsToRun, `${m} edited: a migration that may already have run changed`, d.stack);
+    if (s) add("securityRetentionShortened", `security logs kept ${s.old} → ${s.new}`, d.stack);
+    for (const m of d.migrations.added.filter((x) => !x.endsWith(".down.sql"))) add("migrationsToRun", m, d.stack);
+    for (const m of d.migrations.edited) add("migrationsToRun", `${m} edited: a migration that may already have run changed`, d.stack);
   }
-  const flat = (m: Map<string, string[]>) => [...m].map(([text, stacks]) => `${stacks.join(", ")}: ${text}`);
-  return Object.fromEntries(Object.entries(lines).map(([k, m]) => [k, flat(m)])) as unknown as Summary;
+  return Object.fromEntries(keys.map((k) => [k, [...lines[k]].map(([text, stacks]) => `${stacks.join(", ")}: ${text}`)])) as unknown as Summary;
 }
