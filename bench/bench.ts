@@ -1,14 +1,16 @@
 /**
- * npm run bench [-- --only synth|database|local]
+ * npm run bench [-- --only synth|database|local|diff]
  * Prints the numbers behind the speed targets; never asserts on them.
  *   synth: time to render every stack (goal: all stacks in under a second), rules rendered.
  *   database: backup, restore-verify and cleanup on 1M refresh tokens (bench/database.ts).
  *   local: every drill on a fresh local stack, time to page / floor (bench/local.ts).
+ *   diff: npm run diff -- --all between two commits, median of 5 (bench/diff.ts).
  */
 import { parseArgs } from "node:util";
 import { listStacks, loadStackSettings } from "../src/settings";
 import { renderStack } from "../src/synth";
 import { main as databaseBench } from "./database";
+import { main as diffBench } from "./diff";
 import { main as localBench } from "./local";
 
 function benchSynth(): void {
@@ -44,6 +46,7 @@ async function run(): Promise<void> {
   if (!values.only || values.only === "synth") benchSynth();
   if (!values.only || values.only === "database") await databaseBench();
   if (!values.only || values.only === "local") await localBench();
+  if (!values.only || values.only === "diff") await diffBench();
 }
 
 run().catch((e: unknown) => {
