@@ -14,6 +14,9 @@ const TOOL_TESTS = [
   "test/validate.test.ts",
   "test/change-loop.test.ts",
   "test/synth.cli.test.ts",
+  "test/diff.test.ts",
+  "test/diff.routing.test.ts",
+  "test/diff.backtest.test.ts",
 ];
 
 export default defineConfig({
