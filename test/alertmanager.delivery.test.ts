@@ -8,11 +8,11 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lokiRuleGroups, prometheusRuleGroups } from "../alerts/index";
 import { routingTree } from "../alerts/routing";
 import type { AlertingRule, LogAlertRule, Severity } from "../src/model";
 import { renderTemplate } from "../src/gotemplate";
 import { alertAnnotations, alertLabels } from "../src/render/prometheus";
+import { renderStack } from "../src/synth";
 import { renderAlertmanagerConfig, renderTemplates, TEMPLATE_FILE } from "../src/render/alertmanager";
 import { loadStackSettings, SECRET_KEYS, type Settings } from "../src/settings";
 import { freePort, startAlertmanager, startSink, waitFor, type Alertmanager, type Received } from "./support/servers";
@@ -24,7 +24,9 @@ const WEEKDAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "frida
 
 /** The alert Prometheus would send for a rule of the catalog, with a measured value. */
 function alertFor(s: Settings, name: string, severity: Severity, value: number, seriesLabels: Labels = {}) {
-  const rules = [...prometheusRuleGroups(s).flatMap((g) => g.rules), ...lokiRuleGroups(s).flatMap((g) => g.rules)];
+  // As rendered: synth links each alerting rule to the panel its dashboard_url opens.
+  const { rules: linked } = renderStack(s);
+  const rules = [...linked.prometheus.flatMap((g) => g.rules), ...linked.loki.flatMap((g) => g.rules)];
   const rule = rules.find((r): r is AlertingRule | LogAlertRule => r.kind !== "record" && r.alert === name && r.severity === severity);
   if (!rule) throw new Error(`no rule ${name} (${severity})`);
   const labels = { alertname: name, ...alertLabels(rule), ...seriesLabels };
