@@ -76,24 +76,15 @@ function rewriteManifest(dir: string, name: string, changes: Record<string, stri
   writeFileSync(path, `${lines.join("\n")}\n`);
 }
 
-async function backup(dest: string, extra: Record<string, string> = {}) {
-  return runJob("backup.sh", {
-    DATABASE_URL: bed.pg.url(db),
-    BACKUP_DESTINATION: `file://${dest}`,
-    PUSHGATEWAY_URL: bed.gateway.url,
-    ...extra,
-  });
-}
-
-async function verify(dest: string, extra: Record<string, string> = {}) {
-  return runJob("restore-verify.sh", {
-    DATABASE_URL: bed.pg.url(db),
-    RESTORE_VERIFY_TARGET_URL: bed.pg.url("postgres"),
-    BACKUP_DESTINATION: `file://${dest}`,
-    PUSHGATEWAY_URL: bed.gateway.url,
-    ...extra,
-  });
-}
+/** What both jobs need: the database, a file:// destination, the Pushgateway. */
+const jobEnvFor = (dest: string) => ({
+  DATABASE_URL: bed.pg.url(db),
+  BACKUP_DESTINATION: `file://${dest}`,
+  PUSHGATEWAY_URL: bed.gateway.url,
+});
+const backup = (dest: string, extra: Record<string, string> = {}) => runJob("backup.sh", { ...jobEnvFor(dest), ...extra });
+const verify = (dest: string, extra: Record<string, string> = {}) =>
+  runJob("restore-verify.sh", { ...jobEnvFor(dest), RESTORE_VERIFY_TARGET_URL: bed.pg.url("postgres"), ...extra });
 
 const backupMetric = (name: string, database = db) => bed.gateway.value(name, { job: "pg-backup", database });
 const verifyMetric = (name: string, database = db) => bed.gateway.value(name, { job: "restore-verify", database });
