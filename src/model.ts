@@ -56,6 +56,9 @@ export interface LogAlertRule extends Omit<AlertingRule, "kind"> {
   readonly kind: "log-alert";
 }
 
+/** An alert of either kind: Prometheus (PromQL) or Loki (LogQL). */
+export type AlertRule = AlertingRule | LogAlertRule;
+
 export interface LogRuleGroup {
   readonly name: string;
   readonly source: string;

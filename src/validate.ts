@@ -7,7 +7,7 @@
 import { parser as promqlParser } from "@prometheus-io/lezer-promql";
 import { parser as logqlParser } from "@grafana/lezer-logql";
 import type { SyntaxNode, Tree } from "@lezer/common";
-import type { AlertingRule, LogAlertRule, LogRuleGroup, PromRuleGroup } from "./model";
+import type { AlertRule, LogRuleGroup, PromRuleGroup } from "./model";
 import { CATEGORIES, SERVICES, SEVERITIES } from "./model";
 import { LOG_FIELDS, LOG_STREAM_LABELS, PII_LABELS, SECURITY_LOG_EVENTS, SERIES } from "./telemetry";
 import { parseDuration } from "./duration";
@@ -143,7 +143,7 @@ export function logqlProblems(expr: string, opts: { readonly metricOnly?: boolea
   return problems;
 }
 
-function alertProblems(rule: AlertingRule | LogAlertRule, runbooks: ReadonlySet<string>): [string, string][] {
+function alertProblems(rule: AlertRule, runbooks: ReadonlySet<string>): [string, string][] {
   const out: [string, string][] = [];
   if (!/^[A-Z][A-Za-z0-9]+$/.test(rule.alert)) out.push(["alert", `"${rule.alert}" is not an UpperCamelCase alert name`]);
   if (!SEVERITIES.includes(rule.severity)) out.push(["severity", `"${rule.severity}" is not one of ${SEVERITIES.join(", ")}`]);
@@ -162,7 +162,7 @@ function alertProblems(rule: AlertingRule | LogAlertRule, runbooks: ReadonlySet<
 }
 
 /** Identity of an alerting rule: rules may share a name only to differ in severity or extra labels (tiers, windows). */
-const identity = (r: AlertingRule | LogAlertRule) => `${r.alert}{${[`severity=${r.severity}`, ...Object.entries(r.labels ?? {}).map(([k, v]) => `${k}=${v}`)].sort().join(",")}}`;
+const identity = (r: AlertRule) => `${r.alert}{${[`severity=${r.severity}`, ...Object.entries(r.labels ?? {}).map(([k, v]) => `${k}=${v}`)].sort().join(",")}}`;
 
 export interface Catalog {
   readonly prometheus: readonly PromRuleGroup[];
@@ -188,7 +188,7 @@ export function catalogProblems(c: Catalog): string[] {
     if (groupNames.has(`${ruler}/${name}`)) problems.push(`${source}: group "${name}": defined twice`);
     groupNames.add(`${ruler}/${name}`);
   };
-  const checkAlert = (source: string, rule: AlertingRule | LogAlertRule, exprProblems: string[]) => {
+  const checkAlert = (source: string, rule: AlertRule, exprProblems: string[]) => {
     const where = `${source}: ${rule.alert} (${rule.severity})`;
     for (const p of exprProblems) problems.push(`${where}: expr: ${p}`);
     for (const [field, p] of alertProblems(rule, runbooks)) problems.push(`${where}: ${field}: ${p}`);

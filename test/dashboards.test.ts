@@ -16,7 +16,8 @@ import { renderStack } from "../src/synth";
 import { logqlProblems, promqlProblems } from "../src/validate";
 import { dashboardProblems, substituteVariables } from "../src/dashboards/validate";
 import { renderDashboardJson } from "../src/render/grafana";
-import { GRID_WIDTH, type AlertLink, type AlertRule, type BuiltDashboard } from "../src/dashboards/board";
+import { GRID_WIDTH, type AlertLink, type BuiltDashboard } from "../src/dashboards/board";
+import type { AlertRule } from "../src/model";
 import { BURN_RATE_ALERTS } from "../src/slo";
 import { num } from "../src/promql";
 import { fixtureStack } from "./support/fixtures";
@@ -250,30 +251,29 @@ describe("dashboard validation rejects", () => {
     return dashboardProblems(b.catalog);
   };
   const target = (ds: BuiltDashboard[], uid: string, id: number, i = 0) => (panel(dash(ds, uid), id).targets as Json[])[i]!;
+  /** The problems once the first query of panel `id` on dashboard `uid` reads `expr`. */
+  const problemsWithQuery = (uid: string, id: number, expr: string) =>
+    problemsAfter((ds) => {
+      target(ds, uid, id).expr = expr;
+    });
 
   it("a misspelt metric, naming the module, dashboard, panel and query", () => {
     expect(
-      problemsAfter((ds) => {
-        target(ds, "auth-overview", PANELS.overview.errorRatioTimeline).expr = 'job:http_requests_5xx:ratio_rate5m{job="auth"} + rate(http_request_totl[$__rate_interval])';
-      }),
+      problemsWithQuery("auth-overview", PANELS.overview.errorRatioTimeline, 'job:http_requests_5xx:ratio_rate5m{job="auth"} + rate(http_request_totl[$__rate_interval])'),
     ).toEqual([
       'dashboards/overview.ts: auth-overview: panel 6 "5xx share of requests": query A: unknown metric "http_request_totl" (not in contracts/telemetry.md, not a recording rule of ours)',
     ]);
   });
 
   it("an unparsable query and an unknown variable", () => {
-    const problems = problemsAfter((ds) => {
-      target(ds, "auth-database", PANELS.database.locks).expr = 'sum by (mode) (pg_locks_count{job="postgres", cluster=~"$cluster"}';
-    });
+    const problems = problemsWithQuery("auth-database", PANELS.database.locks, 'sum by (mode) (pg_locks_count{job="postgres", cluster=~"$cluster"}');
     expect(problems).toContainEqual('dashboards/database.ts: auth-database: panel 4 "Locks by mode": query A: unknown variable or macro "$cluster"');
     expect(problems.some((p) => /panel 4 "Locks by mode": query A: syntax error/.test(p))).toBe(true);
   });
 
   it("a LogQL query on a stream label the contract does not have", () => {
     expect(
-      problemsAfter((ds) => {
-        target(ds, "auth-security", PANELS.security.failedLoginsByCountry).expr = 'sum by (country) (count_over_time({service="auth"} | json [$__range]))';
-      }),
+      problemsWithQuery("auth-security", PANELS.security.failedLoginsByCountry, 'sum by (country) (count_over_time({service="auth"} | json [$__range]))'),
     ).toEqual([
       'dashboards/security.ts: auth-security: panel 3 "Failed logins by country": query A: stream selector uses "service", not a stream label of the contract (app, category, env, namespace)',
     ]);

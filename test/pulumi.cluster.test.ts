@@ -36,6 +36,16 @@ const PROBE = "kubernetes:monitoring.coreos.com/v1:Probe";
 const CRONJOB = "kubernetes:batch/v1:CronJob";
 const JOB = "kubernetes:batch/v1:Job";
 
+/** What staging and prod both deploy beyond their sizes. */
+const CLOUD = {
+  webhooks: "cert-manager",
+  loki: "SimpleScalable",
+  aws: true,
+  ingress: true,
+  schedules: { "pg-backup": "15 2 * * *", "restore-verify": "30 4 * * 0", "token-cleanup": "30 2 * * 0" },
+  backupRetentionDays: 7,
+} as const;
+
 /** What each stack must deploy, written out independently of the settings code. */
 const EXPECTED = {
   dev: {
@@ -53,23 +63,13 @@ const EXPECTED = {
     prometheus: { replicas: 1, retention: "7d", retentionSize: "18GB" },
     alertmanagerReplicas: 2,
     antiAffinity: { prometheus: "", alertmanager: "soft" },
-    webhooks: "cert-manager",
-    loki: "SimpleScalable",
-    aws: true,
-    ingress: true,
-    schedules: { "pg-backup": "15 2 * * *", "restore-verify": "30 4 * * 0", "token-cleanup": "30 2 * * 0" },
-    backupRetentionDays: 7,
+    ...CLOUD,
   },
   prod: {
     prometheus: { replicas: 2, retention: "30d", retentionSize: "90GB" },
     alertmanagerReplicas: 3,
     antiAffinity: { prometheus: "hard", alertmanager: "hard" },
-    webhooks: "cert-manager",
-    loki: "SimpleScalable",
-    aws: true,
-    ingress: true,
-    schedules: { "pg-backup": "15 2 * * *", "restore-verify": "30 4 * * 0", "token-cleanup": "30 2 * * 0" },
-    backupRetentionDays: 7,
+    ...CLOUD,
   },
 } as const;
 type Stack = keyof typeof EXPECTED;

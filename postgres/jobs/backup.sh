@@ -33,10 +33,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/authwatch-backup.XXXXXX")
 db=
 staged=
 
-on_exit() {
-  status=$?
-  trap - EXIT
-  set +e
+report_failure() {
   [ -z "$staged" ] || rm -f "$staged"
   # 3 (push failed) and 4 (retention failed) come after a stored, reported backup.
   if [ "$status" -ne 0 ] && [ "$status" -ne 3 ] && [ "$status" -ne 4 ] && [ -n "$db" ]; then
@@ -45,11 +42,8 @@ on_exit() {
       'Unix time of the last failed backup run.' "$(date +%s)" >"$work/failure.prom"
     push_metrics "$work/failure.prom" database "$db"
   fi
-  rm -rf "$work"
-  exit "$status"
 }
-trap on_exit EXIT
-exit_on_signals
+at_exit report_failure
 
 conn_parse DATABASE_URL src "$work"
 db=$(database_name src)

@@ -28,6 +28,25 @@ exit_on_signals() {
   trap 'on_signal 143' TERM
 }
 
+# at_exit FUNCTION : when the job exits (signals included, see
+# exit_on_signals), runs FUNCTION with the exit status in $status and errexit
+# off (the job's cleanup and failure report), then removes $work and exits
+# with that status.
+at_exit() {
+  _on_exit=$1
+  trap _exit_job EXIT
+  exit_on_signals
+}
+
+_exit_job() {
+  status=$?
+  trap - EXIT
+  set +e
+  "$_on_exit"
+  rm -rf "$work"
+  exit "$status"
+}
+
 on_signal() {
   trap '' HUP INT TERM
   log "stopping: signal received (exit $1)"
@@ -122,25 +141,33 @@ seconds_between() {
   awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'
 }
 
-# SQL printing one line "table<TAB>schema.table<TAB>exact row count" per
-# ordinary or partitioned table outside the system schemas. Exact counts
-# (count(*), not statistics), run in whatever snapshot the caller's
-# transaction holds; query_to_xml runs the per-table count without needing a
-# function of our own, so this also works in a READ ONLY transaction.
-table_counts_sql() {
+# SQL: FROM and WHERE over every ordinary or partitioned table outside the
+# system schemas (pg_class c, pg_namespace n), for a query to go on from.
+user_tables_sql() {
   cat <<'SQL'
-SELECT 'table' || E'\t' || n.nspname || '.' || c.relname || E'\t'
-       || (xpath('/row/n/text()',
-                 query_to_xml(format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname),
-                              false, true, '')))[1]::text
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p')
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
    AND n.nspname NOT LIKE 'pg\_toast%'
    AND n.nspname NOT LIKE 'pg\_temp\_%'
- ORDER BY n.nspname, c.relname;
 SQL
+}
+
+# SQL printing one line "table<TAB>schema.table<TAB>exact row count" per
+# table of user_tables_sql. Exact counts (count(*), not statistics), run in
+# whatever snapshot the caller's transaction holds; query_to_xml runs the
+# per-table count without needing a function of our own, so this also works
+# in a READ ONLY transaction.
+table_counts_sql() {
+  cat <<'SQL'
+SELECT 'table' || E'\t' || n.nspname || '.' || c.relname || E'\t'
+       || (xpath('/row/n/text()',
+                 query_to_xml(format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname),
+                              false, true, '')))[1]::text
+SQL
+  user_tables_sql
+  printf '%s\n' ' ORDER BY n.nspname, c.relname;'
 }
 
 # ---------------------------------------------------------------------------

@@ -196,18 +196,16 @@ if [ ! -s "$work/plan.tsv" ]; then
 fi
 
 # --- backup before migration when there is data --------------------------------------------
-has_data=$(psql_at src <<'SQL'
+has_data=$(
+  {
+    cat <<'SQL'
 SELECT coalesce(bool_or((xpath('/row/e/text()',
          query_to_xml(format('SELECT EXISTS (SELECT 1 FROM %I.%I) AS e', n.nspname, c.relname),
                       false, true, '')))[1]::text::boolean), false)
-  FROM pg_class c
-  JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p')
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname NOT LIKE 'pg\_toast%'
-   AND n.nspname NOT LIKE 'pg\_temp\_%'
-   AND NOT (n.nspname = 'public' AND c.relname = 'schema_migrations');
 SQL
+    user_tables_sql
+    printf '%s\n' "   AND NOT (n.nspname = 'public' AND c.relname = 'schema_migrations');"
+  } | psql_at src
 ) || die "cannot check whether the database holds data"
 if [ "$has_data" = t ]; then
   if is_true "${MIGRATE_SKIP_BACKUP:-false}"; then

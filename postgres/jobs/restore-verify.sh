@@ -40,10 +40,7 @@ scratch_created=
 # row the manifest promised (at least 1, so that the alert fires).
 failed_mismatch=
 
-on_exit() {
-  status=$?
-  trap - EXIT
-  set +e
+report_failure() {
   if [ -n "$scratch_created" ]; then
     if is_true "${RESTORE_VERIFY_KEEP_DATABASE:-false}"; then
       log "keeping scratch database $scratch (RESTORE_VERIFY_KEEP_DATABASE); drop it when done"
@@ -62,11 +59,8 @@ on_exit() {
     fi
     push_metrics "$work/failure.prom" database "$db"
   fi
-  rm -rf "$work"
-  exit "$status"
 }
-trap on_exit EXIT
-exit_on_signals
+at_exit report_failure
 
 conn_parse DATABASE_URL src "$work"
 conn_parse RESTORE_VERIFY_TARGET_URL target "$work"

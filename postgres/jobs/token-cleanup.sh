@@ -31,21 +31,15 @@ require_cmd psql awk
 started=$(now_epoch)
 work=$(mktemp -d "${TMPDIR:-/tmp}/authwatch-token-cleanup.XXXXXX")
 
-on_exit() {
-  status=$?
-  trap - EXIT
-  set +e
+report_failure() {
   if [ "$status" -ne 0 ] && [ "$status" -ne 3 ]; then
     log "token cleanup FAILED (exit $status); batches committed before the failure stay deleted"
     metric refresh_token_cleanup_last_failure_timestamp_seconds gauge \
       'Unix time of the last failed token-cleanup run.' "$(date +%s)" >"$work/failure.prom"
     push_metrics "$work/failure.prom"
   fi
-  rm -rf "$work"
-  exit "$status"
 }
-trap on_exit EXIT
-exit_on_signals
+at_exit report_failure
 conn_parse DATABASE_URL src "$work"
 
 log "deleting tokens expired or of families revoked more than $after_days days ago, $batch_size rows per transaction"

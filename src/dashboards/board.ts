@@ -8,7 +8,7 @@
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import type * as cog from "@grafana/grafana-foundation-sdk/cog";
 import type * as common from "@grafana/grafana-foundation-sdk/common";
-import type { AlertingRule, LogAlertRule } from "../model";
+import type { AlertRule } from "../model";
 import type { Settings } from "../settings";
 import { DATASOURCE_NAMES, runbookUrl } from "../addresses";
 import { sel } from "../promql";
@@ -56,7 +56,8 @@ export interface AlertLink {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
-export type AlertRule = AlertingRule | LogAlertRule;
+/** Re-exported for the dashboard modules; its home is src/model.ts. */
+export type { AlertRule } from "../model";
 
 export interface DashboardContext {
   readonly settings: Settings;
@@ -177,20 +178,8 @@ export class Board {
       .tooltip(dashboard.DashboardCursorSync.Crosshair)
       .time({ from: "now-6h", to: "now" })
       .refresh("1m")
-      .withVariable(
-        new dashboard.DatasourceVariableBuilder(VAR.prometheus)
-          .label("Prometheus")
-          .description("The Prometheus every metric panel queries; defaults to this stack's data source.")
-          .type("prometheus")
-          .current({ text: DATASOURCE_NAMES.prometheus, value: s.grafana.prometheusUid }),
-      )
-      .withVariable(
-        new dashboard.DatasourceVariableBuilder(VAR.loki)
-          .label("Loki")
-          .description("The Loki every log panel queries; defaults to this stack's data source.")
-          .type("loki")
-          .current({ text: DATASOURCE_NAMES.loki, value: s.grafana.lokiUid }),
-      )
+      .withVariable(datasourceVariable(VAR.prometheus, "prometheus", "Prometheus", "metric", s.grafana.prometheusUid))
+      .withVariable(datasourceVariable(VAR.loki, "loki", "Loki", "log", s.grafana.lokiUid))
       .withVariable(
         labelValuesVariable(VAR.env, "Environment", sel("up", { job: authJob }), "env").description(
           "The env label of the auth service's series. All also matches series without one (a Prometheus per environment).",
@@ -253,6 +242,21 @@ function finishPanel(model: dashboard.Dashboard, item: Item): void {
 }
 
 /** A query variable over `label_values(<selector>, <label>)`, with All matching every value (and none). */
+/** A data source variable of `type` whose default is this stack's data source (`uid`). */
+function datasourceVariable(
+  name: string,
+  type: "prometheus" | "loki",
+  label: string,
+  panels: string,
+  uid: string,
+): dashboard.DatasourceVariableBuilder {
+  return new dashboard.DatasourceVariableBuilder(name)
+    .label(label)
+    .description(`The ${label} every ${panels} panel queries; defaults to this stack's data source.`)
+    .type(type)
+    .current({ text: DATASOURCE_NAMES[type], value: uid });
+}
+
 export function labelValuesVariable(name: string, label: string, selector: string, labelName: string): dashboard.QueryVariableBuilder {
   const query = `label_values(${selector}, ${labelName})`;
   return new dashboard.QueryVariableBuilder(name)

@@ -4,8 +4,8 @@
  * definitions never name a panel. Pure: rule groups and built dashboards in,
  * rule groups with `dashboard` set out.
  */
-import type { AlertingRule, DashboardRef, LogAlertRule, LogRuleGroup, PromRuleGroup } from "../model";
-import type { AlertLink, AlertRule, BuiltDashboard } from "./board";
+import type { AlertRule, DashboardRef, LogRuleGroup, PromRuleGroup } from "../model";
+import type { AlertLink, BuiltDashboard } from "./board";
 
 export interface LinkTarget {
   readonly dashboard: BuiltDashboard;
@@ -20,7 +20,7 @@ export function linkTargets(dashboards: readonly BuiltDashboard[], rule: AlertRu
   return dashboards.flatMap((dashboard) => dashboard.links.filter((link) => linkMatches(link, rule)).map((link) => ({ dashboard, link })));
 }
 
-function linked<R extends AlertingRule | LogAlertRule>(dashboards: readonly BuiltDashboard[], rule: R): R {
+function linked<R extends AlertRule>(dashboards: readonly BuiltDashboard[], rule: R): R {
   const [target] = linkTargets(dashboards, rule);
   if (!target) return rule;
   const dashboard: DashboardRef = { uid: target.dashboard.uid, panel: target.link.panel };

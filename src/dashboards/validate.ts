@@ -11,7 +11,8 @@
 import type * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { logqlProblems, promqlProblems } from "../validate";
 import { SERIES } from "../telemetry";
-import { GRID_WIDTH, type AlertRule, type BuiltDashboard } from "./board";
+import type { AlertRule } from "../model";
+import { GRID_WIDTH, type BuiltDashboard } from "./board";
 import { VAR } from "./kit";
 import { linkMatches, linkTargets } from "./links";
 

@@ -1,6 +1,6 @@
 /** Prometheus rule files and a plain Prometheus configuration. */
 import * as path from "node:path";
-import type { AlertingRule, LogAlertRule, LogRuleGroup, PromRule, PromRuleGroup } from "../model";
+import type { AlertRule, LogRuleGroup, PromRule, PromRuleGroup } from "../model";
 import type { Settings } from "../settings";
 import { dashboardUrl, runbookUrl } from "../addresses";
 import { GENERATED, sortedRecord, toYaml } from "./yaml";
@@ -13,11 +13,11 @@ export const prometheusRuleFile = (group: string): string => `${PROMETHEUS_RULES
 export const fromPrometheusDir = (file: string): string => path.posix.relative(path.posix.dirname(PROMETHEUS_CONFIG_FILE), file);
 
 /** The labels Prometheus attaches to an alert of this rule (besides alertname and the series' own). */
-export function alertLabels(rule: AlertingRule | LogAlertRule): Record<string, string> {
+export function alertLabels(rule: AlertRule): Record<string, string> {
   return sortedRecord({ ...rule.labels, severity: rule.severity, service: rule.service, category: rule.category });
 }
 
-export function alertAnnotations(s: Settings, rule: AlertingRule | LogAlertRule): Record<string, string> {
+export function alertAnnotations(s: Settings, rule: AlertRule): Record<string, string> {
   const dash = rule.dashboard ? dashboardUrl(s, rule.dashboard.uid, rule.dashboard.panel) : undefined;
   return sortedRecord({
     summary: rule.summary,
@@ -27,7 +27,7 @@ export function alertAnnotations(s: Settings, rule: AlertingRule | LogAlertRule)
   });
 }
 
-function renderAlert(s: Settings, rule: AlertingRule | LogAlertRule): Record<string, unknown> {
+function renderAlert(s: Settings, rule: AlertRule): Record<string, unknown> {
   return {
     alert: rule.alert,
     expr: rule.expr,

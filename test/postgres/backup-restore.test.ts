@@ -8,29 +8,18 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   statSync,
   truncateSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/servers";
-import {
-  PG_BIN,
-  run,
-  runJob,
-  startPostgres,
-  startPushgateway,
-  type PgCluster,
-  type Pushgateway,
-} from "../support/postgres";
+import { PG_BIN, run, runJob } from "../support/postgres";
+import { useJobBed } from "../support/job-bed";
 
-let pg: PgCluster;
-let gateway: Pushgateway;
-let scratch: string;
 const db = "auth";
+const bed = useJobBed(db, "backup-test");
 
 // Realistic data: families in use, revoked and expired; tokens in every status.
 const FIXTURE = `
@@ -52,23 +41,12 @@ const FAMILIES = 200;
 const TOKENS = 800;
 
 beforeAll(async () => {
-  pg = await startPostgres();
-  gateway = await startPushgateway();
-  scratch = mkdtempSync(join(tmpdir(), "authwatch-backup-test-"));
-  await pg.createDatabase(db);
-  expect((await runJob("migrate.sh", { DATABASE_URL: pg.url(db) })).code).toBe(0);
-  await pg.sql(FIXTURE, db);
-});
-
-afterAll(async () => {
-  await gateway?.stop();
-  await pg?.stop();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  await bed.pg.sql(FIXTURE, db);
 });
 
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 const nowSeconds = () => Date.now() / 1000;
-const newDir = (prefix: string) => mkdtempSync(join(scratch, `${prefix}-`));
+const newDir = (prefix: string) => mkdtempSync(join(bed.scratch, `${prefix}-`));
 
 function backupSets(dir: string): string[] {
   return readdirSync(dir)
@@ -98,30 +76,21 @@ function rewriteManifest(dir: string, name: string, changes: Record<string, stri
   writeFileSync(path, `${lines.join("\n")}\n`);
 }
 
-async function backup(dest: string, extra: Record<string, string> = {}) {
-  return runJob("backup.sh", {
-    DATABASE_URL: pg.url(db),
-    BACKUP_DESTINATION: `file://${dest}`,
-    PUSHGATEWAY_URL: gateway.url,
-    ...extra,
-  });
-}
+/** What both jobs need: the database, a file:// destination, the Pushgateway. */
+const jobEnvFor = (dest: string) => ({
+  DATABASE_URL: bed.pg.url(db),
+  BACKUP_DESTINATION: `file://${dest}`,
+  PUSHGATEWAY_URL: bed.gateway.url,
+});
+const backup = (dest: string, extra: Record<string, string> = {}) => runJob("backup.sh", { ...jobEnvFor(dest), ...extra });
+const verify = (dest: string, extra: Record<string, string> = {}) =>
+  runJob("restore-verify.sh", { ...jobEnvFor(dest), RESTORE_VERIFY_TARGET_URL: bed.pg.url("postgres"), ...extra });
 
-async function verify(dest: string, extra: Record<string, string> = {}) {
-  return runJob("restore-verify.sh", {
-    DATABASE_URL: pg.url(db),
-    RESTORE_VERIFY_TARGET_URL: pg.url("postgres"),
-    BACKUP_DESTINATION: `file://${dest}`,
-    PUSHGATEWAY_URL: gateway.url,
-    ...extra,
-  });
-}
-
-const backupMetric = (name: string, database = db) => gateway.value(name, { job: "pg-backup", database });
-const verifyMetric = (name: string, database = db) => gateway.value(name, { job: "restore-verify", database });
+const backupMetric = (name: string, database = db) => bed.gateway.value(name, { job: "pg-backup", database });
+const verifyMetric = (name: string, database = db) => bed.gateway.value(name, { job: "restore-verify", database });
 
 async function scratchDatabases(): Promise<string> {
-  return pg.sql(`SELECT coalesce(string_agg(datname, ','), '') FROM pg_database WHERE datname LIKE '%restore_verify%'`);
+  return bed.pg.sql(`SELECT coalesce(string_agg(datname, ','), '') FROM pg_database WHERE datname LIKE '%restore_verify%'`);
 }
 
 describe("backup and restore verification", () => {
@@ -184,9 +153,9 @@ describe("backup and restore verification", () => {
 
   it("counts rows in the dump's own snapshot while the database is being written", async () => {
     const dest = newDir("concurrent");
-    const familiesBefore = Number(await pg.sql("SELECT count(*) FROM refresh_token_families", db));
+    const familiesBefore = Number(await bed.pg.sql("SELECT count(*) FROM refresh_token_families", db));
     // ~3 s of single-row inserts, each its own transaction, around the backup.
-    const writer = run(join(PG_BIN, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", pg.url(db)], {
+    const writer = run(join(PG_BIN, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", bed.pg.url(db)], {
       input: Array.from(
         { length: 300 },
         () =>
@@ -198,7 +167,7 @@ describe("backup and restore verification", () => {
     const written = await writer;
     expect(written.code, written.stderr).toBe(0);
     expect(result.code, result.stderr).toBe(0);
-    const familiesAfter = Number(await pg.sql("SELECT count(*) FROM refresh_token_families", db));
+    const familiesAfter = Number(await bed.pg.sql("SELECT count(*) FROM refresh_token_families", db));
     expect(familiesAfter).toBe(familiesBefore + 300);
 
     const [name] = backupSets(dest);
@@ -257,7 +226,7 @@ describe("backup and restore verification", () => {
     const destB = newDir("mismatch-b");
     expect((await backup(destA)).code).toBe(0);
     const [nameA] = backupSets(destA);
-    await pg.sql(`DELETE FROM refresh_tokens WHERE jti = md5('token7-1')::uuid`, db);
+    await bed.pg.sql(`DELETE FROM refresh_tokens WHERE jti = md5('token7-1')::uuid`, db);
     expect((await backup(destB)).code).toBe(0);
     const [nameB] = backupSets(destB);
 
@@ -289,11 +258,11 @@ describe("backup and restore verification", () => {
   it("never drops a database it did not create as its scratch database", async () => {
     const dest = newDir("guard");
     expect((await backup(dest)).code).toBe(0);
-    await pg.createDatabase("precious");
+    await bed.pg.createDatabase("precious");
     const result = await verify(dest, { RESTORE_VERIFY_DATABASE: "precious" });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("database 'precious' exists and is not a restore-verify scratch database");
-    expect(await pg.sql(`SELECT count(*) FROM pg_database WHERE datname = 'precious'`)).toBe("1");
+    expect(await bed.pg.sql(`SELECT count(*) FROM pg_database WHERE datname = 'precious'`)).toBe("1");
     const self = await verify(dest, { RESTORE_VERIFY_DATABASE: db });
     expect(self.code).toBe(2);
   });
@@ -345,9 +314,9 @@ describe("backup failures push nothing that looks like success", () => {
   it("a database that was never backed up: failure timestamp only", async () => {
     const dest = newDir("never");
     const result = await runJob("backup.sh", {
-      DATABASE_URL: pg.url("no_such_db"),
+      DATABASE_URL: bed.pg.url("no_such_db"),
       BACKUP_DESTINATION: `file://${dest}`,
-      PUSHGATEWAY_URL: gateway.url,
+      PUSHGATEWAY_URL: bed.gateway.url,
     });
     expect(result.code).toBe(1);
     expect(await backupMetric("backup_last_failure_timestamp_seconds", "no_such_db")).toBeGreaterThan(0);
@@ -365,12 +334,12 @@ describe("backup failures push nothing that looks like success", () => {
     expect(success).toBeGreaterThan(0);
 
     // pg_dump cannot read a table: a role without SELECT on refresh_tokens.
-    await pg.sql(`CREATE ROLE limited LOGIN; GRANT SELECT ON refresh_token_families, schema_migrations TO limited;`, db);
+    await bed.pg.sql(`CREATE ROLE limited LOGIN; GRANT SELECT ON refresh_token_families, schema_migrations TO limited;`, db);
     const failedAt = nowSeconds();
     const result = await runJob("backup.sh", {
-      DATABASE_URL: `postgresql://limited@${pg.host}:${pg.port}/${db}`,
+      DATABASE_URL: `postgresql://limited@${bed.pg.host}:${bed.pg.port}/${db}`,
       BACKUP_DESTINATION: `file://${dest}`,
-      PUSHGATEWAY_URL: gateway.url,
+      PUSHGATEWAY_URL: bed.gateway.url,
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/permission denied for table refresh_tokens/);
@@ -380,7 +349,7 @@ describe("backup failures push nothing that looks like success", () => {
     expect(readdirSync(dest).filter((f) => !backupSets(dest).some((n) => f.startsWith(n)))).toEqual([]);
 
     // An unwritable destination fails the same way.
-    const blocker = join(scratch, "a-file");
+    const blocker = join(bed.scratch, "a-file");
     writeFileSync(blocker, "");
     const unwritable = await backup(`${blocker}/backups`);
     expect(unwritable.code).toBe(1);

@@ -2,44 +2,20 @@
 // real PostgreSQL 15 and Pushgateway: SIGTERM at the deadline, a dump left
 // behind by SIGKILL, and a migration with its own transaction control.
 import { spawn } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  JOBS_DIR,
-  jobEnv,
-  MIGRATIONS_DIR,
-  PG_BIN,
-  runJob,
-  startPostgres,
-  startPushgateway,
-  type JobScript,
-  type PgCluster,
-  type Pushgateway,
-} from "../support/postgres";
+import { beforeAll, describe, expect, it } from "vitest";
+import { JOBS_DIR, jobEnv, MIGRATIONS_DIR, PG_BIN, runJob, type JobScript } from "../support/postgres";
+import { useJobBed } from "../support/job-bed";
 
-let pg: PgCluster;
-let gateway: Pushgateway;
-let scratch: string;
 const db = "auth";
+const bed = useJobBed(db, "robust-test");
 
 beforeAll(async () => {
-  pg = await startPostgres();
-  gateway = await startPushgateway();
-  scratch = mkdtempSync(join(tmpdir(), "authwatch-robust-test-"));
-  await pg.createDatabase(db);
-  expect((await runJob("migrate.sh", { DATABASE_URL: pg.url(db) })).code).toBe(0);
-  await pg.sql(`INSERT INTO refresh_token_families (family_id, user_id, device_id) SELECT gen_random_uuid(), i, gen_random_uuid() FROM generate_series(1, 50) i`, db);
+  await bed.pg.sql(`INSERT INTO refresh_token_families (family_id, user_id, device_id) SELECT gen_random_uuid(), i, gen_random_uuid() FROM generate_series(1, 50) i`, db);
 });
 
-afterAll(async () => {
-  await gateway?.stop();
-  await pg?.stop();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
-
-const dirFor = (prefix: string) => mkdtempSync(join(scratch, `${prefix}-`));
+const dirFor = (prefix: string) => mkdtempSync(join(bed.scratch, `${prefix}-`));
 /** Whether `pid` is still running (a zombie waiting to be reaped is not). */
 const alive = (pid: number) => {
   try {
@@ -75,15 +51,15 @@ describe("SIGTERM (a Job's deadline) stops the job promptly and reports the fail
   ] as [JobScript, string, string, Record<string, string>][])("%s, while %s runs", async (script, tool, failureMetric, labels) => {
     const dest = dirFor("term");
     if (script === "restore-verify.sh") {
-      const stored = await runJob("backup.sh", { DATABASE_URL: pg.url(db), BACKUP_DESTINATION: `file://${dest}` });
+      const stored = await runJob("backup.sh", { DATABASE_URL: bed.pg.url(db), BACKUP_DESTINATION: `file://${dest}` });
       expect(stored.code, stored.stderr).toBe(0);
     }
     const hang = hangingTool(tool);
     const env = jobEnv({
-      DATABASE_URL: pg.url(db),
+      DATABASE_URL: bed.pg.url(db),
       BACKUP_DESTINATION: `file://${dest}`,
-      RESTORE_VERIFY_TARGET_URL: pg.url("postgres"),
-      PUSHGATEWAY_URL: gateway.url,
+      RESTORE_VERIFY_TARGET_URL: bed.pg.url("postgres"),
+      PUSHGATEWAY_URL: bed.gateway.url,
       PATH: hang.path,
     });
     const child = spawn("sh", [join(JOBS_DIR, script)], { env, stdio: ["ignore", "ignore", "pipe"] });
@@ -106,9 +82,9 @@ describe("SIGTERM (a Job's deadline) stops the job promptly and reports the fail
     }
     expect(code, stderr).toBe(143);
     expect(stillRunning).toBe(false);
-    expect(await gateway.value(failureMetric, labels)).toBeGreaterThanOrEqual(Math.floor(termAt));
+    expect(await bed.gateway.value(failureMetric, labels)).toBeGreaterThanOrEqual(Math.floor(termAt));
     expect(readdirSync(dest).filter((f) => f.endsWith(".partial"))).toEqual([]);
-    expect(await pg.sql(`SELECT count(*) FROM pg_database WHERE datname LIKE '%restore_verify%'`)).toBe("0");
+    expect(await bed.pg.sql(`SELECT count(*) FROM pg_database WHERE datname LIKE '%restore_verify%'`)).toBe("0");
   });
 });
 
@@ -118,7 +94,7 @@ describe("backup.sh after a SIGKILL", () => {
     const stale = [`.${db}-20200101T000000Z.dump.partial`, `.${db}-20200101T000000Z.manifest.partial`];
     const other = `.other-20200101T000000Z.dump.partial`;
     for (const f of [...stale, other]) writeFileSync(join(dest, f), "half a dump");
-    const result = await runJob("backup.sh", { DATABASE_URL: pg.url(db), BACKUP_DESTINATION: `file://${dest}` });
+    const result = await runJob("backup.sh", { DATABASE_URL: bed.pg.url(db), BACKUP_DESTINATION: `file://${dest}` });
     expect(result.code, result.stderr).toBe(0);
     const left = readdirSync(dest);
     for (const f of stale) expect(left).not.toContain(f);
@@ -130,14 +106,14 @@ describe("backup.sh after a SIGKILL", () => {
 describe("migrate.sh and transaction control in a migration", () => {
   let n = 0;
   async function attempt(sql: string) {
-    const dir = mkdtempSync(join(scratch, "migrations-"));
+    const dir = mkdtempSync(join(bed.scratch, "migrations-"));
     cpSync(MIGRATIONS_DIR, dir, { recursive: true });
     writeFileSync(join(dir, "0099_extra.up.sql"), sql);
     writeFileSync(join(dir, "0099_extra.down.sql"), "DROP TABLE IF EXISTS half;\n");
     const name = `txn_${++n}`;
-    await pg.createDatabase(name);
-    const result = await runJob("migrate.sh", { DATABASE_URL: pg.url(name), MIGRATIONS_DIR: dir });
-    const tables = await pg.sql(`SELECT coalesce(string_agg(tablename, ',' ORDER BY tablename), '') FROM pg_tables WHERE schemaname = 'public'`, name);
+    await bed.pg.createDatabase(name);
+    const result = await runJob("migrate.sh", { DATABASE_URL: bed.pg.url(name), MIGRATIONS_DIR: dir });
+    const tables = await bed.pg.sql(`SELECT coalesce(string_agg(tablename, ',' ORDER BY tablename), '') FROM pg_tables WHERE schemaname = 'public'`, name);
     return { result, tables };
   }
 

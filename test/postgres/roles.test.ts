@@ -35,6 +35,13 @@ async function applyRoles(): Promise<void> {
 const as = (job: Job, sql: string, database = db) =>
   run(join(PG_BIN, "psql"), ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", url(job, database), "-c", sql]);
 
+/** `sql` as `job`'s role fails for want of a privilege (`reasons`: what PostgreSQL may say). */
+async function expectRefused(job: Job, sql: string, reasons = /permission denied|must be owner/): Promise<void> {
+  const result = await as(job, sql);
+  expect(result.code).not.toBe(0);
+  expect(result.stderr).toMatch(reasons);
+}
+
 beforeAll(async () => {
   pg = await startPostgres();
   scratch = mkdtempSync(join(tmpdir(), "authwatch-roles-test-"));
@@ -104,11 +111,9 @@ describe("roles.sql", () => {
     `DROP TABLE refresh_tokens CASCADE`,
   ];
 
-  it.each(writes)("the backup role cannot write: %s", async (sql) => {
-    const result = await as("backup", sql);
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toMatch(/permission denied|read-only transaction|must be owner/);
-  });
+  it.each(writes)("the backup role cannot write: %s", (sql) =>
+    expectRefused("backup", sql, /permission denied|read-only transaction|must be owner/),
+  );
 
   it("the backup role reads every table", async () => {
     for (const table of ["refresh_tokens", "refresh_token_families", "schema_migrations"]) {
@@ -116,13 +121,8 @@ describe("roles.sql", () => {
     }
   });
 
-  it.each(writes.filter((sql) => !sql.startsWith("DELETE FROM refresh_tokens")))(
-    "the token-cleanup role cannot: %s",
-    async (sql) => {
-      const result = await as("cleanup", sql);
-      expect(result.code).not.toBe(0);
-      expect(result.stderr).toMatch(/permission denied|must be owner/);
-    },
+  it.each(writes.filter((sql) => !sql.startsWith("DELETE FROM refresh_tokens")))("the token-cleanup role cannot: %s", (sql) =>
+    expectRefused("cleanup", sql),
   );
 
   it("the token-cleanup role can delete from the tables it cleans, and read nothing else", async () => {
@@ -131,13 +131,8 @@ describe("roles.sql", () => {
     expect((await as("cleanup", `SELECT count(*) FROM schema_migrations`)).stderr).toMatch(/permission denied/);
   });
 
-  it.each([...writes, `SELECT count(*) FROM refresh_tokens`])(
-    "the restore-verify role cannot touch the production database: %s",
-    async (sql) => {
-      const result = await as("restoreVerify", sql);
-      expect(result.code).not.toBe(0);
-      expect(result.stderr).toMatch(/permission denied|must be owner/);
-    },
+  it.each([...writes, `SELECT count(*) FROM refresh_tokens`])("the restore-verify role cannot touch the production database: %s", (sql) =>
+    expectRefused("restoreVerify", sql),
   );
 
   it("only restore-verify may create databases; only migrate may change the schema; nobody may create roles", async () => {

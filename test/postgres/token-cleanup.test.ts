@@ -1,32 +1,12 @@
 // token-cleanup.sh against a real PostgreSQL 15 and a real Pushgateway:
 // exactly the rows it should go, in bounded batches, without waiting on locks.
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  PG_BIN,
-  run,
-  runJob,
-  startPostgres,
-  startPushgateway,
-  type PgCluster,
-  type Pushgateway,
-} from "../support/postgres";
+import { beforeEach, describe, expect, it } from "vitest";
+import { PG_BIN, run, runJob } from "../support/postgres";
+import { useJobBed } from "../support/job-bed";
 
-let pg: PgCluster;
-let gateway: Pushgateway;
 const db = "cleanup";
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  gateway = await startPushgateway();
-  await pg.createDatabase(db);
-  expect((await runJob("migrate.sh", { DATABASE_URL: pg.url(db) })).code).toBe(0);
-});
-
-afterAll(async () => {
-  await gateway?.stop();
-  await pg?.stop();
-});
+const bed = useJobBed(db);
 
 // Named families and tokens (uuid = md5(name)), times relative to now().
 // The comment on each says whether a 7-day cleanup must delete it.
@@ -78,24 +58,24 @@ const DELETED_TOKENS = 6 + 300;
 const DELETED_FAMILIES = 3;
 
 async function resetFixture(): Promise<void> {
-  await pg.sql(`TRUNCATE refresh_tokens, refresh_token_families; ${FIXTURE}`, db);
+  await bed.pg.sql(`TRUNCATE refresh_tokens, refresh_token_families; ${FIXTURE}`, db);
 }
 
 /** Names of the named rows still present (the bulk rows are counted separately). */
 async function remaining(): Promise<{ tokens: string[]; families: string[]; bulkTokens: number; bulkFamilies: number }> {
-  const tokens = await pg.sql(
+  const tokens = await bed.pg.sql(
     `SELECT coalesce(string_agg(n, ',' ORDER BY n), '') FROM unnest(ARRAY['t1a','t1b','t1c','t2a','t2b','t3a','t3b','t4a','t4b','t9a']) n
       WHERE EXISTS (SELECT 1 FROM refresh_tokens WHERE jti = md5(n)::uuid)`,
     db,
   );
-  const families = await pg.sql(
+  const families = await bed.pg.sql(
     `SELECT coalesce(string_agg(n, ',' ORDER BY n), '') FROM unnest(ARRAY['F1-live','F2-revoked-long-ago','F3-revoked-recently',
        'F4-all-expired','F5-new-empty','F6-old-empty-revoked','F7-young-empty-revoked','F9-young-live']) n
       WHERE EXISTS (SELECT 1 FROM refresh_token_families WHERE family_id = md5(n)::uuid)`,
     db,
   );
   const [bulkTokens, bulkFamilies] = (
-    await pg.sql(
+    await bed.pg.sql(
       `SELECT (SELECT count(*) FROM refresh_tokens WHERE token_hash LIKE 'bulk-%') || ',' ||
               (SELECT count(*) FROM refresh_token_families WHERE family_id IN (SELECT md5('bulk' || i)::uuid FROM generate_series(1, 100) i))`,
       db,
@@ -106,7 +86,7 @@ async function remaining(): Promise<{ tokens: string[]; families: string[]; bulk
   return { tokens: tokens ? tokens.split(",") : [], families: families ? families.split(",") : [], bulkTokens: bulkTokens!, bulkFamilies: bulkFamilies! };
 }
 
-const metric = (name: string) => gateway.value(name, { job: "token-cleanup" });
+const metric = (name: string) => bed.gateway.value(name, { job: "token-cleanup" });
 /** The pushed counters, 0 before the first push. */
 async function counters(): Promise<{ tokens: number; families: number }> {
   return {
@@ -128,9 +108,9 @@ describe("token-cleanup.sh", () => {
     const before = await counters();
     const started = Date.now() / 1000;
     const result = await runJob("token-cleanup.sh", {
-      DATABASE_URL: pg.url(db),
+      DATABASE_URL: bed.pg.url(db),
       TOKEN_CLEANUP_BATCH_SIZE: "7",
-      PUSHGATEWAY_URL: gateway.url,
+      PUSHGATEWAY_URL: bed.gateway.url,
     });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain(`deleted ${DELETED_TOKENS} tokens and ${DELETED_FAMILIES} families older than`);
@@ -141,7 +121,7 @@ describe("token-cleanup.sh", () => {
     expect(await metric("refresh_token_cleanup_last_success_timestamp_seconds")).toBeGreaterThanOrEqual(Math.floor(started));
 
     // Nothing left to do: a second run deletes nothing; the counters stay.
-    const again = await runJob("token-cleanup.sh", { DATABASE_URL: pg.url(db), PUSHGATEWAY_URL: gateway.url });
+    const again = await runJob("token-cleanup.sh", { DATABASE_URL: bed.pg.url(db), PUSHGATEWAY_URL: bed.gateway.url });
     expect(again.code).toBe(0);
     expect(again.stderr).toContain("deleted 0 tokens and 0 families");
     expect(await metric("refresh_token_cleanup_last_run_deleted_tokens")).toBe(0);
@@ -150,7 +130,7 @@ describe("token-cleanup.sh", () => {
   });
 
   it("honours TOKEN_CLEANUP_AFTER_DAYS", async () => {
-    const result = await runJob("token-cleanup.sh", { DATABASE_URL: pg.url(db), TOKEN_CLEANUP_AFTER_DAYS: "15" });
+    const result = await runJob("token-cleanup.sh", { DATABASE_URL: bed.pg.url(db), TOKEN_CLEANUP_AFTER_DAYS: "15" });
     expect(result.code, result.stderr).toBe(0);
     // 15 days: only t2b (-20 d), t4a (-30 d), t4b (-31 d) are old enough; no family was revoked 15 days ago.
     expect(await remaining()).toEqual({
@@ -163,18 +143,18 @@ describe("token-cleanup.sh", () => {
 
   it("skips rows another transaction holds instead of waiting for them", async () => {
     // Another session locks t1a (due for deletion) for 3 s.
-    const holder = run(join(PG_BIN, "psql"), ["-X", "-q", "-d", pg.url(db)], {
+    const holder = run(join(PG_BIN, "psql"), ["-X", "-q", "-d", bed.pg.url(db)], {
       input: `BEGIN; SELECT 1 FROM refresh_tokens WHERE jti = md5('t1a')::uuid FOR UPDATE; SELECT pg_sleep(3); COMMIT;`,
     });
     for (let i = 0; ; i++) {
-      const waiting = await pg.sql(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' AND state = 'active' AND pid <> pg_backend_pid()`);
+      const waiting = await bed.pg.sql(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' AND state = 'active' AND pid <> pg_backend_pid()`);
       if (waiting === "1") break;
       expect(i).toBeLessThan(50);
       await new Promise((r) => setTimeout(r, 100));
     }
     const before = await counters();
     const started = Date.now();
-    const result = await runJob("token-cleanup.sh", { DATABASE_URL: pg.url(db), PUSHGATEWAY_URL: gateway.url });
+    const result = await runJob("token-cleanup.sh", { DATABASE_URL: bed.pg.url(db), PUSHGATEWAY_URL: bed.gateway.url });
     const took = Date.now() - started;
     expect(result.code, result.stderr).toBe(0);
     expect(took).toBeLessThan(2500);
@@ -183,7 +163,7 @@ describe("token-cleanup.sh", () => {
     expect((await holder).code).toBe(0);
 
     // The next run takes it.
-    expect((await runJob("token-cleanup.sh", { DATABASE_URL: pg.url(db), PUSHGATEWAY_URL: gateway.url })).code).toBe(0);
+    expect((await runJob("token-cleanup.sh", { DATABASE_URL: bed.pg.url(db), PUSHGATEWAY_URL: bed.gateway.url })).code).toBe(0);
     expect(await metric("refresh_token_cleanup_last_run_deleted_tokens")).toBe(1);
     expect((await remaining()).tokens).toEqual(NAMED_KEPT_TOKENS);
     expect(await counters()).toEqual({ tokens: before.tokens + DELETED_TOKENS, families: before.families + DELETED_FAMILIES });
@@ -192,8 +172,8 @@ describe("token-cleanup.sh", () => {
   it("fails without pushing success when the database is unreachable", async () => {
     const before = await metric("refresh_token_cleanup_last_success_timestamp_seconds");
     const result = await runJob("token-cleanup.sh", {
-      DATABASE_URL: `postgresql://postgres@127.0.0.1:${pg.port}/no_such_db`,
-      PUSHGATEWAY_URL: gateway.url,
+      DATABASE_URL: `postgresql://postgres@127.0.0.1:${bed.pg.port}/no_such_db`,
+      PUSHGATEWAY_URL: bed.gateway.url,
     });
     expect(result.code).toBe(1);
     expect(await metric("refresh_token_cleanup_last_success_timestamp_seconds")).toBe(before);
@@ -201,7 +181,7 @@ describe("token-cleanup.sh", () => {
   });
 
   it("rejects a batch size of 0", async () => {
-    const result = await runJob("token-cleanup.sh", { DATABASE_URL: pg.url(db), TOKEN_CLEANUP_BATCH_SIZE: "0" });
+    const result = await runJob("token-cleanup.sh", { DATABASE_URL: bed.pg.url(db), TOKEN_CLEANUP_BATCH_SIZE: "0" });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("TOKEN_CLEANUP_BATCH_SIZE must be at least 1");
   });
