@@ -9,7 +9,7 @@ import type { RenderedStack } from "./artifacts";
 import { backtestChanges } from "./backtest";
 import { compareStack, summarize } from "./compare";
 import { formatJson, formatMarkdown, formatText, type Report } from "./format";
-import { DiffError, materialize, pool, repoRoot, stopSynths, synth, type Revision } from "./revision";
+import { DiffError, materialize, repoRoot, stopSynths, synth, synthEvery, type Revision } from "./revision";
 
 export class UsageError extends Error {}
 
@@ -73,13 +73,13 @@ export async function withRendered<T>(o: Pick<DiffOptions, "cwd" | "base" | "hea
       throw new DiffError(`stack ${o.stack} is in neither revision (stacks: ${known.join(", ") || "none"})`);
     }
     const stacks = o.stack !== undefined ? [o.stack] : known;
-    const before = new Map<string, RenderedStack>();
-    const after = new Map<string, RenderedStack>();
-    const jobs = stacks.flatMap((s) => [
-      ...(base.stacks.includes(s) ? [async () => before.set(s, await synth(base, s, path.join(tmp, "out-base", s)))] : []),
-      ...(head.stacks.includes(s) ? [async () => after.set(s, await synth(head, s, path.join(tmp, "out-head", s)))] : []),
-    ]);
-    await pool(jobs, PARALLEL);
+    const render = (rev: Revision, root: string): Promise<Map<string, RenderedStack>> =>
+      o.stack !== undefined
+        ? rev.stacks.includes(o.stack)
+          ? synth(rev, o.stack, path.join(root, o.stack)).then((r) => new Map([[r.stack, r]]))
+          : Promise.resolve(new Map())
+        : synthEvery(rev, root, PARALLEL);
+    const [before, after] = await Promise.all([render(base, path.join(tmp, "out-base")), render(head, path.join(tmp, "out-head"))]);
     return await use({ base, head, stacks, before, after });
   } finally {
     process.off("SIGINT", onSignal);

@@ -92,22 +92,43 @@ export function stopSynths(): void {
   for (const child of running) child.kill("SIGTERM");
 }
 
-/** Runs the revision's own synth for one stack into `out`; a failure carries synth's message. */
-export function synth(rev: Revision, stack: string, out: string): Promise<RenderedStack> {
+/** Runs the revision's own synth CLI in its directory; resolves with its stderr on failure. */
+function runSynth(rev: Revision, args: readonly string[]): Promise<{ ok: true } | { ok: false; code: number; why: string }> {
   const tsx = path.join(rev.dir, "node_modules", ".bin", "tsx");
-  return new Promise((resolve, reject) => {
-    const child = execFile(tsx, ["src/cli/synth.ts", "--stack", stack, "--out", out], { cwd: rev.dir, encoding: "utf8", maxBuffer: 16 << 20 }, (err, _stdout, stderr) => {
+  return new Promise((resolve) => {
+    const child = execFile(tsx, ["src/cli/synth.ts", ...args], { cwd: rev.dir, encoding: "utf8", maxBuffer: 16 << 20 }, (err, _stdout, stderr) => {
       running.delete(child);
-      if (err) {
-        const why = stderr.trim() || err.message;
-        reject(new DiffError(`${rev.label} does not render stack ${stack}:\n${why.replace(/^/gm, "  ")}`));
-        return;
-      }
-      const stackFile = path.join(rev.dir, "stacks", `Pulumi.${stack}.yaml`);
-      resolve({ stack, files: readTree(out), stackFile: yaml.load(fs.readFileSync(stackFile, "utf8")) as Record<string, unknown> });
+      if (!err) return resolve({ ok: true });
+      resolve({ ok: false, code: typeof err.code === "number" ? err.code : 1, why: stderr.trim() || err.message });
     });
     running.add(child);
   });
+}
+
+function rendered(rev: Revision, stack: string, out: string): RenderedStack {
+  const stackFile = path.join(rev.dir, "stacks", `Pulumi.${stack}.yaml`);
+  return { stack, files: readTree(out), stackFile: yaml.load(fs.readFileSync(stackFile, "utf8")) as Record<string, unknown> };
+}
+
+/** Runs the revision's own synth for one stack into `out`; a failure carries synth's message. */
+export async function synth(rev: Revision, stack: string, out: string): Promise<RenderedStack> {
+  const r = await runSynth(rev, ["--stack", stack, "--out", out]);
+  if (!r.ok) throw new DiffError(`${rev.label} does not render stack ${stack}:\n${r.why.replace(/^/gm, "  ")}`);
+  return rendered(rev, stack, out);
+}
+
+/**
+ * Every stack of a revision into `<root>/<stack>` with one synth process
+ * (`synth --all`): a process costs more to start than to render a stack.
+ * A revision whose synth predates `--all` (a usage error, exit 2) renders
+ * stack by stack.
+ */
+export async function synthEvery(rev: Revision, root: string, limit: number): Promise<Map<string, RenderedStack>> {
+  const r = await runSynth(rev, ["--all", "--out", root]);
+  if (r.ok) return new Map(rev.stacks.map((s) => [s, rendered(rev, s, path.join(root, s))]));
+  if (r.code !== 2) throw new DiffError(`${rev.label} does not render:\n${r.why.replace(/^/gm, "  ")}`);
+  const each = await pool(rev.stacks.map((s) => () => synth(rev, s, path.join(root, s))), limit);
+  return new Map(each.map((x) => [x.stack, x]));
 }
 
 /** Runs jobs with at most `limit` at a time (the machine has few cores; each synth is one process). */
