@@ -39,6 +39,16 @@ export function perMinute(series: string, by: readonly string[] = []): string {
   return `${agg("sum", by, `rate(${series}[2m])`)} * 60`;
 }
 
+/**
+ * AuthRateLimitSpike critical: events counted in the last minute, between the newest sample and
+ * the one a minute before it. increase()/rate() over [2m] spread a one-minute burst over two minutes
+ * (150 in one minute read 75), and over [1m] they extrapolate from two samples at a 30s scrape.
+ * A counter reset reads as 0, not as a negative count.
+ */
+export function inLastMinute(series: string, by: readonly string[] = []): string {
+  return agg("sum", by, `clamp_min(${series} - ${series} offset 1m, 0)`);
+}
+
 /** BackupTooOld, BackupRestoreVerificationFailed: seconds since the newest success timestamp. */
 export function sinceLast(series: string, by: readonly string[]): string {
   return `time() - ${agg("max", by, series)}`;
