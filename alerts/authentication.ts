@@ -4,39 +4,39 @@ import type { Settings } from "../src/settings";
 import { num, rec, sel } from "../src/promql";
 import { alert, pct } from "./common";
 import { RECORDS } from "./recording";
-import { inactiveSessionShare, spikeTerms } from "./terms";
+import { INVALID_TOKEN_RESULTS, inactiveSessionShare, spikeTerms, trafficFloor } from "./terms";
 
 export function authenticationAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
   const job = s.scrapeJobs.auth;
   const logins = sel("auth_logins_total", { job });
   const registrations = sel("auth_registrations_total", { job });
-  const invalidTokens = sel("auth_token_validations_total", { job, result: "invalid" });
+  const invalidTokens = sel("auth_token_validations_total", { job, result: INVALID_TOKEN_RESULTS });
   const spikeExpr = (series: string, factor: number, floor: number) => {
-    const { current, dayBefore } = spikeTerms(series, ["job"]);
-    return `${current} > ${num(factor)} * ${dayBefore} and ${current} >= ${floor}`;
+    const { current, baseline } = spikeTerms(series, ["job"]);
+    return `${current} > ${num(factor)} * ${baseline} and ${current} >= ${floor}`;
   };
 
-  const loginFailureTier = (severity: "warning" | "critical", ratio: number) =>
+  const loginFailureTier = (severity: "warning" | "critical", ratio: number, minAttempts: number) =>
     alert({
       alert: "AuthHighLoginFailureRate",
       // The traffic floor keeps three failed logins out of five at 4 a.m. from paging anyone.
       expr:
         `${rec(RECORDS.loginsFailedRatio, { job })} > ${num(ratio)}` +
-        ` and on (job) sum by (job) (increase(${logins}[5m])) >= ${t.loginFailure.minAttempts}`,
+        ` and on (job) sum by (job) (increase(${logins}[5m])) >= ${minAttempts}`,
       severity,
       service: "auth",
       category: "authentication",
       summary: `More than ${pct(ratio)} of logins fail`,
-      description: `{{ $value | humanizePercentage }} of login attempts failed over the last 5m (threshold ${pct(ratio)}, counted from ${t.loginFailure.minAttempts} attempts in 5m).`,
+      description: `{{ $value | humanizePercentage }} of login attempts failed over the last 5m (threshold ${pct(ratio)}, counted from ${minAttempts} attempts in 5m).`,
     });
 
   return {
     name: "auth-authentication",
     source: "alerts/authentication.ts",
     rules: [
-      loginFailureTier("critical", t.loginFailure.criticalRatio),
-      loginFailureTier("warning", t.loginFailure.warningRatio),
+      loginFailureTier("critical", t.loginFailure.criticalRatio, t.loginFailure.criticalMinAttempts),
+      loginFailureTier("warning", t.loginFailure.warningRatio, t.loginFailure.minAttempts),
       alert({
         alert: "AuthHighRegistrationFailureRate",
         expr:
@@ -50,22 +50,24 @@ export function authenticationAlerts(s: Settings): PromRuleGroup {
       }),
       alert({
         alert: "AuthTokenValidationFailureRate",
-        expr: `${rec(RECORDS.tokenValidationsFailedRatio, { job })} > ${num(t.tokenValidationFailure.warningRatio)}`,
+        expr:
+          `${rec(RECORDS.tokenValidationsFailedRatio, { job })} > ${num(t.tokenValidationFailure.warningRatio)}` +
+          trafficFloor(sel("auth_token_validations_total", { job }), t.tokenValidationFailure.minValidations, ["job"]),
         severity: "warning",
         service: "auth",
         category: "authentication",
         summary: `More than ${pct(t.tokenValidationFailure.warningRatio)} of token validations fail`,
-        description: `{{ $value | humanizePercentage }} of access-token validations were invalid or expired over the last 5m (threshold ${pct(t.tokenValidationFailure.warningRatio)}).`,
+        description: `{{ $value | humanizePercentage }} of access-token validations were invalid or expired over the last 5m (threshold ${pct(t.tokenValidationFailure.warningRatio)}, counted from ${t.tokenValidationFailure.minValidations} validations in 5m).`,
       }),
       alert({
         alert: "AuthRegistrationSpike",
-        // Compared with the same 10 minutes one day earlier; a day without data yields no alert.
+        // Compared with the same 10 minutes one day earlier, or with the hour before where that day has no data.
         expr: spikeExpr(registrations, t.registrationSpike.factor, t.registrationSpike.minRegistrations),
         severity: "warning",
         service: "auth",
         category: "authentication",
-        summary: `Registrations are more than ${t.registrationSpike.factor}x the same time yesterday`,
-        description: `{{ $value | humanize }} registrations in the last 10m, more than ${t.registrationSpike.factor}x the same 10m one day earlier (floor ${t.registrationSpike.minRegistrations}).`,
+        summary: `Registrations are more than ${t.registrationSpike.factor}x their usual rate`,
+        description: `{{ $value | humanize }} registrations in the last 10m, more than ${t.registrationSpike.factor}x the same 10m one day earlier (or, without data then, the hour before) (floor ${t.registrationSpike.minRegistrations}).`,
       }),
       alert({
         alert: "AuthInvalidTokenSpike",
@@ -73,8 +75,8 @@ export function authenticationAlerts(s: Settings): PromRuleGroup {
         severity: "warning",
         service: "auth",
         category: "authentication",
-        summary: `Invalid tokens are more than ${t.invalidTokenSpike.factor}x the same time yesterday`,
-        description: `{{ $value | humanize }} invalid tokens in the last 10m, more than ${t.invalidTokenSpike.factor}x the same 10m one day earlier (floor ${t.invalidTokenSpike.minInvalid}).`,
+        summary: `Invalid and expired tokens are more than ${t.invalidTokenSpike.factor}x their usual rate`,
+        description: `{{ $value | humanize }} invalid or expired tokens in the last 10m, more than ${t.invalidTokenSpike.factor}x the same 10m one day earlier (or, without data then, the hour before) (floor ${t.invalidTokenSpike.minInvalid}).`,
       }),
       alert({
         alert: "AuthSessionAnomaly",

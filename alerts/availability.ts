@@ -4,21 +4,23 @@ import type { Settings } from "../src/settings";
 import { num, rec, sel } from "../src/promql";
 import { alert, pct } from "./common";
 import { RECORDS } from "./recording";
+import { trafficFloor } from "./terms";
 
 export function availabilityAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
   const health = sel("probe_success", { job: s.scrapeJobs.authHealth });
   const errorRatio = rec(RECORDS.requests5xxRatio, { job: s.scrapeJobs.auth });
-  const errorTier = (severity: "warning" | "critical", ratio: number, forDuration: string) =>
+  const requests = sel("http_requests_total", { job: s.scrapeJobs.auth });
+  const errorTier = (severity: "warning" | "critical", ratio: number, forDuration: string, minRequests: number) =>
     alert({
       alert: "AuthHighErrorRate",
-      expr: `${errorRatio} > ${num(ratio)}`,
+      expr: `${errorRatio} > ${num(ratio)}${trafficFloor(requests, minRequests, ["job"])}`,
       for: forDuration,
       severity,
       service: "auth",
       category: "availability",
       summary: `More than ${pct(ratio)} of auth requests fail with 5xx`,
-      description: `{{ $value | humanizePercentage }} of requests to {{ $labels.job }} were answered 5xx over the last 5m (threshold ${pct(ratio)} for ${forDuration}).`,
+      description: `{{ $value | humanizePercentage }} of requests to {{ $labels.job }} were answered 5xx over the last 5m (threshold ${pct(ratio)} for ${forDuration}, counted from ${minRequests} requests in 5m).`,
     });
   return {
     name: "auth-availability",
@@ -36,8 +38,8 @@ export function availabilityAlerts(s: Settings): PromRuleGroup {
         summary: "The auth service fails its health probe",
         description: `The /health probe of {{ $labels.instance }} (job {{ $labels.job }}) has failed on every check for ${t.serviceDown.for}; probe_success is {{ $value | humanize }}.`,
       }),
-      errorTier("critical", t.errorRate.criticalRatio, t.errorRate.criticalFor),
-      errorTier("warning", t.errorRate.warningRatio, t.errorRate.warningFor),
+      errorTier("critical", t.errorRate.criticalRatio, t.errorRate.criticalFor, t.errorRate.criticalMinRequests),
+      errorTier("warning", t.errorRate.warningRatio, t.errorRate.warningFor, t.errorRate.warningMinRequests),
     ],
   };
 }

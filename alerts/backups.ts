@@ -14,6 +14,9 @@ export function backupAlerts(s: Settings): PromRuleGroup {
   const lastBackup = sel("backup_last_success_timestamp_seconds", { job: s.scrapeJobs.pgBackup });
   const lastVerify = sel("restore_verify_last_success_timestamp_seconds", { job: s.scrapeJobs.restoreVerify });
   const mismatched = sel("restore_verify_rows_mismatched", { job: s.scrapeJobs.restoreVerify });
+  // Absent only means "never reported" while the Pushgateway is scraped: a down or missing
+  // Pushgateway target hides every pushed series, and that is PrometheusTargetDown's alert.
+  const gatewayScraped = `on () (max(${sel("up", { job: s.scrapeJobs.pushgateway })}) == 1)`;
   const common = { service: "postgres", category: "backup" } as const;
   return {
     name: "auth-backups",
@@ -31,12 +34,12 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupTooOld",
-        expr: `absent(${lastBackup})`,
+        expr: `absent(${lastBackup}) and ${gatewayScraped}`,
         for: backupAbsentFor,
         severity: "warning",
         labels: { reason: "never_reported" },
-        summary: "No backup has ever reported success",
-        description: `No backup job has pushed backup_last_success_timestamp_seconds for ${backupAbsentFor} (absent = {{ $value | humanize }}).`,
+        summary: "The Pushgateway holds no successful backup",
+        description: `The Pushgateway is scraped but has held no backup_last_success_timestamp_seconds for ${backupAbsentFor}: no backup has reported success since it started (absent = {{ $value | humanize }}).`,
       }),
       alert({
         ...common,
@@ -59,12 +62,12 @@ export function backupAlerts(s: Settings): PromRuleGroup {
       alert({
         ...common,
         alert: "BackupRestoreVerificationFailed",
-        expr: `absent(${lastVerify})`,
+        expr: `absent(${lastVerify}) and ${gatewayScraped}`,
         for: verifyAbsentFor,
         severity: "warning",
         labels: { reason: "never_reported" },
-        summary: "No restore verification has ever reported success",
-        description: `No restore verification has pushed restore_verify_last_success_timestamp_seconds for ${verifyAbsentFor} (absent = {{ $value | humanize }}).`,
+        summary: "The Pushgateway holds no successful restore verification",
+        description: `The Pushgateway is scraped but has held no restore_verify_last_success_timestamp_seconds for ${verifyAbsentFor}: no restore verification has reported success since it started (absent = {{ $value | humanize }}).`,
       }),
     ],
   };

@@ -11,12 +11,6 @@ export function stackJobs(s: Settings): string[] {
   return [j.auth, j.authHealth, j.postgres, j.pushgateway, j.prometheus, j.alertmanager, j.grafana, j.loki];
 }
 
-/** Jobs whose absence silences alerts that page (the service, its probe, its database, the batch jobs' gateway). */
-export function watchedJobs(s: Settings): string[] {
-  const j = s.scrapeJobs;
-  return [j.auth, j.authHealth, j.postgres, j.pushgateway];
-}
-
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 export function monitoringAlerts(s: Settings): PromRuleGroup {
@@ -41,7 +35,7 @@ export function monitoringAlerts(s: Settings): PromRuleGroup {
         ...common,
         alert: "PrometheusTargetDown",
         // A job with no target at all reports nothing, which must not read as "all is well".
-        expr: watchedJobs(s)
+        expr: stackJobs(s)
           .map((job) => `absent(${sel("up", { job })})`)
           .join(" or "),
         for: t.targetDown.for,

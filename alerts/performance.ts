@@ -1,10 +1,10 @@
 /** Is the auth service fast enough, and within its memory? */
 import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
-import { num, rec } from "../src/promql";
+import { num, rec, sel } from "../src/promql";
 import { alert, pct, secs } from "./common";
 import { RECORDS } from "./recording";
-import { memoryShare } from "./terms";
+import { memoryShare, trafficFloor } from "./terms";
 
 export function performanceAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
@@ -13,25 +13,28 @@ export function performanceAlerts(s: Settings): PromRuleGroup {
   const latencyTier = (severity: "warning" | "critical", limit: number) =>
     alert({
       alert: "AuthLatencyHigh",
-      expr: `${p95} > ${num(limit)}`,
+      expr: `${p95} > ${num(limit)}${trafficFloor(sel("http_request_duration_seconds_count", { job }), t.latency.minRequests, ["job"])}`,
       for: t.latency.for,
       severity,
       service: "auth",
       category: "performance",
       summary: `p95 latency of auth requests is above ${secs(limit)}`,
-      description: `p95 request latency of {{ $labels.job }} is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(limit)} for ${t.latency.for}).`,
+      description: `p95 request latency of {{ $labels.job }} is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(limit)} for ${t.latency.for}, counted from ${t.latency.minRequests} requests in 5m).`,
     });
-  const operationP95 = (operation: "login" | "refresh") => rec(RECORDS.operationP95, { job, operation });
+  /** p95 of one operation above `limit`, counted from `minOperations` operations in 5m. */
+  const operationSlow = (operation: "login" | "refresh", limit: number, minOperations: number) =>
+    `${rec(RECORDS.operationP95, { job, operation })} > ${num(limit)}` +
+    trafficFloor(sel("auth_operation_duration_seconds_count", { job, operation }), minOperations, ["job", "operation"]);
   const validationTier = (severity: "warning" | "critical", limit: number) =>
     alert({
       alert: "AuthTokenValidationSlow",
-      expr: `${rec(RECORDS.tokenValidationMean, { job })} > ${num(limit)}`,
+      expr: `${rec(RECORDS.tokenValidationMean, { job })} > ${num(limit)}${trafficFloor(sel("auth_token_validation_duration_seconds_count", { job }), t.tokenValidationLatency.minValidations, ["job"])}`,
       for: t.tokenValidationLatency.for,
       severity,
       service: "auth",
       category: "performance",
       summary: `Access-token validation takes longer than ${secs(limit)} on average`,
-      description: `Mean token validation time of {{ $labels.job }} is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(limit)} for ${t.tokenValidationLatency.for}).`,
+      description: `Mean token validation time of {{ $labels.job }} is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(limit)} for ${t.tokenValidationLatency.for}, counted from ${t.tokenValidationLatency.minValidations} validations in 5m).`,
     });
   const memory = s.authWorkload;
   return {
@@ -42,23 +45,23 @@ export function performanceAlerts(s: Settings): PromRuleGroup {
       latencyTier("warning", t.latency.warningSeconds),
       alert({
         alert: "AuthLoginLatencyHigh",
-        expr: `${operationP95("login")} > ${num(t.loginLatency.warningSeconds)}`,
+        expr: operationSlow("login", t.loginLatency.warningSeconds, t.loginLatency.minLogins),
         for: t.loginLatency.for,
         severity: "warning",
         service: "auth",
         category: "performance",
         summary: `p95 login time is above ${secs(t.loginLatency.warningSeconds)}`,
-        description: `p95 of the login operation is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(t.loginLatency.warningSeconds)} for ${t.loginLatency.for}).`,
+        description: `p95 of the login operation is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(t.loginLatency.warningSeconds)} for ${t.loginLatency.for}, counted from ${t.loginLatency.minLogins} logins in 5m).`,
       }),
       alert({
         alert: "AuthRefreshLatencyHigh",
-        expr: `${operationP95("refresh")} > ${num(t.refreshLatency.warningSeconds)}`,
+        expr: operationSlow("refresh", t.refreshLatency.warningSeconds, t.refreshLatency.minRefreshes),
         for: t.refreshLatency.for,
         severity: "warning",
         service: "auth",
         category: "performance",
         summary: `p95 token refresh time is above ${secs(t.refreshLatency.warningSeconds)}`,
-        description: `p95 of the refresh operation is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(t.refreshLatency.warningSeconds)} for ${t.refreshLatency.for}).`,
+        description: `p95 of the refresh operation is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(t.refreshLatency.warningSeconds)} for ${t.refreshLatency.for}, counted from ${t.refreshLatency.minRefreshes} refreshes in 5m).`,
       }),
       validationTier("critical", t.tokenValidationLatency.criticalSeconds),
       validationTier("warning", t.tokenValidationLatency.warningSeconds),

@@ -18,6 +18,7 @@ export function slos(s: Settings): Slo[] {
       // No 5xx series yet means no errors: fall back to 0 so the SLI is 0, not a gap.
       errorRate: (w) => `(sum(rate(${sel("http_requests_total", { job, code: re("5..") })}[${w}])) or vector(0))`,
       totalRate: (w) => `sum(rate(${requests}[${w}]))`,
+      pageMinEvents: s.slos.availability.pageMinEvents,
       service: "auth",
       category: "slo",
       runbook: runbookSlug("AuthAvailabilitySLOBurn"),
@@ -31,6 +32,7 @@ export function slos(s: Settings): Slo[] {
         `(sum(rate(${sel("http_request_duration_seconds_count", { job })}[${w}]))` +
         ` - sum(rate(${sel("http_request_duration_seconds_bucket", { job, le: le(threshold) })}[${w}])))`,
       totalRate: (w) => `sum(rate(${sel("http_request_duration_seconds_count", { job })}[${w}]))`,
+      pageMinEvents: s.slos.latency.pageMinEvents,
       service: "auth",
       category: "slo",
       runbook: runbookSlug("AuthLatencySLOBurn"),

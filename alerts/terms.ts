@@ -4,7 +4,7 @@
  * aggregate by the labels they route on (job, instance); panels by what they
  * plot, over the dashboard's matchers. Imports nothing from dashboards/.
  */
-import { sel, type Matchers } from "../src/promql";
+import { re, sel, type Matchers } from "../src/promql";
 
 /** `sum(x)`, or `sum by (a, b) (x)`. */
 export function agg(op: "sum" | "max" | "min" | "count", by: readonly string[], inner: string): string {
@@ -12,12 +12,19 @@ export function agg(op: "sum" | "max" | "min" | "count", by: readonly string[], 
 }
 
 /**
- * The spike comparison of AuthRegistrationSpike and AuthInvalidTokenSpike:
- * events in the last 10 minutes, and the same 10 minutes one day earlier.
+ * The spike comparison of AuthRegistrationSpike and AuthInvalidTokenSpike: events in the last
+ * 10 minutes, against the same 10 minutes one day earlier or, where that window has no data
+ * (first day, new Prometheus replica, scrape gap), the mean 10 minutes of the hour before the
+ * last 10: never blind.
  */
-export function spikeTerms(series: string, by: readonly string[] = []): { current: string; dayBefore: string } {
-  return { current: agg("sum", by, `increase(${series}[10m])`), dayBefore: agg("sum", by, `increase(${series}[10m] offset 1d)`) };
+export function spikeTerms(series: string, by: readonly string[] = []): { current: string; baseline: string } {
+  const dayBefore = agg("sum", by, `increase(${series}[10m] offset 1d)`);
+  const hourBefore = `${agg("sum", by, `increase(${series}[1h] offset 10m)`)} / 6`;
+  return { current: agg("sum", by, `increase(${series}[10m])`), baseline: `(${dayBefore} or ${hourBefore})` };
 }
+
+/** Results that AuthInvalidTokenSpike counts as invalid tokens (seed 003: invalid and expired). */
+export const INVALID_TOKEN_RESULTS = re("invalid|expired");
 
 /** AuthSessionAnomaly: inactive sessions as a share of all sessions. */
 export function inactiveSessionShare(m: Matchers<"auth_sessions">, by: readonly string[] = []): string {
@@ -34,9 +41,27 @@ export function sumIncrease(series: string, window: string, by: readonly string[
   return agg("sum", by, `increase(${series}[${window}])`);
 }
 
+/**
+ * A traffic floor for a ratio or percentile alert: ` and on (job) sum by (job) (increase(x[5m])) >= min`,
+ * so the alert says nothing about a window with too few events to mean anything.
+ */
+export function trafficFloor(series: string, min: number, by: readonly string[], window = "5m"): string {
+  return ` and on (${by.join(", ")}) ${sumIncrease(series, window, by)} >= ${min}`;
+}
+
 /** AuthRateLimitSpike: events per minute, from the rate over 2 minutes. */
 export function perMinute(series: string, by: readonly string[] = []): string {
   return `${agg("sum", by, `rate(${series}[2m])`)} * 60`;
+}
+
+/**
+ * AuthRateLimitSpike critical: events counted in the last minute, between the newest sample and
+ * the one a minute before it. increase()/rate() over [2m] spread a one-minute burst over two minutes
+ * (150 in one minute read 75), and over [1m] they extrapolate from two samples at a 30s scrape.
+ * A counter reset reads as 0, not as a negative count.
+ */
+export function inLastMinute(series: string, by: readonly string[] = []): string {
+  return agg("sum", by, `clamp_min(${series} - ${series} offset 1m, 0)`);
 }
 
 /** BackupTooOld, BackupRestoreVerificationFailed: seconds since the newest success timestamp. */

@@ -187,7 +187,7 @@ function loginFailureRatio({ t, svc }: Scope): PanelSpec {
       .thresholds(tiers(t.loginFailure.warningRatio, t.loginFailure.criticalRatio)),
     w: 8,
     h: 8,
-    description: `Share of login attempts that failed, 5-minute window. The alert counts only when there were at least ${t.loginFailure.minAttempts} attempts in those 5 minutes; dashed lines are its warning and critical thresholds.`,
+    description: `Share of login attempts that failed, 5-minute window. The alert counts only when there were at least ${t.loginFailure.minAttempts} attempts in those 5 minutes (${t.loginFailure.criticalMinAttempts} for the page); dashed lines are its warning and critical thresholds.`,
     linkedFrom: ["AuthHighLoginFailureRate"],
   };
 }
@@ -259,12 +259,12 @@ function registrationSpike({ t, svc }: Scope): PanelSpec {
     id: P.registrationSpike,
     builder: timeseriesPanel("Registrations vs. yesterday", "short")
       .withTarget(promql(spike.current, "registrations, last 10m"))
-      .withTarget(promql(`${t.registrationSpike.factor} * ${spike.dayBefore}`, `alert line: ${t.registrationSpike.factor}x the same 10m yesterday`))
+      .withTarget(promql(`${t.registrationSpike.factor} * ${spike.baseline}`, `alert line: ${t.registrationSpike.factor}x the same 10m yesterday (or the hour before)`))
       .min(0)
       .thresholds(steps("green", [t.registrationSpike.minRegistrations, "orange"])),
     w: 8,
     h: 8,
-    description: `Registrations in the last 10 minutes against ${t.registrationSpike.factor} times the same 10 minutes one day earlier. The spike alert fires when the first line is above the second and above the floor of ${t.registrationSpike.minRegistrations} (dashed).`,
+    description: `Registrations in the last 10 minutes against ${t.registrationSpike.factor} times the same 10 minutes one day earlier (where that day has no data, the mean 10 minutes of the hour before). The spike alert fires when the first line is above the second and above the floor of ${t.registrationSpike.minRegistrations} (dashed).`,
     linkedFrom: ["AuthRegistrationSpike"],
   };
 }

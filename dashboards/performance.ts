@@ -56,7 +56,7 @@ function requestP95({ t, svc }: Scope): PanelSpec {
       .thresholds(tiers(t.latency.warningSeconds, t.latency.criticalSeconds)),
     w: 8,
     h: 8,
-    description: `p95 latency of all requests over 5 minutes, the series the latency alert evaluates: warning above ${t.latency.warningSeconds}s, critical above ${t.latency.criticalSeconds}s, each for ${t.latency.for} (dashed lines).`,
+    description: `p95 latency of all requests over 5 minutes, the series the latency alert evaluates: warning above ${t.latency.warningSeconds}s, critical above ${t.latency.criticalSeconds}s, each for ${t.latency.for} (dashed lines), counted from ${t.latency.minRequests} requests in 5 minutes.`,
     linkedFrom: ["AuthLatencyHigh"],
   };
 }

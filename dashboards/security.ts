@@ -8,7 +8,7 @@ import * as bargauge from "@grafana/grafana-foundation-sdk/bargauge";
 import * as logs from "@grafana/grafana-foundation-sdk/logs";
 import type { Settings } from "../src/settings";
 import { sel } from "../src/promql";
-import { perMinute, spikeTerms, sumIncrease } from "../alerts/terms";
+import { INVALID_TOKEN_RESULTS, perMinute, spikeTerms, sumIncrease } from "../alerts/terms";
 import { common, ENV, logql, promql, steps, tablePanel, tiers, timeseriesPanel, VAR } from "../src/dashboards/kit";
 import { Board, type BuiltDashboard, type DashboardContext, type PanelSpec } from "../src/dashboards/board";
 import { PANELS } from "./panels";
@@ -139,22 +139,22 @@ function rateLimit({ t, svc }: Scope): PanelSpec {
 }
 
 function invalidTokens({ t, svc }: Scope): PanelSpec {
-  const invalidSpike = spikeTerms(sel("auth_token_validations_total", { ...svc, result: "invalid" }));
+  const invalidSpike = spikeTerms(sel("auth_token_validations_total", { ...svc, result: INVALID_TOKEN_RESULTS }));
   return {
     id: P.invalidTokens,
     builder: timeseriesPanel("Invalid tokens vs. yesterday", "short")
-      .withTarget(promql(invalidSpike.current, "invalid tokens, last 10m"))
+      .withTarget(promql(invalidSpike.current, "invalid or expired tokens, last 10m"))
       .withTarget(
         promql(
-          `${t.invalidTokenSpike.factor} * ${invalidSpike.dayBefore}`,
-          `alert line: ${t.invalidTokenSpike.factor}x the same 10m yesterday`,
+          `${t.invalidTokenSpike.factor} * ${invalidSpike.baseline}`,
+          `alert line: ${t.invalidTokenSpike.factor}x the same 10m yesterday (or the hour before)`,
         ),
       )
       .min(0)
       .thresholds(steps("green", [t.invalidTokenSpike.minInvalid, "orange"])),
     w: 12,
     h: 8,
-    description: `Invalid access tokens presented in the last 10 minutes against ${t.invalidTokenSpike.factor} times the same 10 minutes one day earlier. The spike alert fires when the first line is above the second and above the floor of ${t.invalidTokenSpike.minInvalid} (dashed).`,
+    description: `Invalid or expired access tokens presented in the last 10 minutes against ${t.invalidTokenSpike.factor} times the same 10 minutes one day earlier (where that day has no data, the mean 10 minutes of the hour before). The spike alert fires when the first line is above the second and above the floor of ${t.invalidTokenSpike.minInvalid} (dashed).`,
     linkedFrom: ["AuthInvalidTokenSpike"],
   };
 }

@@ -22,6 +22,8 @@ export interface Slo {
    */
   readonly errorRate: (window: string) => string;
   readonly totalRate: (window: string) => string;
+  /** Events in a page tier's short window below which it does not page (too few to mean anything). */
+  readonly pageMinEvents: number;
   readonly service: Service;
   readonly category: Category;
   readonly runbook: string;
@@ -89,10 +91,12 @@ export function sloRuleGroup(slo: Slo, source: string): PromRuleGroup {
   const alerts = BURN_RATE_ALERTS.map((b): AlertingRule => {
     const limit = num(b.factor * budget);
     const exhaustion = humanizeDuration(mustParseDuration(SLO_PERIOD) / b.factor);
+    // Pages only over enough traffic in the short window; tickets keep no floor.
+    const floor = b.severity === "critical" ? ` and on () ${slo.totalRate(b.short)} * ${mustParseDuration(b.short)} >= ${slo.pageMinEvents}` : "";
     return {
       kind: "alert",
       alert: slo.alert,
-      expr: `${ofSlo(SLO_RECORDS.errorRatio(b.long))} > ${limit} and ${ofSlo(SLO_RECORDS.errorRatio(b.short))} > ${limit}`,
+      expr: `${ofSlo(SLO_RECORDS.errorRatio(b.long))} > ${limit} and ${ofSlo(SLO_RECORDS.errorRatio(b.short))} > ${limit}${floor}`,
       severity: b.severity,
       service: slo.service,
       category: slo.category,

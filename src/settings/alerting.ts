@@ -8,23 +8,66 @@ import { count, duration, factor, obj, ratio, seconds, type IssueSink } from "./
 
 export const thresholdsSchema = obj({
   serviceDown: obj({ for: duration.default("1m") }),
+  /*
+   * Traffic floors (min*): events in the alert's 5m window below which a ratio or a percentile
+   * means nothing. A quiet night serves 1–3 requests a minute (5–15 in 5m): one failure then is
+   * 7–33 %, a coin toss, not an outage. A total outage at night is AuthServiceDown's (the probe
+   * needs no traffic); a partial one still trips the floors at ~10 requests a minute.
+   */
   errorRate: obj({
     warningRatio: ratio.default(0.01),
     warningFor: duration.default("5m"),
     criticalRatio: ratio.default(0.05),
     criticalFor: duration.default("2m"),
+    /** 100 requests in 5m (20/min): 1 % is two failed requests, no longer one unlucky one; 3 requests with one 503 stays silent. */
+    warningMinRequests: count.default(100),
+    /** 50 requests in 5m (10/min): an outage at night failing half of 10 requests a minute pages; 3 requests with one 503 does not. */
+    criticalMinRequests: count.default(50),
   }),
-  latency: obj({ warningSeconds: seconds.default(0.5), criticalSeconds: seconds.default(1), for: duration.default("5m") }),
-  loginLatency: obj({ warningSeconds: seconds.default(2), for: duration.default("5m") }),
-  refreshLatency: obj({ warningSeconds: seconds.default(1), for: duration.default("5m") }),
+  latency: obj({
+    warningSeconds: seconds.default(0.5),
+    criticalSeconds: seconds.default(1),
+    for: duration.default("5m"),
+    /** 50 requests in 5m (10/min): p95 is then the 3rd slowest of 50; one slow request a minute at night (5 in 5m) no longer pages. */
+    minRequests: count.default(50),
+  }),
+  loginLatency: obj({
+    warningSeconds: seconds.default(2),
+    for: duration.default("5m"),
+    /** 20 logins in 5m (4/min): p95 is the slowest of 20; a couple of slow night logins stay silent, a slow database at 4 logins/min does not. */
+    minLogins: count.default(20),
+  }),
+  refreshLatency: obj({
+    warningSeconds: seconds.default(1),
+    for: duration.default("5m"),
+    /** 20 refreshes in 5m (4/min), as minLogins: a couple of slow refreshes at night stay silent. */
+    minRefreshes: count.default(20),
+  }),
   tokenValidationLatency: obj({
     warningSeconds: seconds.default(0.05),
     criticalSeconds: seconds.default(0.1),
     for: duration.default("5m"),
+    /** 50 validations in 5m (10/min, every authenticated call validates): two slow validations at night no longer page. */
+    minValidations: count.default(50),
   }),
-  loginFailure: obj({ warningRatio: ratio.default(0.1), criticalRatio: ratio.default(0.2), minAttempts: count.default(20) }),
-  registrationFailure: obj({ warningRatio: ratio.default(0.1), minAttempts: count.default(20) }),
-  tokenValidationFailure: obj({ warningRatio: ratio.default(0.05) }),
+  loginFailure: obj({
+    warningRatio: ratio.default(0.1),
+    criticalRatio: ratio.default(0.2),
+    /** Warning floor, 30 attempts in 5m: above one client's 20 retries plus a few night logins (that is AuthAccountBruteForce's), 6/min in a real incident. */
+    minAttempts: count.default(30),
+    /** Critical floor, 50 attempts in 5m (10/min): one client retrying a wrong password 20 times, with the night's other logins, stays below it (the per-account and per-IP monitors' business); 100 attempts with 60 % failing pages. */
+    criticalMinAttempts: count.default(50),
+  }),
+  registrationFailure: obj({
+    warningRatio: ratio.default(0.1),
+    /** 20 registrations in 5m (4/min): three failures among a handful at night stay silent; a broken sign-up at 4/min warns. */
+    minAttempts: count.default(20),
+  }),
+  tokenValidationFailure: obj({
+    warningRatio: ratio.default(0.05),
+    /** 100 validations in 5m (20/min): one expired token among three at night stays silent; a broken signing key at 20 calls a minute warns. */
+    minValidations: count.default(100),
+  }),
   registrationSpike: obj({ factor: factor.default(5), minRegistrations: count.default(20) }),
   invalidTokenSpike: obj({ factor: factor.default(3), minInvalid: count.default(20) }),
   sessionAnomaly: obj({ inactiveRatio: ratio.default(0.5), for: duration.default("30m") }),
@@ -49,9 +92,15 @@ type Thresholds = z.output<typeof thresholdsSchema>;
 /** Above 1 − 1/14.4: below it, even a 100 % error ratio cannot burn 14.4× the budget and the page could never fire. */
 const sloObjective = z.number().gt(0.931, "must be above 0.931 (below it the 14.4x page can never fire)").lt(1, "must be below 1 (0.999 is 99.9 %)");
 export const slosSchema = obj({
-  availability: obj({ objective: sloObjective.default(0.999) }),
+  /**
+   * pageMinEvents: requests in a page tier's short window (5m, 30m) below which it does not page
+   * (tickets keep no floor). 50, as errorRate.criticalMinRequests: one 503 among three requests at
+   * night (a 33 % ratio, 333× the budget) no longer pages; an outage at 10 requests a minute does.
+   */
+  availability: obj({ objective: sloObjective.default(0.999), pageMinEvents: count.default(50) }),
   latency: obj({
     objective: sloObjective.default(0.95),
+    pageMinEvents: count.default(50),
     thresholdSeconds: z
       .number()
       .refine((v) => (HTTP_DURATION_BUCKETS as readonly number[]).includes(v), {

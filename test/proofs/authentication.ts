@@ -1,6 +1,6 @@
 import type { AlertCase, AlertProof } from "../../src/model";
 import type { Settings } from "../../src/settings";
-import { above, below, counter, gauge, input, minutes, num } from "./series";
+import { above, below, counter, gauge, input, minutes, num, sparse } from "./series";
 
 const DAY = 1440;
 
@@ -29,7 +29,21 @@ export function authenticationProofs(s: Settings): AlertProof[] {
   const lf = t.loginFailure;
   /** Failed attempts out of `total` that make a share above `ratio`. */
   const failing = (ratio: number, total: number) => Math.min(total, Math.floor(total * ratio) + 1);
-  const loginTraffic = Math.max(100, lf.minAttempts); // ≥ 5× the floor over 5m
+  const loginTraffic = Math.max(100, lf.minAttempts, lf.criticalMinAttempts); // ≥ 5× the floors over 5m
+  /** `total` attempts in 5 minutes, failing above the critical share: each tier fires from its own floor. */
+  const atFloor = (name: string, total: number): AlertCase => {
+    const failed = failing(lf.criticalRatio, total);
+    const tiers = [
+      { severity: "critical" as const, floor: lf.criticalMinAttempts },
+      { severity: "warning" as const, floor: lf.minAttempts },
+    ];
+    return {
+      name,
+      series: loginsAt(failed, total),
+      at: "10m",
+      firing: tiers.filter((tier) => total >= tier.floor).map((tier) => ({ severity: tier.severity, labels: { job }, value: failed / total })),
+    };
+  };
   const loginCritical = above(lf.criticalRatio);
   const loginBetween = above(lf.warningRatio, lf.criticalRatio);
 
@@ -41,18 +55,19 @@ export function authenticationProofs(s: Settings): AlertProof[] {
   const regTraffic = Math.max(100, rf.minAttempts);
   const regHigh = above(rf.warningRatio);
 
-  const validations = (ratio: number) => [
-    input("auth_token_validations_total", { job, result: "invalid" }, counter((1000 * ratio) / 2, 20)),
-    input("auth_token_validations_total", { job, result: "expired" }, counter((1000 * ratio) / 2, 20)),
-    input("auth_token_validations_total", { job, result: "valid" }, counter(1000 * (1 - ratio), 20)),
+  const validationsPerMinute = (ratio: number, perMinute: number) => [
+    input("auth_token_validations_total", { job, result: "invalid" }, counter((perMinute * ratio) / 2, 20)),
+    input("auth_token_validations_total", { job, result: "expired" }, counter((perMinute * ratio) / 2, 20)),
+    input("auth_token_validations_total", { job, result: "valid" }, counter(perMinute * (1 - ratio), 20)),
   ];
+  const validations = (ratio: number) => validationsPerMinute(ratio, 1000);
   const tvHigh = above(t.tokenValidationFailure.warningRatio);
 
   /**
    * Most of a day at `yesterday` events per minute, then two hours at `today` per minute:
    * the last 10m and the same 10m one day earlier each see one rate.
    */
-  const spikeProof = (alert: string, metric: string, labels: Record<string, string>, factor: number, floor: number): AlertProof => {
+  const spikeProof = (alert: string, metric: string, labels: Record<string, string>, factor: number, floor: number, alsoCounted?: Record<string, string>): AlertProof => {
     // The rate changes two hours before the evaluation, so only a comparison with the same
     // window one day earlier (not one hour earlier) sees the difference.
     const change = DAY - 100;
@@ -64,12 +79,28 @@ export function authenticationProofs(s: Settings): AlertProof[] {
       firing: fires ? [{ severity: "warning", labels: { job }, value: today * 10 }] : [],
     });
     const quiet = floor / 10; // per minute: `floor` events in 10 minutes
+    /**
+     * No data one day earlier (first day, new replica, gap): 90 minutes at `before` per minute, then
+     * `today` per minute for the last 10 minutes, compared with the preceding hour.
+     */
+    const fresh = (name: string, before: number, today: number, fires: boolean, seriesLabels = series): AlertCase => ({
+      name,
+      series: [input(metric, seriesLabels, `0+${num(before)}x80 ${num(before * 80 + today)}+${num(today)}x20`)],
+      at: "90m",
+      firing: fires ? [{ severity: "warning", labels: { job }, value: today * 10 }] : [],
+    });
     return {
       alert,
       cases: [
         spike(`${factor * 2}x yesterday's rate fires`, quiet, quiet * factor * 2, true),
         spike(`${factor / 2}x yesterday's rate stays silent`, quiet * 2, quiet * factor, false),
         spike("a spike below the floor stays silent", floor / 20 / (factor * 2), floor / 20, false),
+        // Regression (issue 11): with no day-old data the comparison returned nothing.
+        fresh(`with no data a day earlier, ${factor * 2}x the preceding hour's rate fires`, quiet, quiet * factor * 2, true),
+        fresh("with no data a day earlier, a steady rate stays silent", quiet * 2, quiet * 2, false),
+        ...(alsoCounted
+          ? [fresh(`a spike of ${JSON.stringify(alsoCounted)} counts too`, quiet, quiet * factor * 2, true, { job, ...alsoCounted })]
+          : []),
       ],
     };
   };
@@ -101,20 +132,18 @@ export function authenticationProofs(s: Settings): AlertProof[] {
           firing: [{ severity: "warning", labels: { job }, value: loginBetween }],
         },
         { name: "failure share below warning stays silent", series: logins(below(lf.warningRatio), loginTraffic), at: "10m", firing: [] },
-        // One attempt short of the floor in 5 minutes: however many fail, nobody is woken; at the floor, the alert fires.
+        // One attempt short of each floor in 5 minutes: however many fail, that tier stays silent; at its floor, it fires.
+        ...[lf.minAttempts, lf.criticalMinAttempts].flatMap((floor) => [atFloor(`one attempt under the ${floor}-attempt floor`, floor - 1), atFloor(`exactly at the ${floor}-attempt floor`, floor)]),
+        // Regression (issue 11): one client retrying a wrong password 20 times in 5 minutes paged critical.
+        { name: "one client retrying a wrong password 20 times in 5m stays silent", series: loginsAt(20, 20), at: "10m", firing: [] },
+        // The contract's own numbers: 100 attempts in 5 minutes, 60 % failing, must page.
         {
-          name: "one attempt under the traffic floor stays silent",
-          series: loginsAt(failing(lf.criticalRatio, lf.minAttempts - 1), lf.minAttempts - 1),
-          at: "10m",
-          firing: [],
-        },
-        {
-          name: "exactly at the traffic floor fires",
-          series: loginsAt(failing(lf.criticalRatio, lf.minAttempts), lf.minAttempts),
+          name: "100 attempts with 60% failing in 5m pages",
+          series: loginsAt(60, 100),
           at: "10m",
           firing: [
-            { severity: "critical", labels: { job }, value: failing(lf.criticalRatio, lf.minAttempts) / lf.minAttempts },
-            { severity: "warning", labels: { job }, value: failing(lf.criticalRatio, lf.minAttempts) / lf.minAttempts },
+            { severity: "critical", labels: { job }, value: 0.6 },
+            ...(0.6 > lf.warningRatio && 100 >= lf.minAttempts ? [{ severity: "warning" as const, labels: { job }, value: 0.6 }] : []),
           ],
         },
       ],
@@ -143,10 +172,26 @@ export function authenticationProofs(s: Settings): AlertProof[] {
       cases: [
         { name: "invalid+expired share above the threshold fires", series: validations(tvHigh), at: "10m", firing: [{ severity: "warning", labels: { job }, value: tvHigh }] },
         { name: "invalid+expired share below the threshold stays silent", series: validations(below(t.tokenValidationFailure.warningRatio)), at: "10m", firing: [] },
+        {
+          name: "a broken signing key at night, at the traffic floor, fires",
+          series: validationsPerMinute(tvHigh, Math.ceil(t.tokenValidationFailure.minValidations / 5)),
+          at: "10m",
+          firing: [{ severity: "warning", labels: { job }, value: tvHigh }],
+        },
+        // Regression (issue 11): one expired token among three validations in 5 minutes warned.
+        {
+          name: "one expired token among three validations in 5m stays silent",
+          series: [
+            input("auth_token_validations_total", { job, result: "valid" }, sparse(5, [1, 4], 30)),
+            input("auth_token_validations_total", { job, result: "expired" }, sparse(5, [2], 30)),
+          ],
+          at: "30m",
+          firing: [],
+        },
       ],
     },
     spikeProof("AuthRegistrationSpike", "auth_registrations_total", { result: "success" }, t.registrationSpike.factor, t.registrationSpike.minRegistrations),
-    spikeProof("AuthInvalidTokenSpike", "auth_token_validations_total", { result: "invalid" }, t.invalidTokenSpike.factor, t.invalidTokenSpike.minInvalid),
+    spikeProof("AuthInvalidTokenSpike", "auth_token_validations_total", { result: "invalid" }, t.invalidTokenSpike.factor, t.invalidTokenSpike.minInvalid, { result: "expired" }),
     {
       alert: "AuthSessionAnomaly",
       cases: [

@@ -1,6 +1,6 @@
 import type { AlertProof } from "../../src/model";
 import type { Settings } from "../../src/settings";
-import { above, below, counter, gauge, input, minutes, stepFor } from "./series";
+import { above, below, counter, gauge, input, minutes, sparse, stepFor } from "./series";
 
 export function availabilityProofs(s: Settings): AlertProof[] {
   const t = s.thresholds;
@@ -9,15 +9,22 @@ export function availabilityProofs(s: Settings): AlertProof[] {
   const down = stepFor(t.serviceDown.for);
   const downFor = down.steps;
 
-  /** 1000 requests a minute, `ratio` of them answered 500. */
-  const traffic = (ratio: number, steps: number) => [
-    input("http_requests_total", { job, service: "auth", route: "/v1/login", method: "POST", code: "200" }, counter(1000 * (1 - ratio), steps)),
-    input("http_requests_total", { job, service: "auth", route: "/v1/login", method: "POST", code: "500" }, counter(1000 * ratio, steps)),
+  /** `perMinute` requests a minute (1000 by default), `ratio` of them answered 500. */
+  const traffic = (ratio: number, steps: number, perMinute = 1000) => [
+    input("http_requests_total", { job, service: "auth", route: "/v1/login", method: "POST", code: "200" }, counter(perMinute * (1 - ratio), steps)),
+    input("http_requests_total", { job, service: "auth", route: "/v1/login", method: "POST", code: "500" }, counter(perMinute * ratio, steps)),
+  ];
+  /** A quiet night: three requests every 5 minutes, one of them answered 503. */
+  const quiet = (steps: number) => [
+    input("http_requests_total", { job, service: "auth", route: "/v1/login", method: "POST", code: "200" }, sparse(5, [1, 4], steps)),
+    input("http_requests_total", { job, service: "auth", route: "/v1/login", method: "POST", code: "503" }, sparse(5, [2], steps)),
   ];
   const e = t.errorRate;
   const errorAt = Math.max(minutes(e.criticalFor), minutes(e.warningFor)) + 6;
   const critical = above(e.criticalRatio);
   const between = above(e.warningRatio, e.criticalRatio);
+  /** Requests a minute at night that just reach the critical floor in 5 minutes. */
+  const night = Math.ceil(e.criticalMinRequests / 5);
 
   return [
     {
@@ -65,6 +72,17 @@ export function availabilityProofs(s: Settings): AlertProof[] {
         },
         { name: "5xx share below warning stays silent", series: traffic(below(e.warningRatio), errorAt + 5), at: `${errorAt}m`, firing: [] },
         { name: "no 5xx at all stays silent", series: traffic(0, errorAt + 5).slice(0, 1), at: `${errorAt}m`, firing: [] },
+        {
+          name: "an outage at night, at the critical traffic floor, pages",
+          series: traffic(critical, errorAt + 5, night),
+          at: `${errorAt}m`,
+          firing: [
+            { severity: "critical", labels: { job }, value: critical },
+            ...(night * 5 >= e.warningMinRequests ? [{ severity: "warning" as const, labels: { job }, value: critical }] : []),
+          ],
+        },
+        // Regression (issue 11): three requests every 5 minutes at night, one of them a 503, paged critical.
+        { name: "one 503 among three requests in 5m at night stays silent", series: quiet(30), at: "30m", firing: [] },
       ],
     },
   ];

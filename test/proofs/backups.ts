@@ -7,6 +7,7 @@ export function backupProofs(s: Settings): AlertProof[] {
   const t = s.thresholds;
   const backup = { job: s.scrapeJobs.pgBackup, database: "auth" };
   const verify = { job: s.scrapeJobs.restoreVerify, database: "auth" };
+  const gatewayUp = (value: number, steps: number) => input("up", { job: s.scrapeJobs.pushgateway, instance: "pushgateway:9091" }, gauge(value, steps));
   const pushedAt = 60; // minute of the last successful run
   const pushed = (stepMinutes: number, until: number) => `_x${pushedAt / stepMinutes} ${pushedAt * 60}x${Math.ceil((until - pushedAt) / stepMinutes)}`;
 
@@ -37,9 +38,17 @@ export function backupProofs(s: Settings): AlertProof[] {
         },
         {
           name: "no backup ever reported fires",
-          series: [input("up", { job: "prometheus", instance: "localhost:9090" }, gauge(1, backupAbsentAt + 10))],
+          series: [input("up", { job: "prometheus", instance: "localhost:9090" }, gauge(1, backupAbsentAt + 10)), gatewayUp(1, backupAbsentAt + 10)],
           at: `${backupAbsentAt}m`,
           firing: [{ severity: "warning", labels: { job: backup.job }, ruleLabels: { reason: "never_reported" }, value: 1 }],
+        },
+        // Regression (issue 11): a dead Pushgateway scrape is PrometheusTargetDown's business, not "no backup ever".
+        { name: "a Pushgateway target that is down stays silent", series: [gatewayUp(0, backupAbsentAt + 10)], at: `${backupAbsentAt}m`, firing: [] },
+        {
+          name: "a Pushgateway with no target stays silent",
+          series: [input("up", { job: "prometheus", instance: "localhost:9090" }, gauge(1, backupAbsentAt + 10))],
+          at: `${backupAbsentAt}m`,
+          firing: [],
         },
       ],
     },
@@ -76,10 +85,11 @@ export function backupProofs(s: Settings): AlertProof[] {
         },
         {
           name: "no verification ever reported fires",
-          series: [input("up", { job: "prometheus", instance: "localhost:9090" }, gauge(1, verifyAbsentAt / step + 5))],
+          series: [input("up", { job: "prometheus", instance: "localhost:9090" }, gauge(1, verifyAbsentAt / step + 5)), gatewayUp(1, verifyAbsentAt / step + 5)],
           at: `${verifyAbsentAt}m`,
           firing: [{ severity: "warning", labels: { job: verify.job }, ruleLabels: { reason: "never_reported" }, value: 1 }],
         },
+        { name: "a Pushgateway target that is down stays silent", series: [gatewayUp(0, verifyAbsentAt / step + 5)], at: `${verifyAbsentAt}m`, firing: [] },
       ],
     },
   ];

@@ -1,5 +1,6 @@
 import type { AlertProof } from "../../src/model";
 import type { Settings } from "../../src/settings";
+import { stackJobs } from "../../alerts/monitoring";
 import { counter, gauge, input, minutes } from "./series";
 
 export function monitoringProofs(s: Settings): AlertProof[] {
@@ -9,9 +10,11 @@ export function monitoringProofs(s: Settings): AlertProof[] {
   const prom = { job: j.prometheus, instance: "prometheus-0:9090" };
   const am = { job: j.alertmanager, instance: "alertmanager-0:9093", integration: "slack" };
   const downFor = minutes(t.targetDown.for);
-  /** An up series for every job the missing-target rule watches, except the auth service's own. */
-  const othersUp = (steps: number) =>
-    [j.authHealth, j.postgres, j.pushgateway].map((job) => input("up", { job, instance: `${job}:9100` }, gauge(1, steps)));
+  /** An up series for every job of the stack except `missing` (the auth service's own by default). */
+  const othersUp = (steps: number, missing = j.auth) =>
+    stackJobs(s)
+      .filter((job) => job !== missing)
+      .map((job) => input("up", { job, instance: `${job}:9100` }, gauge(1, steps)));
   const failFor = minutes(t.notificationsFailing.for);
   return [
     {
@@ -36,6 +39,15 @@ export function monitoringProofs(s: Settings): AlertProof[] {
           at: `${downFor + 3}m`,
           firing: [{ severity: "warning", labels: { job: j.auth }, ruleLabels: { reason: "missing" }, value: 1 }],
         },
+        // Regression (issue 11): the missing branch watched only four jobs; every job of the stack counts, its own included.
+        ...stackJobs(s)
+          .filter((job) => job !== j.auth)
+          .map((job) => ({
+            name: `job ${job} with no target at all fires`,
+            series: [...othersUp(downFor + 20, job), input("up", target, gauge(1, downFor + 20))],
+            at: `${downFor + 3}m`,
+            firing: [{ severity: "warning" as const, labels: { job }, ruleLabels: { reason: "missing" }, value: 1 }],
+          })),
       ],
     },
     {

@@ -10,8 +10,8 @@ export function performanceProofs(s: Settings): AlertProof[] {
   const at = (forDuration: string) => `${minutes(forDuration) + 8}m`;
 
   const lat = t.latency;
-  const latencyCase = (name: string, lo: number, hi: number, severities: ("critical" | "warning")[]) => {
-    const h = histogram("http_request_duration_seconds", http, lo, hi, 600, steps(lat.for));
+  const latencyCase = (name: string, lo: number, hi: number, severities: ("critical" | "warning")[], perMinute = 600) => {
+    const h = histogram("http_request_duration_seconds", http, lo, hi, perMinute, steps(lat.for));
     return { name, series: h.series, at: at(lat.for), firing: severities.map((severity) => ({ severity, labels: { job }, value: h.p95 })) };
   };
 
@@ -55,6 +55,9 @@ export function performanceProofs(s: Settings): AlertProof[] {
         latencyCase("p95 above critical fires both tiers", lat.criticalSeconds, lat.criticalSeconds * 2, ["critical", "warning"]),
         latencyCase("p95 between warning and critical fires warning only", lat.warningSeconds, lat.criticalSeconds, ["warning"]),
         latencyCase("p95 below warning stays silent", lat.warningSeconds / 2, lat.warningSeconds, []),
+        latencyCase("slow requests at night, at the traffic floor, page", lat.criticalSeconds, lat.criticalSeconds * 2, ["critical", "warning"], Math.ceil(lat.minRequests / 5)),
+        // Regression (issue 11): one slow request a minute at night paged critical.
+        latencyCase("one slow request a minute at night stays silent", lat.criticalSeconds, lat.criticalSeconds * 2, [], 1),
       ],
     },
     operationProof("AuthLoginLatencyHigh", "login", t.loginLatency.warningSeconds, t.loginLatency.for),

@@ -71,3 +71,21 @@ export function histogram(
     p95: lo + 0.95 * (hi - lo),
   };
 }
+
+/**
+ * Quiet traffic: a counter over `steps` steps that grows by one at each step whose index modulo
+ * `every` is in `offsets` (e.g. every 5 steps at offsets 1 and 4: two events per 5 minutes).
+ */
+export function sparse(every: number, offsets: readonly number[], steps: number): string {
+  let n = 0;
+  const values: number[] = [];
+  for (let i = 0; i <= steps; i++) {
+    if (i > 0 && offsets.includes(i % every)) n++;
+    values.push(n);
+  }
+  return values.join(" ");
+}
+
+/** The value of a `sparse` counter at step `at`. */
+export const sparseAt = (every: number, offsets: readonly number[], at: number) =>
+  Array.from({ length: at }, (_, i) => i + 1).filter((i) => offsets.includes(i % every)).length;

@@ -2,12 +2,14 @@ import type { AlertCase, AlertProof } from "../../src/model";
 import type { Settings } from "../../src/settings";
 import { slos } from "../../alerts/slo";
 import { BURN_RATE_ALERTS, windowLabel, windowSeconds } from "../../src/slo";
-import { counter, input, num } from "./series";
+import { counter, input, num, sparse, sparseAt } from "./series";
 
 const PER_MINUTE = 1000;
 /** Burn rates of the sustained cases: between the 3× ticket and the 6× page; between 6× and 14.4×. */
 const SLOW = 4.5;
 const STEADY = 10;
+/** Minutes of quiet night traffic: over an hour, so the page's long window is full. */
+const QUIET = 70;
 
 /** Counter values (promtool notation) of bad, good and all events. */
 interface Feed {
@@ -31,13 +33,16 @@ export function sloProofs(s: Settings): AlertProof[] {
   const job = s.scrapeJobs.auth;
   return slos(s).map((slo) => {
     const budget = 1 - slo.objective;
-    /** A constant error ratio from the start. */
-    const constant = (ratio: number, minutes: number) =>
+    /** A constant error ratio from the start, at `perMinute` events a minute. */
+    const constant = (ratio: number, minutes: number, perMinute = PER_MINUTE) =>
       events(slo.name, job, s.slos.latency.thresholdSeconds, {
-        bad: counter(PER_MINUTE * ratio, minutes),
-        good: counter(PER_MINUTE * (1 - ratio), minutes),
-        total: counter(PER_MINUTE, minutes),
+        bad: counter(perMinute * ratio, minutes),
+        good: counter(perMinute * (1 - ratio), minutes),
+        total: counter(perMinute, minutes),
       });
+    /** An outage at night: just enough events a minute for the page floor in 5 minutes, burning above 14.4×. */
+    const night = Math.ceil(slo.pageMinEvents / 5);
+    const outage = (1 + BURN_RATE_ALERTS[0]!.factor * (1 - slo.objective)) / 2;
 
     /**
      * A healthy history, then a burst spending `spent` budget-minutes
@@ -61,6 +66,7 @@ export function sloProofs(s: Settings): AlertProof[] {
     const steady = STEADY * budget;
     const ticket = BURN_RATE_ALERTS.filter((b) => b.severity === "warning");
     const window = (b: (typeof BURN_RATE_ALERTS)[number]) => ({ window: windowLabel(b) });
+    const quietRatio = sparseAt(5, [2], QUIET) / sparseAt(5, [1, 2, 4], QUIET);
 
     const cases: AlertCase[] = [
       {
@@ -87,6 +93,19 @@ export function sloProofs(s: Settings): AlertProof[] {
         firing: ticket.map((b) => ({ severity: "warning" as const, labels: { slo: slo.name }, ruleLabels: window(b), value: slow })),
       },
       { name: "errors within the budget stay silent", series: constant(budget / 2, 200), at: "180m", firing: [] },
+      {
+        name: "an outage at night, at the page floor, pages on every window",
+        series: constant(outage, QUIET + 10, night),
+        at: `${QUIET}m`,
+        firing: BURN_RATE_ALERTS.map((b) => ({ severity: b.severity, labels: { slo: slo.name }, ruleLabels: window(b), value: outage })),
+      },
+      // Regression (issue 11): one bad request among three every 5 minutes at night paged. It still opens tickets.
+      {
+        name: "one bad request among three in 5m at night pages nobody",
+        series: events(slo.name, job, s.slos.latency.thresholdSeconds, { bad: sparse(5, [2], QUIET), good: sparse(5, [1, 4], QUIET), total: sparse(5, [1, 2, 4], QUIET) }),
+        at: `${QUIET}m`,
+        firing: ticket.filter((b) => quietRatio > b.factor * budget).map((b) => ({ severity: "warning" as const, labels: { slo: slo.name }, ruleLabels: window(b), value: quietRatio })),
+      },
     ];
     if (!(fastBurn1h > page.factor * budget && spent / windowSeconds("6h") * 60 < 6 * budget)) {
       throw new Error(`${slo.name}: cannot build a fast-burn case for objective ${slo.objective}`);
