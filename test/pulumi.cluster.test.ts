@@ -102,6 +102,7 @@ describe.each(Object.keys(EXPECTED) as Stack[])("pulumi up on %s", (stack) => {
         "authwatch:prometheus:AlertRules alert-rules",
         "authwatch:prometheus:ScrapeTargets scrape-targets",
         "authwatch:loki:Stack logs",
+        "authwatch:alloy:LogShipper log-shipper",
         "authwatch:database:Jobs database-jobs",
         "authwatch:kubernetes:NetworkPolicies network-policies",
         "authwatch:grafana:Delivery authwatch-grafana",
