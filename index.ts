@@ -46,7 +46,7 @@ const loki = new LokiStack("logs", { settings, rendered, ...(aws ? { aws } : {})
 /** Grafana Alloy, shipping the auth service's and PostgreSQL's logs to Loki. */
 new LogShipper("log-shipper", { settings, rendered }, { dependsOn: [loki] });
 const jobs = new DatabaseJobs("database-jobs", { settings, rendered, ...(aws ? { aws } : {}) }, inNamespace);
-new NetworkPolicies("network-policies", { settings }, inNamespace);
+new NetworkPolicies("network-policies", { settings, routing: rendered.routing }, inNamespace);
 
 /** Dashboards, folder and data sources through the Grafana API, or ConfigMaps for the Grafana sidecar (settings grafana.delivery). */
 const grafana = new GrafanaDelivery(
