@@ -14,6 +14,7 @@ import { PrometheusStack } from "./src/pulumi/prometheus";
 import { AlertRules } from "./src/pulumi/rules";
 import { ScrapeTargets } from "./src/pulumi/scraping";
 import { LokiStack } from "./src/pulumi/loki";
+import { LogShipper } from "./src/pulumi/alloy";
 import { DatabaseJobs } from "./src/pulumi/database";
 import { NetworkPolicies } from "./src/pulumi/network";
 import { GrafanaDelivery } from "./src/pulumi/grafana";
@@ -42,8 +43,10 @@ const afterOperator = { dependsOn: [prometheus] };
 const rules = new AlertRules("alert-rules", { settings, rendered }, afterOperator);
 new ScrapeTargets("scrape-targets", { settings }, afterOperator);
 const loki = new LokiStack("logs", { settings, rendered, ...(aws ? { aws } : {}) }, afterOperator);
+/** Grafana Alloy, shipping the auth service's and PostgreSQL's logs to Loki. */
+new LogShipper("log-shipper", { settings, rendered }, { dependsOn: [loki] });
 const jobs = new DatabaseJobs("database-jobs", { settings, rendered, ...(aws ? { aws } : {}) }, inNamespace);
-new NetworkPolicies("network-policies", { settings }, inNamespace);
+new NetworkPolicies("network-policies", { settings, routing: rendered.routing }, inNamespace);
 
 /** Dashboards, folder and data sources through the Grafana API, or ConfigMaps for the Grafana sidecar (settings grafana.delivery). */
 const grafana = new GrafanaDelivery(

@@ -94,7 +94,11 @@ describe("delivery through the Grafana API", () => {
 });
 
 describe("delivery through the Grafana sidecar", () => {
-  const config = (): Config => ({ ...stackConfig("prod"), "authwatch:grafana": { delivery: "sidecar", sidecarNamespace: "observability" } });
+  // The chart's Grafana reads ConfigMaps of its own namespace only: sidecarNamespace is the stack's namespace.
+  const config = (): Config => {
+    const c = stackConfig("prod");
+    return { ...c, "authwatch:cluster": { ...(c["authwatch:cluster"] as object), namespace: "observability" }, "authwatch:grafana": { delivery: "sidecar", sidecarNamespace: "observability" } };
+  };
 
   it("writes one labelled ConfigMap per dashboard and one for the data sources, and no Grafana resource", async () => {
     const { program, resources } = await runProgram(config());

@@ -11,6 +11,7 @@ import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAc
 import { Deployment } from "kubernetes-models/apps/v1";
 import { CronJob, Job } from "kubernetes-models/batch/v1";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
+import { Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import { Probe, PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { afterAll, describe, expect, it } from "vitest";
 import { deployableConfig, runProgram, unwrapSecrets, type Registered } from "./support/pulumi";
@@ -27,6 +28,8 @@ const MODELS: Record<string, new (data: any) => Validatable> = {
   "batch/v1/Job": Job,
   "batch/v1/CronJob": CronJob,
   "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
+  "rbac.authorization.k8s.io/v1/Role": Role,
+  "rbac.authorization.k8s.io/v1/RoleBinding": RoleBinding,
   "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
   "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
   "monitoring.coreos.com/v1/Probe": Probe,
@@ -52,7 +55,7 @@ describe.each(["dev", "staging", "prod"])("the objects %s writes", (stack) => {
     const objects = written(resources);
     const kinds = new Set(objects.map(({ object }) => `${object.apiVersion}/${object.kind}`));
     // Every kind the delivery writes is covered (an unknown kind fails in validate()).
-    for (const kind of ["v1/Namespace", "v1/Secret", "batch/v1/CronJob", "batch/v1/Job", "monitoring.coreos.com/v1/PrometheusRule", "monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/Probe", "networking.k8s.io/v1/NetworkPolicy", "apps/v1/Deployment"]) {
+    for (const kind of ["v1/Namespace", "v1/Secret", "batch/v1/CronJob", "batch/v1/Job", "monitoring.coreos.com/v1/PrometheusRule", "monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/Probe", "networking.k8s.io/v1/NetworkPolicy", "apps/v1/Deployment", "rbac.authorization.k8s.io/v1/Role", "rbac.authorization.k8s.io/v1/RoleBinding"]) {
       expect(kinds.has(kind), kind).toBe(true);
     }
     for (const { r, object } of objects) expect(() => validate(object), `${r.type} ${r.name}`).not.toThrow();

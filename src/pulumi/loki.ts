@@ -1,23 +1,20 @@
 /**
  * Logs: the grafana/loki chart (single binary on its volume in dev; simple
  * scalable on S3 where the stack has AWS), its ruler loading synth's
- * loki/rules/*.yaml, retention from synth's loki/limits.yaml, and Grafana
- * Alloy shipping the auth service's JSON logs and PostgreSQL's log with
- * synth's alloy/config.alloy (stream labels, and which lines are security
- * events: render/alloy.ts).
+ * loki/rules/*.yaml and retention from synth's loki/limits.yaml.
  *
  * Retention needs the compactor with retention_enabled, and Loki 3 refuses it
  * without compactor.delete_request_store (the store deletes are kept in).
  * The ruler reads rule files from local storage: the chart's rules sidecar
  * copies the ConfigMap written here to /rules/<tenant> (tenant "fake" with
  * auth disabled) and the ruler sends to the stack's Alertmanager.
+ * The log shipper (Grafana Alloy) is its own component: src/pulumi/alloy.ts.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import type { Settings } from "../settings";
 import type { Rendered } from "../synth";
-import { ALLOY_CONFIG_FILE } from "../render/alloy";
 import type { AwsStorage } from "./aws";
 import { alertingRuleCount, type RuleGroupDocument } from "./rules";
 import {
@@ -108,30 +105,6 @@ export function lokiValues(s: Settings, rendered: Rendered, aws?: { bucket: stri
   };
 }
 
-/** Grafana Alloy's configuration, byte for byte as synth renders it (render/alloy.ts). */
-export function alloyConfig(rendered: Rendered): string {
-  const text = rendered.files.get(ALLOY_CONFIG_FILE);
-  if (text === undefined) throw new Error(`synth rendered no ${ALLOY_CONFIG_FILE}`);
-  return text;
-}
-
-export function alloyValues(s: Settings, rendered: Rendered): Record<string, unknown> {
-  const c = clusterSettings(s);
-  return {
-    fullnameOverride: RELEASES.alloy,
-    crds: { create: false },
-    // loki.source.kubernetes tails through the API server: no hostPath, one Deployment (clustered beyond one replica).
-    controller: { type: "deployment", replicas: c.logShipper.replicas },
-    alloy: {
-      configMap: { create: true, content: alloyConfig(rendered) },
-      clustering: { enabled: c.logShipper.replicas > 1 },
-      mounts: { varlog: false, dockercontainers: false },
-      resources: containerResources(c.logShipper.resources),
-    },
-    serviceMonitor: { enabled: false },
-  };
-}
-
 export class LokiStack extends pulumi.ComponentResource {
   readonly ruleGroups: string[];
   /** Log alerting rules deployed. */
@@ -153,7 +126,7 @@ export class LokiStack extends pulumi.ComponentResource {
     );
     const a = args.aws;
     const onS3 = a?.lokiBucket && a.roleArns.loki ? { bucket: a.lokiBucket, region: a.region, roleArn: a.roleArns.loki } : undefined;
-    const loki = new k8s.helm.v4.Chart(
+    new k8s.helm.v4.Chart(
       RELEASES.loki,
       {
         chart: "loki",
@@ -164,18 +137,6 @@ export class LokiStack extends pulumi.ComponentResource {
         values: lokiValues(s, args.rendered, onS3),
       },
       { ...child, dependsOn: [rules, ...(a ? [a] : [])] },
-    );
-    new k8s.helm.v4.Chart(
-      RELEASES.alloy,
-      {
-        chart: "alloy",
-        version: c.charts.alloy,
-        repositoryOpts: { repo: CHART_REPOSITORIES.grafana },
-        name: RELEASES.alloy,
-        namespace: c.namespace,
-        values: alloyValues(s, args.rendered),
-      },
-      { ...child, dependsOn: [loki] },
     );
     const docs = Object.values(files).map((text) => yaml.load(text, { schema: yaml.CORE_SCHEMA }) as RuleGroupDocument);
     this.ruleGroups = docs.flatMap((d) => d.groups.map((g) => g.name));

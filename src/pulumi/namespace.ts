@@ -17,11 +17,11 @@ export class StackNamespace extends pulumi.ComponentResource {
       {
         metadata: {
           name: this.name,
-          // Restricted Pod Security for everything in it; the charts' pods and ours comply.
+          // Restricted Pod Security enforced for everything in it: the charts' pods are given compliant
+          // security contexts in their values, ours use restricted() (docs/deploy.md "Pod Security").
           labels: {
             ...objectLabels("monitoring", { "authwatch.io/environment": s.environment }),
-            "pod-security.kubernetes.io/enforce": "baseline",
-            "pod-security.kubernetes.io/warn": "restricted",
+            ...Object.fromEntries(["enforce", "audit", "warn"].map((mode) => [`pod-security.kubernetes.io/${mode}`, "restricted"])),
           },
         },
       },

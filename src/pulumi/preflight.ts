@@ -2,7 +2,10 @@
  * What `pulumi up` needs beyond valid settings, checked before any resource is
  * registered: a cluster block (the local stack is run by `npm run local`), and
  * every secret the deployed artifacts refer to (read from the routing tree
- * synth rendered them from). synth does not need secrets; a deployment does,
+ * synth rendered them from), and the deployer's acknowledgement that
+ * cert-manager is installed where the stack relies on it (a setting, not a
+ * cluster query: preview and the tests need no cluster access, and the
+ * failure names the file and key before any resource is registered). synth does not need secrets; a deployment does,
  * so this check lives in the Pulumi layer.
  */
 import type { ReceiverName, RoutingTree } from "../../alerts/routing";
@@ -30,6 +33,16 @@ export function clusterSecrets(s: Settings): Map<ClusterSecretKey, string> {
   return out;
 }
 
+/** What asks cert-manager for certificates, by setting (empty: the stack does not need cert-manager). */
+export function certManagerUsers(s: Settings): string[] {
+  const c = s.cluster;
+  if (!c) return [];
+  const users = c.admissionWebhooks === "cert-manager" ? ["cluster.admissionWebhooks = cert-manager (the operator's webhook certificate)"] : [];
+  const annotations = Object.keys(c.ingress.annotations).filter((k) => k.startsWith("cert-manager.io/"));
+  if (c.ingress.enabled && annotations.length > 0) users.push(`cluster.ingress.annotations (${annotations.join(", ")})`);
+  return users;
+}
+
 export function deploymentProblems(s: Settings, tree: RoutingTree): string[] {
   if (!s.cluster) {
     return [
@@ -43,6 +56,13 @@ export function deploymentProblems(s: Settings, tree: RoutingTree): string[] {
   const problems: string[] = [];
   for (const [key, receiver] of receiverSecrets(tree)) if (!s.secrets[key]) problems.push(missing(key, `receiver ${receiver}`));
   for (const [key, what] of clusterSecrets(s)) if (!s.clusterSecrets[key]) problems.push(missing(key, what));
+  // Without cert-manager the chart's Issuers and Certificates are refused and the webhooks fail closed: say so before anything is applied.
+  const users = certManagerUsers(s);
+  if (users.length > 0 && s.cluster.certManager !== "installed") {
+    problems.push(
+      `${PROJECT}:cluster.certManager: required by ${users.join(" and ")}: install cert-manager in the cluster (docs/deploy.md "cert-manager"), then set cluster.certManager: installed in the stack file`,
+    );
+  }
   return problems;
 }
 

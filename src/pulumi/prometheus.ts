@@ -18,7 +18,13 @@
  * - The operator selects PrometheusRules, ServiceMonitors, PodMonitors and
  *   Probes labelled `release: kube-prometheus-stack`, in every namespace.
  * - The stack's own targets keep the contract's job names (prometheus,
- *   alertmanager, grafana) through a relabeling of their ServiceMonitors.
+ *   alertmanager, grafana) through a relabeling of their ServiceMonitors;
+ *   the chart applies the relabelings to the config reloaders' endpoints too,
+ *   so the job is set only where the endpoint is the web port.
+ * - Pod Security restricted: every pod's security context is set here, not
+ *   left to the chart's defaults; no node exporter (host network and PID).
+ * - Grafana's sidecars read ConfigMaps of the stack's namespace only, through
+ *   a Role of ours (the chart's own Role and ClusterRole include Secrets).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -30,7 +36,9 @@ import {
   jobRelabeling,
   metadata,
   OPERATOR_SELECTOR,
+  objectLabels,
   RELEASES,
+  restricted,
   secretConfig,
   volumeClaimSpec,
 } from "./cluster";
@@ -38,6 +46,19 @@ import { SIDECAR_LABELS } from "./grafana";
 
 export const GRAFANA_ADMIN_SECRET = "grafana-admin";
 const GRAFANA_ADMIN_KEYS = { user: "admin-user", password: "admin-password" } as const;
+/** The Role the chart's RoleBinding gives Grafana (rbac.useExistingRole): ConfigMaps of the namespace, nothing else. */
+export const GRAFANA_SIDECAR_ROLE = "grafana-sidecar";
+/** The web port's name on Prometheus' and Alertmanager's Services (the chart's portName). */
+export const WEB_PORT = "http-web";
+
+/** Sets the contract's job on the web endpoint only; the operator labels each target with its `endpoint` (port name) before these run. */
+function webJobRelabeling(job: string) {
+  return { ...jobRelabeling(job), sourceLabels: ["endpoint"], regex: WEB_PORT };
+}
+
+/** The chart's own users and groups, kept (volumes already belong to them). */
+const UID = { operator: 65534, prometheus: 1000, grafana: 472, kubeStateMetrics: 65534 } as const;
+const PROMETHEUS_GID = 2000;
 
 export interface PrometheusStackRefs {
   /** alertmanagerSpec.configSecret */
@@ -67,6 +88,12 @@ export function kubePrometheusStackValues(s: Settings, refs: PrometheusStackRefs
     c.admissionWebhooks === "cert-manager"
       ? { admissionWebhooks: { enabled: true, patch: { enabled: false }, certManager: { enabled: true } }, tls: { enabled: true } }
       : { admissionWebhooks: { enabled: false, patch: { enabled: false } }, tls: { enabled: false } };
+  const operator = restricted(UID.operator);
+  const prometheusPod = { ...restricted(UID.prometheus).pod, runAsGroup: PROMETHEUS_GID, fsGroup: PROMETHEUS_GID };
+  const grafana = restricted(UID.grafana);
+  const kubeStateMetrics = restricted(UID.kubeStateMetrics);
+  // Grafana writes below / (plugins, sessions): its root filesystem stays writable (restricted does not require read-only).
+  const grafanaContainer = { ...grafana.container, readOnlyRootFilesystem: false };
   const host = new URL(s.dashboardBaseUrl).hostname;
   return {
     fullnameOverride: RELEASES.prometheusStack,
@@ -78,14 +105,17 @@ export function kubePrometheusStackValues(s: Settings, refs: PrometheusStackRefs
     kubeScheduler: { enabled: false },
     kubeEtcd: { enabled: false },
     kubeProxy: { enabled: false },
-    prometheusOperator: webhooks,
+    prometheusOperator: { ...webhooks, securityContext: operator.pod, containerSecurityContext: operator.container },
+    "kube-state-metrics": { securityContext: { enabled: true, ...kubeStateMetrics.pod }, containerSecurityContext: kubeStateMetrics.container },
     alertmanager: {
       enabled: true,
       podDisruptionBudget: disruptionBudget(am.replicas),
-      serviceMonitor: { relabelings: [jobRelabeling(j.alertmanager)] },
+      serviceMonitor: { relabelings: [webJobRelabeling(j.alertmanager)] },
       ingress: { enabled: false },
       alertmanagerSpec: {
         replicas: am.replicas,
+        portName: WEB_PORT,
+        securityContext: prometheusPod,
         useExistingSecret: true,
         configSecret: refs.alertmanagerConfigSecret,
         secrets: [refs.alertmanagerReceiversSecret],
@@ -96,10 +126,12 @@ export function kubePrometheusStackValues(s: Settings, refs: PrometheusStackRefs
     },
     prometheus: {
       podDisruptionBudget: disruptionBudget(p.replicas),
-      serviceMonitor: { relabelings: [jobRelabeling(j.prometheus)] },
+      serviceMonitor: { relabelings: [webJobRelabeling(j.prometheus)] },
       ingress: { enabled: false },
       prometheusSpec: {
         replicas: p.replicas,
+        portName: WEB_PORT,
+        securityContext: prometheusPod,
         retention: p.retention,
         retentionSize: p.retentionSize,
         scrapeInterval: s.scrapeInterval,
@@ -128,6 +160,12 @@ export function kubePrometheusStackValues(s: Settings, refs: PrometheusStackRefs
           admin: { existingSecret: GRAFANA_ADMIN_SECRET, userKey: GRAFANA_ADMIN_KEYS.user, passwordKey: GRAFANA_ADMIN_KEYS.password },
           defaultDashboardsEnabled: false,
           resources: containerResources(c.grafana.resources),
+          rbac: { create: true, namespaced: true, useExistingRole: GRAFANA_SIDECAR_ROLE },
+          securityContext: grafana.pod,
+          containerSecurityContext: grafanaContainer,
+          // Root with CHOWN (only with persistence, which is off), and a Helm test pod: neither is wanted.
+          initChownData: { enabled: false },
+          testFramework: { enabled: false },
           "grafana.ini": {
             server: { root_url: s.dashboardBaseUrl },
             users: { allow_sign_up: false },
@@ -135,10 +173,13 @@ export function kubePrometheusStackValues(s: Settings, refs: PrometheusStackRefs
           },
           // The sidecar delivery of dashboards (src/pulumi/grafana.ts): its labels, its namespace, the folder from its annotation.
           sidecar: {
+            securityContext: grafana.container,
             dashboards: {
               enabled: true,
               ...sidecarLabel(SIDECAR_LABELS.dashboard),
-              searchNamespace: s.grafana.sidecarNamespace,
+              // Only the stack's namespace (settings keep grafana.sidecarNamespace equal to it), only ConfigMaps.
+              searchNamespace: c.namespace,
+              resource: "configmap",
               folderAnnotation: "grafana_folder",
               provider: { foldersFromFilesStructure: true },
             },
@@ -146,7 +187,8 @@ export function kubePrometheusStackValues(s: Settings, refs: PrometheusStackRefs
             datasources: {
               enabled: true,
               ...sidecarLabel(SIDECAR_LABELS.datasource),
-              searchNamespace: s.grafana.sidecarNamespace,
+              searchNamespace: c.namespace,
+              resource: "configmap",
               defaultDatasourceEnabled: false,
               alertmanager: { enabled: false },
             },
@@ -176,6 +218,16 @@ export class PrometheusStack extends pulumi.ComponentResource {
     const c = clusterSettings(s);
     const dependsOn: pulumi.Resource[] = [];
     if (c.grafana.enabled) {
+      dependsOn.push(
+        new k8s.rbac.v1.Role(
+          GRAFANA_SIDECAR_ROLE,
+          {
+            metadata: { name: GRAFANA_SIDECAR_ROLE, namespace: c.namespace, labels: objectLabels("grafana") },
+            rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] }],
+          },
+          { parent: this },
+        ),
+      );
       dependsOn.push(
         new k8s.core.v1.Secret(
           GRAFANA_ADMIN_SECRET,

@@ -65,6 +65,11 @@ export const clusterSchema = z
      * CI instead); cert-manager: certificates from cert-manager (must be installed).
      */
     admissionWebhooks: z.enum(["disabled", "cert-manager"]).default("disabled"),
+    /**
+     * The deployer's statement that cert-manager runs in the cluster (docs/deploy.md
+     * "cert-manager"): `pulumi up` requires it when the webhooks or the ingress use cert-manager.
+     */
+    certManager: z.literal("installed", { message: 'must be "installed" (or left unset)' }).optional(),
     prometheus: obj({
       replicas: replicas.default(1),
       retention: duration.default("15d"),
@@ -106,6 +111,8 @@ export const clusterSchema = z
       /** A Secret holding the certificate of the host (e.g. from cert-manager); unset: no TLS section. */
       tlsSecretName: k8sName.optional(),
       annotations: z.record(z.string(), z.string()).default({}),
+      /** Where the ingress controller's pods run: the only namespace whose pods may reach Grafana. */
+      controllerNamespace: k8sName.default("ingress-nginx"),
     }),
     /** The auth service as a scrape and log target (its namespace is authWorkload.namespace). */
     auth: obj({
@@ -184,7 +191,7 @@ export type ClusterSecretKey = (typeof CLUSTER_SECRET_KEYS)[number];
 
 /** Cross-field rules of the cluster block, and what a cluster stack needs of the rest. */
 export function clusterProblems(
-  s: { environment: string; dashboardBaseUrl: string; routing: { secretsDir: string; templatesDir?: string | undefined }; grafana: { delivery: string }; cluster?: ClusterSettings | undefined },
+  s: { environment: string; dashboardBaseUrl: string; routing: { secretsDir: string; templatesDir?: string | undefined }; grafana: { delivery: string; sidecarNamespace?: string | undefined }; cluster?: ClusterSettings | undefined },
   ctx: IssueSink,
 ): void {
   const add = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
@@ -218,5 +225,11 @@ export function clusterProblems(
   }
   if (s.grafana.delivery === "sidecar" && !c.grafana.enabled) add(["grafana", "delivery"], "sidecar needs the chart's Grafana (cluster.grafana.enabled), or use api with an external Grafana");
   if (c.ingress.enabled && !c.grafana.enabled) add(["cluster", "ingress", "enabled"], "the ingress exposes the chart's Grafana: enable cluster.grafana or disable the ingress");
-  if (c.ingress.enabled && !s.dashboardBaseUrl.startsWith("https://") && c.ingress.tlsSecretName) add(["dashboardBaseUrl"], "must be https:// when the ingress has TLS");
+  // A public Grafana: TLS always (the certificate in tlsSecretName, e.g. from cert-manager).
+  if (c.ingress.enabled && !c.ingress.tlsSecretName) add(["cluster", "ingress", "tlsSecretName"], "required when the ingress is enabled (Grafana is public: serve it over TLS)");
+  if (c.ingress.enabled && !s.dashboardBaseUrl.startsWith("https://")) add(["dashboardBaseUrl"], "must be https:// when the ingress is enabled");
+  // The chart's Grafana may read ConfigMaps of its own namespace only.
+  if (c.grafana.enabled && s.grafana.sidecarNamespace !== undefined && s.grafana.sidecarNamespace !== c.namespace) {
+    add(["grafana", "sidecarNamespace"], `must be the stack's namespace (${c.namespace}) or unset: the chart's Grafana reads dashboards from its own namespace only`);
+  }
 }
