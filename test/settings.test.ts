@@ -62,7 +62,7 @@ describe("stack settings", () => {
     expect(s.thresholds.restoreVerify.maxAge).toBe("8d");
     expect(s.slos).toEqual({ availability: { objective: 0.999 }, latency: { objective: 0.95, thresholdSeconds: 0.5 } });
     expect(s.scrapeJobs).toMatchObject({ auth: "auth", authHealth: "auth-health", postgres: "postgres", pgBackup: "pg-backup" });
-    expect(s.loki).toEqual({ securityRetentionDays: 365, appRetentionDays: 90 });
+    expect(s.loki).toEqual({ securityRetentionDays: 365, appRetentionDays: 90, tenant: "authwatch" });
   });
 
   it("a stack's thresholds come from its own file and the defaults, never from another stack's file", () => {
