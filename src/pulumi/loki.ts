@@ -67,7 +67,7 @@ export const LOKI_RULES_MOUNT = "/rules";
 export const LOKI_RULES_CONFIGMAP = "loki-rules";
 /** The header Loki reads the tenant from: the shipper's tenant_id, and Grafana's data source must send it with settings loki.tenant. */
 export const LOKI_TENANT_HEADER = "X-Scope-OrgID";
-/** Labels the Loki chart gives every pod and Service of the release, and the component label of each target. */
+/** Labels the Loki chart gives every pod and Service of the release (each target adds app.kubernetes.io/component). */
 const LOKI_PODS = { "app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": RELEASES.loki } as const;
 const LOKI_PORTS = { http: 3100, gateway: 8080 } as const;
 /** The schema's first day: fixed forever (a later date would orphan the data before it). */
