@@ -27,13 +27,17 @@ export function clusterSettings(s: Settings): ClusterSettings {
 
 /** In-cluster addresses of the stack's services. */
 export function inClusterUrls(s: Settings) {
-  const ns = clusterSettings(s).namespace;
+  const c = clusterSettings(s);
+  const ns = c.namespace;
   const kps = RELEASES.prometheusStack;
   return {
     prometheus: `http://${kps}-prometheus.${ns}.svc:9090`,
     alertmanager: `http://${kps}-alertmanager.${ns}.svc:9093`,
     grafana: `http://${kps}-grafana.${ns}.svc`,
+    /** Grafana's way in: the gateway reaches only Loki's read path in simple-scalable mode (src/pulumi/loki.ts). */
     lokiGateway: `http://${RELEASES.loki}-gateway.${ns}.svc`,
+    /** The shipper's: Loki's write path, which only the shipper may reach. */
+    lokiPush: `http://${RELEASES.loki}${c.loki.mode === "simple-scalable" ? "-write" : ""}.${ns}.svc:3100`,
     pushgateway: `http://${COMPONENTS.pushgateway}.${ns}.svc:${PORTS.pushgateway}`,
     /** host:port, as a Probe's prober takes it. */
     blackboxExporter: `${COMPONENTS.blackboxExporter}.${ns}.svc:${PORTS.blackboxExporter}`,

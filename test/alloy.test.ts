@@ -51,7 +51,9 @@ describe("alloy/config.alloy", () => {
       expect(config).toContain(`loki.process "${app}" {`);
     }
     expect(config.split(`target_label = "env"\n    replacement  = "${s.environment}"`)).toHaveLength(apps.length + 1);
-    expect(config).toContain(`url = "http://loki-gateway.${s.cluster!.namespace}.svc/loki/api/v1/push"`);
+    // Straight to Loki's write path (the only pods that accept pushes), as the stack's tenant.
+    const push = s.cluster!.loki.mode === "simple-scalable" ? "loki-write" : "loki";
+    expect(config).toMatch(new RegExp(`loki\\.write "loki" \\{\\n  endpoint \\{\\n    url       = "http://${push}\\.${s.cluster!.namespace}\\.svc:3100/loki/api/v1/push"\\n    tenant_id = "${s.loki.tenant}"\\n`));
   });
 
   it.each(clusterStacks.map((s) => [s.stack, s] as const))("on %s puts exactly the contract's security events in category security", (_stack, s) => {

@@ -27,6 +27,8 @@ const PODS = {
   alloy: { "app.kubernetes.io/name": "alloy", "app.kubernetes.io/instance": "alloy" },
   lokiRuler: { "app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": "loki", "app.kubernetes.io/component": "backend" },
   lokiGateway: { "app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": "loki", "app.kubernetes.io/component": "gateway" },
+  lokiWrite: { "app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": "loki", "app.kubernetes.io/component": "write" },
+  lokiSingleBinary: { "app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": "loki", "app.kubernetes.io/component": "single-binary" },
   databaseJobs: { "app.kubernetes.io/name": "database-jobs", "app.kubernetes.io/part-of": "authwatch" },
   pushgateway: { "app.kubernetes.io/name": "pushgateway", "app.kubernetes.io/part-of": "authwatch" },
   blackboxExporter: { "app.kubernetes.io/name": "blackbox-exporter", "app.kubernetes.io/part-of": "authwatch" },
@@ -41,7 +43,9 @@ type Labels = Readonly<Record<string, string>>;
 type Endpoint = { ns: string; labels: Labels } | { ip: string };
 type Spec = Record<string, any>;
 
-const selects = (selector: Spec | undefined, labels: Labels) => Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+const selects = (selector: Spec | undefined, labels: Labels) =>
+  Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+  (selector?.matchExpressions ?? []).every((e: Spec) => (e.operator === "In" ? e.values.includes(labels[e.key]) : e.operator === "NotIn" ? !e.values.includes(labels[e.key]) : false));
 
 function peerMatches(peer: Spec, policyNs: string, e: Endpoint): boolean {
   if ("ip" in e) return peer.ipBlock !== undefined && peer.ipBlock.cidr === "0.0.0.0/0" && !(peer.ipBlock.except ?? []).includes(`${e.ip}/32`);
@@ -166,6 +170,14 @@ describe.each(["dev", "staging", "prod"])("least privilege on %s", (stack) => {
       ["grafana sidecars", v.grafana.sidecar.securityContext],
     ];
     for (const [name, ctx] of containers) expect(restrictedContainer(ctx), name).toBe(true);
+    const loki = chart("loki");
+    for (const [name, ctx] of [["loki", loki.loki.podSecurityContext], ["loki gateway", loki.gateway.podSecurityContext]] as const) expect(restrictedPod(ctx), name).toBe(true);
+    const lokiContainers: [string, Spec | undefined][] = [
+      ["loki", loki.loki.containerSecurityContext],
+      ["loki gateway", loki.gateway.containerSecurityContext],
+      ["loki rules sidecar", loki.sidecar.securityContext],
+    ];
+    for (const [name, ctx] of lokiContainers) expect(restrictedContainer(ctx), name).toBe(true);
     // Host namespaces and root init containers: not deployed.
     expect(v.nodeExporter.enabled).toBe(false);
     expect(v.grafana.initChownData.enabled).toBe(false);
@@ -187,7 +199,7 @@ describe.each(["dev", "staging", "prod"])("least privilege on %s", (stack) => {
   it("opens Alertmanager's API only to Prometheus, Grafana and the Loki ruler; its peers gossip; it reaches the receivers", () => {
     // Alertmanager's side (the Loki ruler's egress is Loki's policy).
     const may = (Object.keys(PODS) as Pod[]).filter((p) => side(policies, ns, PODS.alertmanager, "Ingress", pod(p), 9093, "TCP"));
-    expect(may.sort()).toEqual(["grafana", "lokiRuler", "prometheus"]);
+    expect(may.sort()).toEqual(["grafana", "lokiRuler", "lokiSingleBinary", "prometheus"]);
     expect(allowed(policies, pod("prometheus", s.authWorkload.namespace), pod("alertmanager"), 9093)).toBe(false);
     for (const protocol of ["TCP", "UDP"]) expect(allowed(policies, pod("alertmanager"), pod("alertmanager"), 9094, protocol)).toBe(true);
     expect(allowed(policies, pod("other"), pod("alertmanager"), 9094)).toBe(false);
@@ -205,11 +217,29 @@ describe.each(["dev", "staging", "prod"])("least privilege on %s", (stack) => {
     expect(allowed(policies, pod("prometheus"), pod("other", s.authWorkload.namespace), 8080)).toBe(true);
     for (const [target, port] of [["prometheus", 9090], ["alertmanager", 9093]] as const) expect(allowed(policies, pod("grafana"), pod(target), port)).toBe(true);
     expect(allowed(policies, pod("other"), pod("grafana"), 3000)).toBe(false);
-    // The Loki gateway's side is Loki's policy; the clients' egress is ours.
-    for (const client of ["grafana", "alloy"] as const) expect(side(policies, ns, PODS[client], "Egress", pod("lokiGateway"), 8080, "TCP"), client).toBe(true);
+    // Grafana queries through the gateway; the shipper pushes to the write path (the next test), not through the gateway.
+    expect(allowed(policies, pod("grafana"), pod("lokiGateway"), 8080)).toBe(true);
+    expect(allowed(policies, pod("alloy"), pod("lokiGateway"), 8080)).toBe(false);
     for (const client of ["operator", "grafana", "alloy", "kubeStateMetrics", "prometheus"] as const) expect(allowed(policies, pod(client), { ip: "10.0.0.1" }, 443), client).toBe(true);
     expect(allowed(policies, pod("databaseJobs"), pod("pushgateway"), 9091)).toBe(true);
     expect(allowed(policies, pod("databaseJobs"), pod("alertmanager"), 9093)).toBe(false);
+  });
+
+  it("lets the shipper push to Loki's write path, and Loki reach its peers, the ruler's Alertmanager, the API server and S3", () => {
+    const single = s.cluster!.loki.mode === "single-binary";
+    const writer = single ? pod("lokiSingleBinary") : pod("lokiWrite");
+    const ruler = single ? pod("lokiSingleBinary") : pod("lokiRuler");
+    expect(allowed(policies, pod("alloy"), writer, 3100), "alloy -> loki write").toBe(true);
+    expect(allowed(policies, pod("other"), writer, 3100), "another pod -> loki write").toBe(false);
+    expect(allowed(policies, ruler, pod("alertmanager"), 9093), "ruler -> alertmanager").toBe(true);
+    expect(allowed(policies, pod("grafana"), pod("lokiGateway"), 8080), "grafana -> gateway").toBe(true);
+    if (!single) {
+      for (const port of [7946, 9095, 3100]) expect(allowed(policies, writer, ruler, port), `write -> backend :${port}`).toBe(true);
+      expect(allowed(policies, pod("lokiGateway"), pod("lokiRuler"), 3100), "gateway -> backend").toBe(true);
+    }
+    expect(allowed(policies, ruler, { ip: "10.0.0.1" }, 443), "loki rules sidecar -> API server").toBe(true);
+    if (s.cluster!.aws.enabled) expect(allowed(policies, writer, { ip: "52.218.0.1" }, 443), "loki -> S3").toBe(true);
+    expect(allowed(policies, writer, { ip: "203.0.113.7" }, 22)).toBe(false);
   });
 
   it("lets only the ingress controller reach Grafana from outside the namespace, when the stack has an ingress", () => {

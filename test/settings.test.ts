@@ -66,7 +66,7 @@ describe("stack settings", () => {
     expect(s.thresholds.restoreVerify.maxAge).toBe("8d");
     expect(s.slos).toMatchObject({ availability: { objective: 0.999 }, latency: { objective: 0.95, thresholdSeconds: 0.5 } });
     expect(s.scrapeJobs).toMatchObject({ auth: "auth", authHealth: "auth-health", postgres: "postgres", pgBackup: "pg-backup" });
-    expect(s.loki).toEqual({ securityRetentionDays: 365, appRetentionDays: 90 });
+    expect(s.loki).toEqual({ securityRetentionDays: 365, appRetentionDays: 90, tenant: "authwatch" });
   });
 
   it("a stack's thresholds come from its own file and the defaults, never from another stack's file", () => {
@@ -181,6 +181,9 @@ describe("stack settings", () => {
     expect(problems({ "authwatch:environment": "dev" })).toContain("authwatch:routing.mode: must be chat-only in dev: dev never pages");
     expect(problems({ "authwatch:routing": { maintenanceWindow: { location: "Europe/Berln" } } })[0]).toMatch(/routing\.maintenanceWindow\.location: must be an IANA time zone/);
     expect(problems({ "authwatch:loki": { securityRetentionDays: 30 } })[0]).toMatch(/loki\.securityRetentionDays: must be at least appRetentionDays \(90\)/);
+    // Loki's tenant: the one auth-disabled Loki uses is refused, so a stack cannot silently share it.
+    expect(problems({ "authwatch:loki": { tenant: "fake" } })[0]).toMatch(/loki\.tenant: must not be "fake"/);
+    expect(problems({ "authwatch:loki": { tenant: "Auth Watch" } })[0]).toMatch(/loki\.tenant: must be 1-63 lower-case letters/);
   });
 
   it("rejects an unknown namespace but passes provider settings through", () => {

@@ -142,7 +142,7 @@ describe("prometheus rules", () => {
 
 describe("loki", () => {
   it("renders the retention settings as limits: security events 365 days, other auth logs 90 days", () => {
-    const s = withOverrides(loadStackSettings("prod"), (d) => void (d.loki = { securityRetentionDays: 365, appRetentionDays: 90 }));
+    const s = withOverrides(loadStackSettings("prod"), (d) => void (d.loki = { ...d.loki, securityRetentionDays: 365, appRetentionDays: 90 }));
     const limits = yaml.load(renderStack(s).files.get("loki/limits.yaml")!) as any;
     expect(limits.limits_config.retention_period).toBe("2160h");
     expect(limits.limits_config.retention_stream).toEqual([

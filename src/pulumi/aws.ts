@@ -4,15 +4,24 @@
  * of the backup jobs, restore verification and Loki.
  *
  * Every bucket: versioning, default encryption (SSE-S3), all public access
- * blocked, ACLs disabled, a policy that refuses any request without TLS, and a
+ * blocked, ACLs disabled, a policy that refuses any request without TLS, a
  * lifecycle that expires objects after the retention they serve (plus a day
- * of grace: the jobs' and Loki's own retention acts first), expires replaced
- * or deleted versions, and aborts stale multipart uploads.
+ * of grace), expires replaced or deleted versions, and aborts stale multipart
+ * uploads; and Object Lock in COMPLIANCE mode with a default retention: every
+ * version written is immutable for that many days, for every identity, the
+ * account's root included. A DeleteObject then only adds a delete marker.
  *
- * Least privilege: the backup role lists, writes and deletes (retention) only
- * under the backup prefix; restore-verify lists and reads only there; Loki
- * reads, writes and deletes in its own bucket. No role may delete a version,
- * so a deleted backup stays recoverable until the lifecycle expires it.
+ * - backups: locked for the backup retention; the backup role lists and
+ *   writes under the backup prefix and cannot delete (expiry is the
+ *   lifecycle's, not the job's); restore-verify lists and reads only there.
+ * - Loki: the immutable store of the security events. Locked for the
+ *   security retention (loki.securityRetentionDays), every chunk and index
+ *   version; the Loki role reads and writes, may delete only under index/
+ *   (the compactor replaces index files it compacts: Loki's
+ *   pkg/compactor/index_set.go removeFilesFromStorage), never a chunk, and is
+ *   denied DeleteObjectVersion and any change to a lock. Retention is the
+ *   lifecycle's, after the lock (loki.ts: Loki's compactor applies no
+ *   retention on S3), so app logs stay as long as security events there.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -25,6 +34,7 @@ export interface PolicyStatement {
   readonly Principal?: unknown;
   readonly Action: string | string[];
   readonly Resource?: string | string[];
+  readonly NotResource?: string | string[];
   readonly Condition?: Record<string, Record<string, string | string[]>>;
 }
 export interface PolicyDocument {
@@ -76,15 +86,7 @@ export function backupPolicy(partition: string, bucket: string, prefix: string):
   const arn = bucketArn(partition, bucket);
   return {
     Version: "2012-10-17",
-    Statement: [
-      listPrefix(arn, prefix),
-      {
-        Sid: "WriteAndExpireBackups",
-        Effect: "Allow",
-        Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
-        Resource: `${arn}/${prefix}/*`,
-      },
-    ],
+    Statement: [listPrefix(arn, prefix), { Sid: "WriteBackups", Effect: "Allow", Action: ["s3:PutObject", "s3:AbortMultipartUpload"], Resource: `${arn}/${prefix}/*` }],
   };
 }
 
@@ -96,13 +98,23 @@ export function restoreVerifyPolicy(partition: string, bucket: string, prefix: s
   };
 }
 
+/** Loki's index objects (its schema's default index path prefix); chunks are under the tenant's prefix. */
+export const LOKI_INDEX_PREFIX = "index/";
+/** What no role may do to a locked object, whatever else is attached to it later. */
+const LOCK_TAMPERING = ["s3:DeleteObjectVersion", "s3:PutObjectRetention", "s3:PutObjectLegalHold", "s3:BypassGovernanceRetention"];
+
 export function lokiPolicy(partition: string, bucket: string): PolicyDocument {
   const arn = bucketArn(partition, bucket);
+  const index = `${arn}/${LOKI_INDEX_PREFIX}*`;
   return {
     Version: "2012-10-17",
     Statement: [
       { Sid: "ListLokiBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: arn },
-      { Sid: "ReadWriteLokiObjects", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: `${arn}/*` },
+      { Sid: "ReadWriteLokiObjects", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: `${arn}/*` },
+      { Sid: "ReplaceCompactedIndex", Effect: "Allow", Action: "s3:DeleteObject", Resource: index },
+      { Sid: "NeverDeleteChunks", Effect: "Deny", Action: "s3:DeleteObject", NotResource: index },
+      { Sid: "NeverTouchLockedVersions", Effect: "Deny", Action: LOCK_TAMPERING, Resource: `${arn}/*` },
+      { Sid: "NeverChangeTheLock", Effect: "Deny", Action: ["s3:PutBucketObjectLockConfiguration", "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning", "s3:PutBucketPolicy", "s3:DeleteBucket"], Resource: arn },
     ],
   };
 }
@@ -120,7 +132,9 @@ export function tlsOnlyPolicy(partition: string, bucket: string): PolicyDocument
 
 interface BucketArgs {
   readonly bucket: string;
-  /** Days after which current objects expire (retention + grace). */
+  /** Object Lock (COMPLIANCE) default retention: every version is immutable this many days. */
+  readonly lockDays: number;
+  /** Days after which current objects expire (after the lock). */
   readonly expireDays: number;
   /** Days a replaced or deleted version stays recoverable. */
   readonly noncurrentDays: number;
@@ -146,7 +160,14 @@ export class PrivateBucket extends pulumi.ComponentResource {
       { bucket: id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
       child,
     );
-    new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: id, versioningConfiguration: { status: "Enabled" } }, child);
+    if (args.expireDays <= args.lockDays) throw new Error(`bucket ${args.bucket}: current objects would expire (day ${args.expireDays}) before their lock ends (day ${args.lockDays})`);
+    const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: id, versioningConfiguration: { status: "Enabled" } }, child);
+    // Enabled here rather than with the bucket's objectLockEnabled, which would replace (empty) a bucket that exists; S3 allows it on a versioned bucket.
+    new aws.s3.BucketObjectLockConfiguration(
+      `${name}-object-lock`,
+      { bucket: id, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: "COMPLIANCE", days: args.lockDays } } },
+      { ...child, dependsOn: [versioning] },
+    );
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-encryption`,
       { bucket: id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
@@ -204,6 +225,7 @@ export class AwsStorage extends pulumi.ComponentResource {
       {
         bucket: a.buckets.backups,
         prefix: a.backupPrefix,
+        lockDays: c.jobs.backup.retentionDays,
         expireDays: c.jobs.backup.retentionDays + 1,
         noncurrentDays: a.noncurrentVersionDays,
         partition,
@@ -216,9 +238,10 @@ export class AwsStorage extends pulumi.ComponentResource {
         "loki",
         {
           bucket: a.buckets.loki,
-          // Loki's compactor deletes per stream; the lifecycle backs it up at the longest retention.
-          expireDays: Math.max(s.loki.securityRetentionDays, s.loki.appRetentionDays) + 1,
-          noncurrentDays: 1,
+          // The security retention for every version (settings keep it the longest); nothing expires before the lock ends.
+          lockDays: s.loki.securityRetentionDays,
+          expireDays: s.loki.securityRetentionDays + 1,
+          noncurrentDays: s.loki.securityRetentionDays,
           partition,
           tags: { ...tags, Name: a.buckets.loki, purpose: "loki-chunks" },
         },
@@ -236,7 +259,7 @@ export class AwsStorage extends pulumi.ComponentResource {
       new aws.iam.RolePolicy(roleName, { role: r.name, policy: JSON.stringify(policy) }, child);
       this.roleArns[key] = r.arn;
     };
-    role("backup", backupPolicy(partition, a.buckets.backups, a.backupPrefix), "backups and migrations write the backup prefix");
+    role("backup", backupPolicy(partition, a.buckets.backups, a.backupPrefix), "backups and migrations write the backup prefix (never delete)");
     role("restoreVerify", restoreVerifyPolicy(partition, a.buckets.backups, a.backupPrefix), "restore verification reads the backup prefix");
     if (a.buckets.loki) role("loki", lokiPolicy(partition, a.buckets.loki), "Loki's chunks, index and rules");
     this.registerOutputs({ backupBucket: this.backupBucket, lokiBucket: this.lokiBucket, roleArns: this.roleArns });

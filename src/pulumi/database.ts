@@ -11,8 +11,11 @@
  * - pg-backup (daily), restore-verify and token-cleanup (weekly): CronJobs
  *   with concurrencyPolicy Forbid, a small backoffLimit and history limits.
  *
- * DATABASE_URL (and RESTORE_VERIFY_TARGET_URL) come from a Secret written from
- * the stack's Pulumi secrets; metrics go to the stack's Pushgateway. Backups
+ * Each job connects as its own database role (postgres/roles.sql): its
+ * DATABASE_URL (and restore-verify's RESTORE_VERIFY_TARGET_URL) comes from a
+ * Secret of its own, written from the stack's Pulumi secret for that job
+ * (DATABASE_JOB_SECRETS) and read by no other job; metrics go to the stack's
+ * Pushgateway. Backups
  * go to the AWS backup bucket through the pg-backup role (IRSA) or, without
  * AWS, to a volume. Pods run as a non-root user with a read-only root
  * filesystem; TMPDIR is an emptyDir (s3:// backups are staged there).
@@ -20,7 +23,7 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Settings } from "../settings";
+import type { ClusterSecretKey, Settings } from "../settings";
 import type { Rendered } from "../synth";
 import { SERVICE_ACCOUNTS, type AwsStorage } from "./aws";
 import {
@@ -40,7 +43,20 @@ import {
 const MIGRATIONS = "postgres/migrations/";
 const JOBS = "postgres/jobs/";
 export const SCRIPTS_DIR = "/opt/authwatch";
-export const DATABASE_JOBS_SECRET = "database-jobs";
+
+/** The jobs, each under its own database role; `migrate` is the deploy-time Job (db-migrate-<hash>). */
+type DatabaseJob = "migrate" | "pg-backup" | "restore-verify" | "token-cleanup";
+/** Each job → the Pulumi secret holding its DATABASE_URL, with what needs it (src/pulumi/preflight.ts requires every one). */
+export const DATABASE_JOB_SECRETS = {
+  migrate: ["migrateDatabaseUrl", "the migration Job (DATABASE_URL as the schema owner, authwatch_migrate; its pre-migration backup too)"],
+  "pg-backup": ["backupDatabaseUrl", "the pg-backup CronJob (DATABASE_URL as the read-only authwatch_backup)"],
+  "restore-verify": ["restoreVerifyDatabaseUrl", "the restore-verify CronJob (DATABASE_URL: the backed-up database, as authwatch_restore_verify)"],
+  "token-cleanup": ["tokenCleanupDatabaseUrl", "the token-cleanup CronJob (DATABASE_URL as authwatch_token_cleanup)"],
+} as const satisfies Record<DatabaseJob, readonly [ClusterSecretKey, string]>;
+/** The same, as preflight lists required secrets. */
+export const databaseJobSecrets = (): [ClusterSecretKey, string][] => Object.values(DATABASE_JOB_SECRETS).map(([key, what]) => [key, what]);
+/** The Secret a job reads its credentials from (one per job). */
+export const databaseSecretName = (job: DatabaseJob) => `${job === "migrate" ? "db-migrate" : job}-database`;
 export const BACKUP_VOLUME = "pg-backups";
 const BACKUP_MOUNT = "/var/backups/authwatch";
 
@@ -60,6 +76,7 @@ export function migrationsHash(files: ReadonlyMap<string, string>): string {
 export const migrationJobName = (files: ReadonlyMap<string, string>) => `db-migrate-${migrationsHash(files)}`;
 
 interface JobSpec {
+  readonly job: DatabaseJob;
   readonly name: string;
   readonly script: string;
   readonly args?: string[];
@@ -89,16 +106,12 @@ export class DatabaseJobs extends pulumi.ComponentResource {
       { metadata: metadata(s, COMPONENTS.databaseJobs), data: Object.fromEntries([...scripts, ...migrations]) },
       child,
     );
-    const targetUrl = secretConfig("restoreVerifyTargetUrl");
-    const secret = new k8s.core.v1.Secret(
-      DATABASE_JOBS_SECRET,
-      {
-        metadata: metadata(s, DATABASE_JOBS_SECRET, COMPONENTS.databaseJobs),
-        type: "Opaque",
-        stringData: { DATABASE_URL: secretConfig("databaseUrl"), RESTORE_VERIFY_TARGET_URL: targetUrl },
-      },
-      child,
-    );
+    const secrets = (Object.keys(DATABASE_JOB_SECRETS) as DatabaseJob[]).map((job) => {
+      const name = databaseSecretName(job);
+      const stringData: Record<string, pulumi.Output<string>> = { DATABASE_URL: secretConfig(DATABASE_JOB_SECRETS[job][0]) };
+      if (job === "restore-verify") stringData.RESTORE_VERIFY_TARGET_URL = secretConfig("restoreVerifyTargetUrl");
+      return new k8s.core.v1.Secret(name, { metadata: metadata(s, name, COMPONENTS.databaseJobs), type: "Opaque", stringData }, child);
+    });
     const roleArns = args.aws?.roleArns ?? {};
     const accounts = [SERVICE_ACCOUNTS.backup, SERVICE_ACCOUNTS.restoreVerify, SERVICE_ACCOUNTS.tokenCleanup].map((sa) => {
       const arn = sa === SERVICE_ACCOUNTS.backup ? roleArns.backup : sa === SERVICE_ACCOUNTS.restoreVerify ? roleArns.restoreVerify : undefined;
@@ -115,10 +128,10 @@ export class DatabaseJobs extends pulumi.ComponentResource {
       ? undefined
       : new k8s.core.v1.PersistentVolumeClaim(BACKUP_VOLUME, { metadata: metadata(s, BACKUP_VOLUME, COMPONENTS.databaseJobs), spec: volumeClaimSpec(jobs.backupVolume) }, child);
     this.backupDestination = args.aws ? args.aws.backupDestination : `file://${BACKUP_MOUNT}`;
-    const dependsOn = [configMap, secret, ...accounts, ...(backupVolume ? [backupVolume] : [])];
+    const dependsOn = [configMap, ...secrets, ...accounts, ...(backupVolume ? [backupVolume] : [])];
 
+    const fromSecret = (job: DatabaseJob, key: string): k8s.types.input.core.v1.EnvVar => ({ name: key, valueFrom: { secretKeyRef: { name: databaseSecretName(job), key } } });
     const common: k8s.types.input.core.v1.EnvVar[] = [
-      { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: DATABASE_JOBS_SECRET, key: "DATABASE_URL" } } },
       { name: "PUSHGATEWAY_URL", value: inClusterUrls(s).pushgateway },
       { name: "TMPDIR", value: "/tmp" },
       { name: "HOME", value: "/tmp" },
@@ -140,7 +153,7 @@ export class DatabaseJobs extends pulumi.ComponentResource {
           name: j.name,
           image: jobs.image,
           command: ["sh", `${SCRIPTS_DIR}/${j.script}`, ...(j.args ?? [])],
-          env: [...common, { name: "PGAPPNAME", value: `authwatch-${j.name}` }, ...j.env],
+          env: [fromSecret(j.job, "DATABASE_URL"), ...common, { name: "PGAPPNAME", value: `authwatch-${j.name}` }, ...j.env],
           resources: containerResources(jobs.resources),
           securityContext: sec.container,
           volumeMounts: [
@@ -165,6 +178,7 @@ export class DatabaseJobs extends pulumi.ComponentResource {
     // The migration: a new Job whenever the migrations change (and only then); Pulumi awaits its completion.
     this.migrationJob = migrationJobName(files);
     const migrate: JobSpec = {
+      job: "migrate",
       name: this.migrationJob,
       script: "migrate.sh",
       args: ["up"],
@@ -179,8 +193,9 @@ export class DatabaseJobs extends pulumi.ComponentResource {
     );
 
     const cronJobs: (JobSpec & { schedule: string })[] = [
-      { name: "pg-backup", script: "backup.sh", schedule: jobs.backup.schedule, serviceAccount: SERVICE_ACCOUNTS.backup, env: backupEnv, backups: true },
+      { job: "pg-backup", name: "pg-backup", script: "backup.sh", schedule: jobs.backup.schedule, serviceAccount: SERVICE_ACCOUNTS.backup, env: backupEnv, backups: true },
       {
+        job: "restore-verify",
         name: "restore-verify",
         script: "restore-verify.sh",
         schedule: jobs.restoreVerify.schedule,
@@ -189,11 +204,12 @@ export class DatabaseJobs extends pulumi.ComponentResource {
           ...backupEnv.filter((e) => e.name !== "BACKUP_RETENTION_DAYS"),
           { name: "RESTORE_VERIFY_DATABASE", value: jobs.restoreVerify.scratchDatabase },
           { name: "RESTORE_VERIFY_JOBS", value: String(jobs.restoreVerify.parallelJobs) },
-          { name: "RESTORE_VERIFY_TARGET_URL", valueFrom: { secretKeyRef: { name: DATABASE_JOBS_SECRET, key: "RESTORE_VERIFY_TARGET_URL" } } },
+          fromSecret("restore-verify", "RESTORE_VERIFY_TARGET_URL"),
         ],
         backups: true,
       },
       {
+        job: "token-cleanup",
         name: "token-cleanup",
         script: "token-cleanup.sh",
         schedule: jobs.tokenCleanup.schedule,

@@ -52,6 +52,9 @@ export const PODS = {
   /** The ruler runs in the backend target (simple scalable) or the single binary. */
   lokiBackend: { "app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": RELEASES.loki, "app.kubernetes.io/component": "backend" },
   lokiSingleBinary: { "app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": RELEASES.loki, "app.kubernetes.io/component": "single-binary" },
+  lokiWrite: { "app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": RELEASES.loki, "app.kubernetes.io/component": "write" },
+  /** Every pod of the Loki release (gateway, read, write, backend or the single binary). */
+  loki: { "app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": RELEASES.loki },
 } as const;
 
 /** Container ports (a NetworkPolicy names the pod's port, not the Service's). */
@@ -64,6 +67,10 @@ const PORT = {
   grafana: 3000,
   kubeStateMetrics: 8080,
   lokiGateway: 8080,
+  /** Loki's HTTP port, where the shipper pushes (the write pods, or the single binary). */
+  lokiHttp: 3100,
+  /** Loki's memberlist gossip among its own pods. */
+  lokiMemberlist: 7946,
   alloy: 12345,
   postgres: 5432,
   https: 443,
@@ -147,7 +154,20 @@ export function networkRules(s: Settings, tree: RoutingTree): PolicyRule[] {
       policy: "alloy",
       pods: PODS.alloy,
       ingress: [{ peers: [pods(PODS.alloy)], tcp: [PORT.alloy] }],
-      egress: [{ peers: [pods(PODS.lokiGateway)], tcp: [PORT.lokiGateway] }, { peers: [pods(PODS.alloy)], tcp: [PORT.alloy] }, api],
+      // The shipper pushes to the write path directly (src/render/alloy.ts), never through the gateway.
+      egress: [{ peers: [pods(c.loki.mode === "single-binary" ? PODS.lokiSingleBinary : PODS.lokiWrite)], tcp: [PORT.lokiHttp] }, { peers: [pods(PODS.alloy)], tcp: [PORT.alloy] }, api],
+    },
+    {
+      // Loki's ingress is Loki's (src/pulumi/loki.ts); its pods reach each other (ring, gRPC, memberlist), the ruler
+      // Alertmanager, the rules sidecar the API server, and the chunk store S3 where the stack has AWS.
+      policy: "loki",
+      pods: PODS.loki,
+      egress: [
+        { peers: [pods(PODS.loki)], tcp: [], udp: [PORT.lokiMemberlist] },
+        { peers: [pods(PODS.alertmanager)], tcp: [PORT.alertmanager] },
+        api,
+        ...(c.aws.enabled ? [{ peers: ["anywhere"] as Peer[], tcp: [PORT.https] }] : []),
+      ],
     },
     {
       policy: COMPONENTS.blackboxExporter,

@@ -9,6 +9,7 @@
  * so this check lives in the Pulumi layer.
  */
 import type { ReceiverName, RoutingTree } from "../../alerts/routing";
+import { databaseJobSecrets } from "./database";
 import { PROJECT, SettingsError, type ClusterSecretKey, type SecretKey, type Settings } from "../settings";
 
 /** The receivers' secrets the rendered Alertmanager configuration reads as files, with the receiver that needs each. */
@@ -25,7 +26,7 @@ export function receiverSecrets(tree: RoutingTree): Map<SecretKey, ReceiverName>
 /** The cluster delivery's required secrets, with what needs each. */
 export function clusterSecrets(s: Settings): Map<ClusterSecretKey, string> {
   const out = new Map<ClusterSecretKey, string>([
-    ["databaseUrl", "the database jobs (DATABASE_URL)"],
+    ...databaseJobSecrets(),
     ["postgresExporterDsn", "postgres_exporter (DATA_SOURCE_NAME)"],
     ["restoreVerifyTargetUrl", "the restore verification (RESTORE_VERIFY_TARGET_URL: a server other than the production database's, where the scratch database is created)"],
   ]);

@@ -108,7 +108,8 @@ export function renderAlloyConfig(s: Settings, securityEvents: readonly string[]
     ...(pg.enabled
       ? [...source("postgres", keepRules(pg.namespace, pg.podSelector)), `loki.process "postgres" {\n  forward_to = [loki.write.loki.receiver]\n${staticCategory("app")}\n}`]
       : []),
-    `loki.write "loki" {\n  endpoint {\n    url = ${river(`${inClusterUrls(s).lokiGateway}/loki/api/v1/push`)}\n  }\n}`,
+    // Loki authenticates a tenant (X-Scope-OrgID): settings loki.tenant, the one Grafana and the ruler use.
+    `loki.write "loki" {\n  endpoint {\n    url       = ${river(`${inClusterUrls(s).lokiPush}/loki/api/v1/push`)}\n    tenant_id = ${river(s.loki.tenant)}\n  }\n}`,
   ];
   return `${blocks.join("\n\n")}\n`;
 }

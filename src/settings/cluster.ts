@@ -44,6 +44,14 @@ const bucketName = z
   .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name: 3-63 lower-case letters, digits, . and -")
   .refine((b) => !b.includes(".."), { message: "must not contain .." });
 
+/**
+ * Loki's replication factor in simple-scalable mode. A push needs a quorum of
+ * floor(RF/2)+1 of a stream's RF ingesters, so RF 3 keeps accepting pushes
+ * while one write pod restarts (RF 2 needs both replicas; RF 1 loses its
+ * streams' only ingester), and RF 3 needs at least 3 write pods.
+ */
+export const LOKI_REPLICATION_FACTOR = 3;
+
 export const clusterSchema = z
   .object({
     /** The namespace of everything the stack runs: Prometheus, Alertmanager, Grafana, Loki, exporters, database jobs. */
@@ -180,8 +188,17 @@ export type ClusterSettings = z.infer<typeof clusterSchema>;
 export const CLUSTER_SECRET_KEYS = [
   /** Grafana's admin password (when cluster.grafana.enabled). */
   "grafanaAdminPassword",
-  /** The libpq URI of the auth database for the database jobs (DATABASE_URL). */
-  "databaseUrl",
+  /**
+   * One libpq URI of the auth database per database job, each with that job's
+   * own role (postgres/roles.sql, docs/database.md "Roles"): the migration
+   * (the schema owner; its pre-migration backup too), the backup (read-only),
+   * restore-verify (names the backed-up database; no privilege in it) and
+   * token cleanup (SELECT, DELETE on the token tables).
+   */
+  "migrateDatabaseUrl",
+  "backupDatabaseUrl",
+  "restoreVerifyDatabaseUrl",
+  "tokenCleanupDatabaseUrl",
   /** postgres_exporter's DATA_SOURCE_NAME (a role with pg_monitor). */
   "postgresExporterDsn",
   /** The server restore-verify restores into (RESTORE_VERIFY_TARGET_URL); never the production database (the job refuses it). */
@@ -207,6 +224,9 @@ export function clusterProblems(
     add(["routing", "templatesDir"], `must be ${ALERTMANAGER_CONFIG_DIR} on a cluster (where the operator mounts the templates), or left unset`);
   }
   if (c.loki.mode === "single-binary" && c.loki.replicas !== 1) add(["cluster", "loki", "replicas"], "must be 1 in single-binary mode (use mode: simple-scalable to scale)");
+  if (c.loki.mode === "simple-scalable" && c.loki.replicas < LOKI_REPLICATION_FACTOR) {
+    add(["cluster", "loki", "replicas"], `must be at least ${LOKI_REPLICATION_FACTOR} in simple-scalable mode (replication factor ${LOKI_REPLICATION_FACTOR}: with fewer write pods one restart stops every push)`);
+  }
   if (c.loki.mode === "simple-scalable" && !c.aws.enabled) add(["cluster", "loki", "mode"], "simple-scalable needs object storage: set cluster.aws.enabled and cluster.aws.buckets.loki");
   if (c.aws.enabled) {
     if (!c.aws.oidcProviderArn) add(["cluster", "aws", "oidcProviderArn"], "required when aws.enabled (the cluster's IAM OIDC provider, for the service accounts' roles)");

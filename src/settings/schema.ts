@@ -46,6 +46,16 @@ const scrapeJobsSchema = obj({
 const lokiSchema = obj({
   securityRetentionDays: count.default(365),
   appRetentionDays: count.default(90),
+  /**
+   * Loki's one tenant (auth is on): the X-Scope-OrgID the shipper pushes with,
+   * Grafana's data source and the ruler use. Changing it hides the data
+   * written under the old one.
+   */
+  tenant: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be 1-63 lower-case letters, digits, - or _ (a Loki tenant id)")
+    .refine((t) => t !== "fake", { message: 'must not be "fake" (Loki\'s tenant when auth is off)' })
+    .default("authwatch"),
 });
 
 /** A Grafana uid: letters, digits, "-" and "_", at most 40 characters (Grafana's own limit). */

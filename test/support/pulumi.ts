@@ -24,7 +24,10 @@ export const FAKE_SECRETS: Record<SecretKey | ClusterSecretKey, string> = {
   smtpPassword: "FAKE-smtp-password-e41a",
   deadMansSwitchToken: "FAKE-dms-token-93c2",
   grafanaAdminPassword: "FAKE-grafana-admin-password-6d07",
-  databaseUrl: "postgresql://jobs:FAKE-db-password-1a2b@db.example:5432/auth",
+  migrateDatabaseUrl: "postgresql://authwatch_migrate:FAKE-migrate-password-1a2b@db.example:5432/auth",
+  backupDatabaseUrl: "postgresql://authwatch_backup:FAKE-backup-password-7f3e@db.example:5432/auth",
+  restoreVerifyDatabaseUrl: "postgresql://authwatch_restore_verify:FAKE-restore-verify-password-9d1c@db.example:5432/auth",
+  tokenCleanupDatabaseUrl: "postgresql://authwatch_token_cleanup:FAKE-token-cleanup-password-2b8a@db.example:5432/auth",
   postgresExporterDsn: "postgresql://exporter:FAKE-exporter-password-3c4d@db.example:5432/auth",
   restoreVerifyTargetUrl: "postgresql://verify:FAKE-verify-password-5e6f@scratch.example:5432/postgres",
 };
