@@ -10,7 +10,13 @@ import { parseSettings } from "../src/settings";
 import { renderStack } from "../src/synth";
 import { DASHBOARD_UIDS } from "../dashboards/uids";
 import { inClusterUrls } from "../src/pulumi/cluster";
-import { deployableConfig, PROVIDER_FAKE_SECRETS, runProgram as run, SECRET_SIG, type Config, type Registered } from "./support/pulumi";
+import { deployableConfig, PROVIDER_FAKE_SECRETS, runProgram as run, SECRET_SIG, unwrapSecrets, type Config, type Registered } from "./support/pulumi";
+
+/** Data sources in the order Prometheus, Loki, Alertmanager (registration order under mocks is not guaranteed). */
+const byType = (sources: Record<string, any>[]): Record<string, any>[] => {
+  const rank = (t: string) => ["prometheus", "loki", "alertmanager"].indexOf(t);
+  return [...sources].sort((a, b) => rank(a.type) - rank(b.type));
+};
 
 const SECRET = PROVIDER_FAKE_SECRETS["grafana:auth"]!;
 /** The stack's config with every secret `pulumi up` needs besides Grafana's (index.ts refuses to deploy without them). */
@@ -40,13 +46,17 @@ describe("delivery through the Grafana API", () => {
     const folders = ofType(resources, "grafana:oss/folder:Folder");
     expect(folders.map((f) => f.inputs)).toEqual([{ uid: "authwatch", title: "Authentication" }]);
 
-    const sources = ofType(resources, "grafana:oss/dataSource:DataSource").map((d) => d.inputs);
+    const sources = byType(ofType(resources, "grafana:oss/dataSource:DataSource").map((d) => d.inputs));
     expect(sources.map((d) => [d.type, d.uid])).toEqual([
       ["prometheus", "authwatch-prometheus"],
       ["loki", "authwatch-loki"],
       ["alertmanager", "authwatch-alertmanager"],
     ]);
     expect(JSON.parse(sources[0]!.jsonDataEncoded)).toMatchObject({ alertmanagerUid: "authwatch-alertmanager", timeInterval: settings.scrapeInterval });
+    // Loki authenticates a tenant: the data source sends it, else every Loki panel answers 401.
+    // The provider marks headers secret (their values are credentials elsewhere).
+    expect(unwrapSecrets(sources[1]!.httpHeaders)).toEqual({ "X-Scope-OrgID": settings.loki.tenant });
+    expect(sources.filter((d) => d.type !== "loki").every((d) => d.httpHeaders === undefined)).toBe(true);
     // No URL in the settings: the stack's own in-cluster services.
     const urls = inClusterUrls(settings);
     expect(sources.map((d) => d.url)).toEqual([urls.prometheus, urls.lokiGateway, urls.alertmanager]);
@@ -86,7 +96,7 @@ describe("delivery through the Grafana API", () => {
       ...config(),
       "authwatch:grafana": { prometheusUid: "prom-staging", lokiUid: "loki-staging", alertmanagerUid: "am-staging" },
     });
-    expect(ofType(resources, "grafana:oss/dataSource:DataSource").map((d) => d.inputs.uid)).toEqual(["prom-staging", "loki-staging", "am-staging"]);
+    expect(byType(ofType(resources, "grafana:oss/dataSource:DataSource").map((d) => d.inputs)).map((d) => d.uid)).toEqual(["prom-staging", "loki-staging", "am-staging"]);
     const overview = ofType(resources, "grafana:oss/dashboard:Dashboard").find((d) => d.name.endsWith("auth-overview"))!;
     const model = JSON.parse(overview.inputs.configJson);
     expect(model.templating.list.find((v: any) => v.name === "prometheus").current.value).toBe("prom-staging");
@@ -128,6 +138,9 @@ describe("delivery through the Grafana sidecar", () => {
       ["loki", "authwatch-loki"],
       ["alertmanager", "authwatch-alertmanager"],
     ]);
+    const loki = (provisioning.datasources as Record<string, any>[]).find((d) => d.type === "loki")!;
+    expect(loki.jsonData.httpHeaderName1).toBe("X-Scope-OrgID");
+    expect(loki.secureJsonData).toEqual({ httpHeaderValue1: parseSettings("prod", config(), "stacks/Pulumi.prod.yaml").loki.tenant });
     expect(program.grafanaDelivery).toBe("sidecar");
   });
 });

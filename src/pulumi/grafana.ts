@@ -16,6 +16,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as grafana from "@pulumiverse/grafana";
 import * as k8s from "@pulumi/kubernetes";
+import { LOKI_TENANT_HEADER } from "./loki";
 import type { Settings } from "../settings";
 import { toYaml } from "../render/yaml";
 import { DATASOURCE_NAMES, dashboardUrl } from "../addresses";
@@ -53,7 +54,8 @@ export function dataSources(s: Settings) {
       // timeInterval = the scrape interval, so $__rate_interval covers at least four scrapes.
       jsonData: { alertmanagerUid: g.alertmanagerUid, httpMethod: "POST", timeInterval: s.scrapeInterval },
     },
-    { key: "loki", name: DATASOURCE_NAMES.loki, type: "loki", uid: g.lokiUid, url: url.loki, jsonData: { maxLines: 1000 } },
+    // Loki authenticates one tenant (src/pulumi/loki.ts): without its header every query answers 401.
+    { key: "loki", name: DATASOURCE_NAMES.loki, type: "loki", uid: g.lokiUid, url: url.loki, jsonData: { maxLines: 1000 }, headers: { [LOKI_TENANT_HEADER]: s.loki.tenant } },
     {
       key: "alertmanager",
       name: DATASOURCE_NAMES.alertmanager,
@@ -63,6 +65,16 @@ export function dataSources(s: Settings) {
       jsonData: { handleGrafanaManagedAlerts: false, implementation: "prometheus" },
     },
   ] as const;
+}
+
+/** A data source's jsonData for a provisioning file; HTTP headers are numbered pairs, their values in secureJsonData. */
+function provisionedJson(d: ReturnType<typeof dataSources>[number]): { jsonData: Record<string, unknown>; secureJsonData?: Record<string, string> } {
+  const headers = Object.entries("headers" in d ? d.headers : {});
+  if (headers.length === 0) return { jsonData: d.jsonData };
+  return {
+    jsonData: { ...d.jsonData, ...Object.fromEntries(headers.map(([name], i) => [`httpHeaderName${i + 1}`, name])) },
+    secureJsonData: Object.fromEntries(headers.map(([, value], i) => [`httpHeaderValue${i + 1}`, value])),
+  };
 }
 
 /** Labels the kube-prometheus-stack Grafana sidecar looks for (its default `sidecar.dashboards.label` / `sidecar.datasources.label`). */
@@ -107,7 +119,16 @@ export class GrafanaDelivery extends pulumi.ComponentResource {
       (d) =>
         new grafana.oss.DataSource(
           `${name}-${d.key}`,
-          { name: d.name, type: d.type, uid: d.uid, url: d.url, accessMode: "proxy", isDefault: false, jsonDataEncoded: JSON.stringify(d.jsonData) },
+          {
+            name: d.name,
+            type: d.type,
+            uid: d.uid,
+            url: d.url,
+            accessMode: "proxy",
+            isDefault: false,
+            jsonDataEncoded: JSON.stringify(d.jsonData),
+            ...("headers" in d ? { httpHeaders: d.headers } : {}),
+          },
           child,
         ),
     );
@@ -137,7 +158,7 @@ export class GrafanaDelivery extends pulumi.ComponentResource {
         data: {
           "authwatch-datasources.yaml": toYaml({
             apiVersion: 1,
-            datasources: dataSources(s).map((d) => ({ name: d.name, type: d.type, uid: d.uid, url: d.url, access: "proxy", isDefault: false, editable: false, jsonData: d.jsonData })),
+            datasources: dataSources(s).map((d) => ({ name: d.name, type: d.type, uid: d.uid, url: d.url, access: "proxy", isDefault: false, editable: false, ...provisionedJson(d) })),
           }),
         },
       },
