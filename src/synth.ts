@@ -9,7 +9,7 @@ import type { Settings } from "./settings";
 import { lokiRuleGroups, prometheusRuleGroups, PROCEDURE_RUNBOOKS } from "../alerts/index";
 import { RECEIVERS, routingTree, type RoutingTree } from "../alerts/routing";
 import { logRetention } from "../alerts/retention";
-import { CatalogError, validateCatalog } from "./validate";
+import { CatalogError, runbookQueryProblems, validateCatalog } from "./validate";
 import { PROMETHEUS_CONFIG_FILE, prometheusRuleFile, renderLogRuleFile, renderPrometheusConfig, renderRuleFile, type ScrapeAddresses } from "./render/prometheus";
 import { renderAlertmanagerConfig, renderTemplates, TEMPLATE_FILE } from "./render/alertmanager";
 import { renderLokiLimits } from "./render/loki";
@@ -70,6 +70,12 @@ export function renderStack(s: Settings, opts: { runbooksDir?: string; scrapeTar
   const loki = lokiRuleGroups(s);
   const runbooks = runbookSlugs(opts.runbooksDir ?? RUNBOOKS_DIR);
   validateCatalog({ prometheus: prom, loki, runbooks, procedures: PROCEDURE_RUNBOOKS });
+  const runbooksDir = opts.runbooksDir ?? RUNBOOKS_DIR;
+  const queryIssues = runbookQueryProblems(
+    runbooks.map((slug) => ({ file: `runbooks/${slug}.md`, text: readFileSync(path.join(runbooksDir, `${slug}.md`), "utf8") })),
+    new Set(prom.flatMap((g) => g.rules.flatMap((r) => (r.kind === "record" ? [r.record] : [])))),
+  );
+  if (queryIssues.length > 0) throw new CatalogError(queryIssues);
   const dashboards = buildDashboards(s, prom, loki);
   const dashboardIssues = dashboardProblems({
     dashboards,

@@ -226,3 +226,40 @@ export function validateCatalog(c: Catalog): void {
   const problems = catalogProblems(c);
   if (problems.length > 0) throw new CatalogError(problems);
 }
+
+export interface RunbookQuery {
+  readonly language: "promql" | "logql";
+  readonly query: string;
+}
+
+/**
+ * The queries of a runbook's Diagnosis: each ```promql / ```logql block holds
+ * one query per line; a line indented deeper than the block's first line
+ * continues the query above it.
+ */
+export function diagnosisQueries(text: string): RunbookQuery[] {
+  const diagnosis = text.split(/^## Diagnosis\s*$/m)[1]?.split(/^## /m)[0] ?? "";
+  const out: RunbookQuery[] = [];
+  for (const block of diagnosis.matchAll(/^([ \t]*)```(promql|logql)\n([\s\S]*?)^[ \t]*```/gm)) {
+    const language = block[2] as RunbookQuery["language"];
+    const lines = block[3]!.split("\n").filter((l) => l.trim() !== "");
+    const indent = (l: string) => l.length - l.trimStart().length;
+    const base = lines.length > 0 ? indent(lines[0]!) : 0;
+    const queries: string[] = [];
+    for (const line of lines) {
+      if (indent(line) > base && queries.length > 0) queries[queries.length - 1] += ` ${line.trim()}`;
+      else queries.push(line.trim());
+    }
+    out.push(...queries.map((query) => ({ language, query })));
+  }
+  return out;
+}
+
+/** Problems of every runbook's Diagnosis queries, each naming the file and the query. */
+export function runbookQueryProblems(runbooks: readonly { file: string; text: string }[], records: ReadonlySet<string>): string[] {
+  return runbooks.flatMap(({ file, text }) =>
+    diagnosisQueries(text).flatMap(({ language, query }) =>
+      (language === "promql" ? promqlProblems(query, records) : logqlProblems(query, { metricOnly: false })).map((p) => `${file}: Diagnosis: ${language} \`${query}\`: ${p}`),
+    ),
+  );
+}
