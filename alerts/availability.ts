@@ -1,10 +1,10 @@
 /** Is the auth service up and answering without errors? */
-import type { PromRuleGroup } from "../src/model";
+import type { LogRuleGroup, PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { num, rec, sel } from "../src/promql";
-import { alert, pct } from "./common";
+import { alert, logAlert, pct } from "./common";
 import { RECORDS } from "./recording";
-import { trafficFloor } from "./terms";
+import { errorLines, sumIncrease, trafficFloor } from "./terms";
 
 export function availabilityAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
@@ -40,6 +40,37 @@ export function availabilityAlerts(s: Settings): PromRuleGroup {
       }),
       errorTier("critical", t.errorRate.criticalRatio, t.errorRate.criticalFor, t.errorRate.criticalMinRequests),
       errorTier("warning", t.errorRate.warningRatio, t.errorRate.warningFor, t.errorRate.warningMinRequests),
+      alert({
+        alert: "AuthDatabaseErrors",
+        // "In each minute": the errors of the last minute, held for `for`; pg_up may well be 1.
+        expr: `${sumIncrease(sel("auth_errors_total", { job: s.scrapeJobs.auth, error_type: "database" }), "1m", ["job"])} > 0`,
+        for: t.databaseErrors.for,
+        severity: "critical",
+        service: "auth",
+        category: "availability",
+        summary: "The auth service cannot use its database",
+        description: `{{ $labels.job }} has reported database errors in every minute for ${t.databaseErrors.for} ({{ $value | humanize }} in the last minute).`,
+      }),
+    ],
+  };
+}
+
+/** Log alerts of the same area (Loki ruler): the service writes errors faster than it should. */
+export function availabilityLogAlerts(s: Settings): LogRuleGroup {
+  const t = s.thresholds;
+  return {
+    name: "auth-availability",
+    source: "alerts/availability.ts",
+    rules: [
+      logAlert({
+        alert: "AuthErrorLogBurst",
+        expr: `sum(count_over_time(${errorLines()} [5m])) > ${t.errorLogBurst.lines}`,
+        severity: "warning",
+        service: "auth",
+        category: "availability",
+        summary: `More than ${t.errorLogBurst.lines} auth log lines at level error in 5 minutes`,
+        description: `The auth service wrote {{ $value | humanize }} log lines at level error in the last 5m (threshold ${t.errorLogBurst.lines}).`,
+      }),
     ],
   };
 }

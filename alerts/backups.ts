@@ -4,7 +4,7 @@ import type { Settings } from "../src/settings";
 import { num, sel } from "../src/promql";
 import { mustParseDuration } from "../src/duration";
 import { alert } from "./common";
-import { agg, sinceLast } from "./terms";
+import { agg, databaseJobFailures, sinceLast } from "./terms";
 
 export function backupAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
@@ -68,6 +68,15 @@ export function backupAlerts(s: Settings): PromRuleGroup {
         labels: { reason: "never_reported" },
         summary: "The Pushgateway holds no successful restore verification",
         description: `The Pushgateway is scraped but has held no restore_verify_last_success_timestamp_seconds for ${verifyAbsentFor}: no restore verification has reported success since it started (absent = {{ $value | humanize }}).`,
+      }),
+      alert({
+        ...common,
+        alert: "DatabaseJobFailing",
+        expr: databaseJobFailures({ backup: s.scrapeJobs.pgBackup, verify: s.scrapeJobs.restoreVerify, cleanup: s.scrapeJobs.tokenCleanup }),
+        for: t.databaseJobFailing.for,
+        severity: "warning",
+        summary: "The newest run of a database job failed",
+        description: `The newest run of job {{ $labels.job }} {{ $labels.database }} failed {{ $value | humanizeDuration }} ago and no run has succeeded since (for ${t.databaseJobFailing.for}).`,
       }),
     ],
   };

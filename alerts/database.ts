@@ -2,8 +2,9 @@
 import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { num, sel } from "../src/promql";
+import { mustParseDuration } from "../src/duration";
 import { alert, pct } from "./common";
-import { connectionShare, sumIncrease } from "./terms";
+import { connectionShare, oldestTransaction, sumIncrease } from "./terms";
 
 export function databaseAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
@@ -43,6 +44,16 @@ export function databaseAlerts(s: Settings): PromRuleGroup {
         category: "database",
         summary: "PostgreSQL detected deadlocks",
         description: "{{ $value | humanize }} deadlocks on {{ $labels.instance }} in the last 10m.",
+      }),
+      alert({
+        alert: "DatabaseLongTransactions",
+        expr: `${oldestTransaction({ job }, ["job", "instance", "datname"])} > ${num(mustParseDuration(t.longTransactions.maxAge))}`,
+        for: t.longTransactions.for,
+        severity: "warning",
+        service: "postgres",
+        category: "database",
+        summary: `A PostgreSQL transaction has been open longer than ${t.longTransactions.maxAge}`,
+        description: `The oldest open transaction (active or idle in transaction) on {{ $labels.instance }} database {{ $labels.datname }} is {{ $value | humanizeDuration }} old (limit ${t.longTransactions.maxAge} for ${t.longTransactions.for}): it holds locks and keeps vacuum from cleaning up.`,
       }),
     ],
   };

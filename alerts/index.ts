@@ -7,7 +7,7 @@
 import type { LogRuleGroup, PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { authenticationAlerts } from "./authentication";
-import { availabilityAlerts } from "./availability";
+import { availabilityAlerts, availabilityLogAlerts } from "./availability";
 import { backupAlerts } from "./backups";
 import { databaseAlerts } from "./database";
 import { monitoringAlerts } from "./monitoring";
@@ -31,7 +31,7 @@ export function prometheusRuleGroups(s: Settings): PromRuleGroup[] {
 }
 
 export function lokiRuleGroups(s: Settings): LogRuleGroup[] {
-  return [securityLogAlerts(s)];
+  return [availabilityLogAlerts(s), securityLogAlerts(s)];
 }
 
 /** Runbooks for procedures rather than one alert; alert runbooks link to them. */

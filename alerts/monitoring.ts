@@ -69,6 +69,26 @@ export function monitoringAlerts(s: Settings): PromRuleGroup {
         summary: "The alerting pipeline works (always firing)",
         description: "Always firing; the external dead man's switch pages when this notification stops arriving ({{ $value | humanize }}).",
       }),
+      alert({
+        ...common,
+        alert: "PrometheusNotificationsFailing",
+        // Errors (an Alertmanager refused or timed out) or drops (the queue overflowed): alerts are lost either way.
+        expr:
+          `${sumIncrease(sel("prometheus_notifications_errors_total", { job: j.prometheus }), "5m", ["job", "instance"])} > 0` +
+          ` or ${sumIncrease(sel("prometheus_notifications_dropped_total", { job: j.prometheus }), "5m", ["job", "instance"])} > 0`,
+        for: t.prometheusNotifications.for,
+        severity: "critical",
+        summary: "Prometheus cannot send alerts to Alertmanager",
+        description: `{{ $labels.instance }} has failed to send or dropped alert notifications for ${t.prometheusNotifications.for} ({{ $value | humanize }} in the last 5m); firing alerts may reach nobody.`,
+      }),
+      alert({
+        ...common,
+        alert: "LokiRuleEvaluationFailures",
+        expr: `${sumIncrease(sel("loki_prometheus_rule_evaluation_failures_total", { job: j.loki }), "5m", ["job", "instance", "rule_group"])} > 0`,
+        severity: "critical",
+        summary: "Loki's ruler fails to evaluate rules: the log-based security alerts are blind",
+        description: "{{ $value | humanize }} Loki rule evaluation failures in the last 5m in group {{ $labels.rule_group }} on {{ $labels.instance }}.",
+      }),
     ],
   };
 }

@@ -75,6 +75,31 @@ export function performanceAlerts(s: Settings): PromRuleGroup {
         summary: `An auth container uses more than ${pct(t.memory.warningRatio)} of its memory limit`,
         description: `{{ $labels.namespace }}/{{ $labels.pod }} container {{ $labels.container }} uses {{ $value | humanizePercentage }} of its memory limit (threshold ${pct(t.memory.warningRatio)} for ${t.memory.for}).`,
       }),
+      alert({
+        alert: "AuthLatencyP99High",
+        // The floor: a p99 of fewer than minRequests requests is the slowest request, not a percentile.
+        expr:
+          `${rec(RECORDS.requestP99, { job })} > ${num(t.latencyP99.warningSeconds)}` +
+          ` and on (job) ${rec(RECORDS.requestsRate, { job })} * 300 >= ${num(t.latencyP99.minRequests)}`,
+        for: t.latencyP99.for,
+        severity: "warning",
+        service: "auth",
+        category: "performance",
+        summary: `p99 latency of auth requests is above ${secs(t.latencyP99.warningSeconds)}`,
+        description: `p99 request latency of {{ $labels.job }} is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(t.latencyP99.warningSeconds)} for ${t.latencyP99.for}, with at least ${t.latencyP99.minRequests} requests in 5m).`,
+      }),
+      alert({
+        alert: "AuthSlowAuthentication",
+        expr:
+          `${rec(RECORDS.operationMean, { job, operation: "login" })} > ${num(t.slowAuthentication.meanSeconds)}` +
+          ` and on (job) sum by (job) (increase(${sel("auth_operation_duration_seconds_count", { job, operation: "login" })}[5m])) >= ${num(t.slowAuthentication.minLogins)}`,
+        for: t.slowAuthentication.for,
+        severity: "warning",
+        service: "auth",
+        category: "performance",
+        summary: `Logins take longer than ${secs(t.slowAuthentication.meanSeconds)} on average`,
+        description: `Mean login operation time of {{ $labels.job }} is {{ $value | humanizeDuration }} over the last 5m (threshold ${secs(t.slowAuthentication.meanSeconds)} for ${t.slowAuthentication.for}, with at least ${t.slowAuthentication.minLogins} logins in 5m).`,
+      }),
     ],
   };
 }

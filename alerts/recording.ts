@@ -20,6 +20,8 @@ export const RECORDS = {
   registrationsRate: "job:auth_registrations:rate5m",
   registrationsFailedRatio: "job:auth_registrations_failed:ratio_rate5m",
   tokenValidationsFailedRatio: "job:auth_token_validations_failed:ratio_rate5m",
+  requestP99: "job:http_request_duration_seconds:p99_5m",
+  operationMean: "job_operation:auth_operation_duration_seconds:mean5m",
 } as const;
 
 export function recordingRules(s: Settings): PromRuleGroup {
@@ -66,6 +68,15 @@ export function recordingRules(s: Settings): PromRuleGroup {
         `(sum by (job) (rate(${sel("auth_token_validations_total", { job, result: re("invalid|expired") })}[5m]))` +
           ` or (sum by (job) (rate(${sel("auth_token_validations_total", { job })}[5m])) * 0))` +
           ` / sum by (job) (rate(${sel("auth_token_validations_total", { job })}[5m]))`,
+      ),
+      record(
+        R.requestP99,
+        `histogram_quantile(0.99, sum by (job, le) (rate(${sel("http_request_duration_seconds_bucket", { job })}[5m])))`,
+      ),
+      record(
+        R.operationMean,
+        `sum by (job, operation) (rate(${sel("auth_operation_duration_seconds_sum", { job })}[5m]))` +
+          ` / sum by (job, operation) (rate(${sel("auth_operation_duration_seconds_count", { job })}[5m]))`,
       ),
     ],
   };

@@ -63,6 +63,15 @@ export function securityAlerts(s: Settings): PromRuleGroup {
         summary: `More than ${t.csrf.warningCount} CSRF failures in 5 minutes`,
         description: `{{ $value | humanize }} CSRF validation failures in the last 5m (threshold ${t.csrf.warningCount}).`,
       }),
+      alert({
+        alert: "AuthFailedLoginsHigh",
+        expr: `${sumIncrease(sel("auth_logins_total", { job, result: "failure" }), "1h", ["job"])} > ${num(t.failedLogins.perHour)}`,
+        severity: "info",
+        service: "auth",
+        category: "security",
+        summary: `More than ${t.failedLogins.perHour} failed logins in an hour across the service`,
+        description: `{{ $value | humanize }} failed logins on {{ $labels.job }} in the last 1h (threshold ${t.failedLogins.perHour}, set above this stack's normal hourly failures).`,
+      }),
     ],
   };
 }
@@ -101,6 +110,38 @@ export function securityLogAlerts(s: Settings): LogRuleGroup {
         category: "security",
         summary: "PostgreSQL refused a query under row-level security",
         description: "{{ $value | humanize }} PostgreSQL log lines about row-level security in the last 5m.",
+      }),
+      logAlert({
+        alert: "AuthBruteForceSuspected",
+        expr: `sum by (ip) (count_over_time(${authEvents("auth.login.failure", "ip")} [1h])) > ${t.bruteForceHourly.failuresPerIp}`,
+        severity: "info",
+        service: "auth",
+        category: "security",
+        summary: `More than ${t.bruteForceHourly.failuresPerIp} failed logins from one IP in an hour`,
+        description: `{{ $value | humanize }} failed logins from {{ $labels.ip }} in the last 1h (threshold ${t.bruteForceHourly.failuresPerIp}): a slow attempt that stays under the 10m tier.`,
+      }),
+      logAlert({
+        alert: "AuthAccountBruteForce",
+        // Counts the accounts over the threshold, so that the notification carries no e-mail address
+        // (personal data in chat and e-mail); the runbook's query names them. Lines without an e-mail
+        // (OAuth failures) belong to no account.
+        expr:
+          `count(sum by (email) (count_over_time(${authEvents("auth.login.failure", "email")} | email!="" [1h]))` +
+          ` > ${t.accountBruteForce.failuresPerAccount})`,
+        severity: "warning",
+        service: "auth",
+        category: "security",
+        summary: `An account had more than ${t.accountBruteForce.failuresPerAccount} failed logins in an hour`,
+        description: `{{ $value | humanize }} account(s) had more than ${t.accountBruteForce.failuresPerAccount} failed logins each in the last 1h; the runbook's LogQL names them.`,
+      }),
+      logAlert({
+        alert: "AuthRegistrationsFromOneIP",
+        expr: `sum by (ip) (count_over_time(${authEvents("auth.register.success", "ip")} [1h])) > ${t.registrationsPerIp.perHour}`,
+        severity: "warning",
+        service: "auth",
+        category: "security",
+        summary: `More than ${t.registrationsPerIp.perHour} accounts registered from one IP in an hour`,
+        description: `{{ $value | humanize }} successful registrations from {{ $labels.ip }} in the last 1h (threshold ${t.registrationsPerIp.perHour}).`,
       }),
     ],
   };

@@ -4,7 +4,7 @@
  * aggregate by the labels they route on (job, instance); panels by what they
  * plot, over the dashboard's matchers. Imports nothing from dashboards/.
  */
-import { re, sel, type Matchers } from "../src/promql";
+import { re, sel, type Matcher, type Matchers } from "../src/promql";
 
 /** `sum(x)`, or `sum by (a, b) (x)`. */
 export function agg(op: "sum" | "max" | "min" | "count", by: readonly string[], inner: string): string {
@@ -81,3 +81,41 @@ export function memoryShare(m: Matchers<"container_memory_working_set_bytes"> & 
  */
 export const authEvents = (evt: string, ...fields: string[]) =>
   `{app="auth"} |= \`"${evt}"\` | json ${["evt", ...fields].map((f) => `${f}="${f}"`).join(", ")} | evt="${evt}"`;
+
+/** AuthErrorLogBurst: the auth service's log lines at level error, whatever their event or category (`stream` narrows it, e.g. by env). */
+export const errorLines = (stream = `{app="auth"}`) => `${stream} |= "error" | json level="level" | level="error"`;
+
+/** DatabaseLongTransactions: seconds since the oldest open transaction began, active or idle in transaction (aborted too). */
+export function oldestTransaction(m: Matchers<"pg_stat_activity_max_tx_duration">, by: readonly string[]): string {
+  return agg("max", by, sel("pg_stat_activity_max_tx_duration", { ...m, state: re("active|idle in transaction.*") }));
+}
+
+/**
+ * DatabaseJobFailing: per job (and database), seconds since its newest run failed, where that run is
+ * newer than its last success or no success was ever pushed (a failure push never erases the success
+ * timestamp). `m` narrows every series (a dashboard's env).
+ */
+export function databaseJobFailures(jobs: { backup: string; verify: string; cleanup: string }, m: { readonly env?: Matcher } = {}): string {
+  const failedSince = (failure: string, success: string, by: readonly string[]) => {
+    const f = agg("max", by, failure);
+    const ok = agg("max", by, success);
+    return `(time() - ${f} and (${f} > ${ok} or ${f} unless ${ok}))`;
+  };
+  return [
+    failedSince(
+      sel("backup_last_failure_timestamp_seconds", { ...m, job: jobs.backup }),
+      sel("backup_last_success_timestamp_seconds", { ...m, job: jobs.backup }),
+      ["job", "database"],
+    ),
+    failedSince(
+      sel("restore_verify_last_failure_timestamp_seconds", { ...m, job: jobs.verify }),
+      sel("restore_verify_last_success_timestamp_seconds", { ...m, job: jobs.verify }),
+      ["job", "database"],
+    ),
+    failedSince(
+      sel("refresh_token_cleanup_last_failure_timestamp_seconds", { ...m, job: jobs.cleanup }),
+      sel("refresh_token_cleanup_last_success_timestamp_seconds", { ...m, job: jobs.cleanup }),
+      ["job"],
+    ),
+  ].join(" or ");
+}

@@ -7,7 +7,7 @@ import type { Settings } from "../src/settings";
 import { sel } from "../src/promql";
 import { mustParseDuration } from "../src/duration";
 import { pct } from "../alerts/common";
-import { agg, connectionShare, sinceLast, sumIncrease } from "../alerts/terms";
+import { agg, connectionShare, databaseJobFailures, oldestTransaction, sinceLast, sumIncrease } from "../alerts/terms";
 import { ENV, promql, stackedPanel, statPanel, steps, tiers, timeseriesPanel, upDown } from "../src/dashboards/kit";
 import { Board, type BuiltDashboard, type DashboardContext, type PanelSpec } from "../src/dashboards/board";
 import { PANELS } from "./panels";
@@ -24,15 +24,17 @@ export function databaseDashboard(ctx: DashboardContext): BuiltDashboard {
     tags: ["auth", "database", "postgres"],
   })
     .row(P.rowConnections, "Availability and connections")
-    .panels(pgUp(q), connectionsByState(q), connectionUsage(q))
+    .panels(pgUp(q), connectionsByState(q), connectionUsage(q), serviceDatabaseErrors(q))
     .row(P.rowLocks, "Locks and deadlocks")
-    .panels(locks(q), deadlocks(q))
+    .panels(locks(q), deadlocks(q), longTransactions(q))
     .row(P.rowBackups, "Backups")
     .panels(backupAge(q), backupSize(q), backupDuration(q))
     .row(P.rowRestore, "Restore verification")
     .panels(restoreAge(q), rowsMismatched(q), restoreDuration(q))
     .row(P.rowMaintenance, "Token cleanup")
     .panels(cleanupThroughput(q), cleanupTotal(q))
+    .row(P.rowJobs, "Job runs")
+    .panels(jobFailures(q))
     .build();
 }
 
@@ -46,7 +48,8 @@ function scope(s: Settings) {
   const cleanup = { job: j.tokenCleanup, ...ENV } as const;
   const maxAge = mustParseDuration(t.backup.maxAge);
   const verifyMaxAge = mustParseDuration(t.restoreVerify.maxAge);
-  return { t, j, pg, backup, verify, cleanup, maxAge, verifyMaxAge };
+  const auth = { job: j.auth, ...ENV } as const;
+  return { t, j, pg, backup, verify, cleanup, maxAge, verifyMaxAge, auth };
 }
 type Scope = ReturnType<typeof scope>;
 
@@ -233,5 +236,46 @@ function cleanupTotal({ cleanup }: Scope): PanelSpec {
     w: 8,
     h: 7,
     description: "Expired refresh tokens the cleanup job deleted in the dashboard's time range.",
+  };
+}
+
+function serviceDatabaseErrors({ t, auth }: Scope): PanelSpec {
+  return {
+    id: P.serviceDatabaseErrors,
+    builder: timeseriesPanel("Database errors seen by the auth service (per minute)", "short")
+      .withTarget(promql(sumIncrease(sel("auth_errors_total", { ...auth, error_type: "database" }), "1m"), "database errors"))
+      .min(0)
+      .thresholds(steps("green", [1, "red"])),
+    w: 24,
+    h: 7,
+    description: `The auth service's own database errors per minute (auth_errors_total, error_type database). Errors in every minute for ${t.databaseErrors.for} page, even while pg_up is 1: the service cannot use the database (pool exhausted, credentials, network).`,
+    linkedFrom: ["AuthDatabaseErrors"],
+  };
+}
+
+function longTransactions({ t, pg }: Scope): PanelSpec {
+  return {
+    id: P.longTransactions,
+    builder: timeseriesPanel("Oldest open transaction", "s")
+      .withTarget(promql(oldestTransaction(pg, ["datname"]), "{{datname}}"))
+      .min(0)
+      .thresholds(tiers(mustParseDuration(t.longTransactions.maxAge))),
+    w: 24,
+    h: 7,
+    description: `Age of the oldest transaction per database, active or idle in transaction; older than ${t.longTransactions.maxAge} (dashed) for ${t.longTransactions.for} warns: it holds its locks and keeps vacuum from removing dead rows.`,
+    linkedFrom: ["DatabaseLongTransactions"],
+  };
+}
+
+function jobFailures({ t, j }: Scope): PanelSpec {
+  return {
+    id: P.jobFailures,
+    builder: timeseriesPanel("Jobs whose newest run failed: time since the failure", "s")
+      .withTarget(promql(databaseJobFailures({ backup: j.pgBackup, verify: j.restoreVerify, cleanup: j.tokenCleanup }, ENV), "{{job}} {{database}}"))
+      .min(0),
+    w: 24,
+    h: 7,
+    description: `One line per backup, restore-verify or token-cleanup job whose newest run failed (its failure is newer than its last success); a line that lasts ${t.databaseJobFailing.for} warns. Empty is good.`,
+    linkedFrom: ["DatabaseJobFailing"],
   };
 }

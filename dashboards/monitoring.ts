@@ -29,6 +29,8 @@ export function monitoringDashboard(ctx: DashboardContext): BuiltDashboard {
     .panels(targetsUp(q), targetsDown(q), ruleEvaluationFailures(q), notificationsDropped(q))
     .row(P.rowAlertmanager, "Alertmanager")
     .panels(notificationFailures(q), notificationsSent(q))
+    .row(P.rowLoki, "Loki ruler")
+    .panels(lokiRuleEvaluationFailures(q))
     .build();
 }
 
@@ -132,15 +134,18 @@ function ruleEvaluationFailures({ j }: Scope): PanelSpec {
   };
 }
 
-function notificationsDropped({ j }: Scope): PanelSpec {
+function notificationsDropped({ s, j }: Scope): PanelSpec {
   return {
     id: P.notificationsDropped,
     builder: timeseriesPanel("Alerts dropped on the way to Alertmanager (per 5 min)", "short")
       .withTarget(promql(`sum(increase(${sel("prometheus_notifications_dropped_total", { job: j.prometheus, ...ENV })}[5m]))`, "dropped"))
-      .min(0),
+      .withTarget(promql(sumIncrease(sel("prometheus_notifications_errors_total", { job: j.prometheus, ...ENV }), "5m", ["alertmanager"]), "errors to {{alertmanager}}"))
+      .min(0)
+      .thresholds(steps("green", [1, "red"])),
     w: 12,
     h: 8,
-    description: "Alerts Prometheus could not hand to Alertmanager, in 5-minute windows.",
+    description: `Alerts Prometheus could not hand to Alertmanager (dropped), and send errors per Alertmanager, in 5-minute windows; either for ${s.thresholds.prometheusNotifications.for} pages. The page itself may not arrive: the Watchdog's silence is the other sign.`,
+    linkedFrom: ["PrometheusNotificationsFailing"],
   };
 }
 
@@ -169,5 +174,19 @@ function notificationsSent({ j }: Scope): PanelSpec {
     w: 12,
     h: 8,
     description: "Notification attempts by integration, in 5-minute windows; the Watchdog alone keeps the webhook line above zero.",
+  };
+}
+
+function lokiRuleEvaluationFailures({ j }: Scope): PanelSpec {
+  return {
+    id: P.lokiRuleEvaluationFailures,
+    builder: timeseriesPanel("Loki rule evaluation failures (per 5 min)", "short")
+      .withTarget(promql(sumIncrease(sel("loki_prometheus_rule_evaluation_failures_total", { job: j.loki, ...ENV }), "5m", ["rule_group"]), "{{rule_group}}"))
+      .min(0)
+      .thresholds(steps("green", [1, "red"])),
+    w: 24,
+    h: 7,
+    description: "Log-based rule evaluations Loki's ruler failed, by rule group, in 5-minute windows. Any failure pages: the log-based security alerts (brute force, account and registration abuse, RLS) are blind while it fails.",
+    linkedFrom: ["LokiRuleEvaluationFailures"],
   };
 }

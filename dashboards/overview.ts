@@ -12,8 +12,8 @@ import type { Settings } from "../src/settings";
 import { rec, re, round, sel } from "../src/promql";
 import { pct } from "../alerts/common";
 import { RECORDS } from "../alerts/recording";
-import { inactiveSessionShare, spikeTerms } from "../alerts/terms";
-import { common, ENV, INSTANCE, promql, stackedPanel, statPanel, steps, tiers, timeseriesPanel, upDown } from "../src/dashboards/kit";
+import { errorLines, inactiveSessionShare, spikeTerms } from "../alerts/terms";
+import { common, ENV, INSTANCE, logql, promql, stackedPanel, statPanel, steps, tiers, timeseriesPanel, upDown, VAR } from "../src/dashboards/kit";
 import { Board, type BuiltDashboard, type DashboardContext, type PanelSpec } from "../src/dashboards/board";
 import { DASHBOARD_UIDS } from "./uids";
 import { PANELS } from "./panels";
@@ -42,7 +42,7 @@ export function overviewDashboard(ctx: DashboardContext): BuiltDashboard {
     .row(P.rowFlows, "Flows")
     .panels(oauth(q), guests(q), passwordResets(q))
     .row(P.rowErrors, "Errors")
-    .panels(errorHeatmap(q))
+    .panels(errorHeatmap(q), errorLogLines(q))
     .build();
 }
 
@@ -387,5 +387,19 @@ function errorHeatmap({ raw }: Scope): PanelSpec {
     w: 24,
     h: 8,
     description: "Auth errors per second, one row per error type: a darker cell is more errors of that type at that time.",
+  };
+}
+
+function errorLogLines({ t }: Scope): PanelSpec {
+  return {
+    id: P.errorLogLines,
+    builder: timeseriesPanel("Log lines at level error (per 5 min)", "short")
+      .withTarget(logql(`sum(count_over_time(${errorLines(`{app="auth", env=~"$${VAR.env}"}`)} [5m]))`, "error lines"))
+      .min(0)
+      .thresholds(tiers(t.errorLogBurst.lines + 1)),
+    w: 24,
+    h: 7,
+    description: `Auth log lines written at level error, in 5-minute windows; more than ${t.errorLogBurst.lines} warns.`,
+    linkedFrom: ["AuthErrorLogBurst"],
   };
 }

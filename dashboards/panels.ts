@@ -36,6 +36,7 @@ export const PANELS = {
     passwordResets: 22,
     rowErrors: 106,
     errorHeatmap: 23,
+    errorLogLines: 24,
   },
   security: {
     rowFailedLogins: 100,
@@ -54,6 +55,10 @@ export const PANELS = {
     rowLogs: 103,
     rlsViolations: 11,
     securityLog: 12,
+    failedLoginsByIpHour: 13,
+    accountFailures: 14,
+    failedLoginsPerHour: 15,
+    registrationsByIp: 16,
   },
   performance: {
     rowRequests: 100,
@@ -74,6 +79,8 @@ export const PANELS = {
     memoryRatio: 12,
     memoryBytes: 13,
     restarts: 14,
+    requestP99: 15,
+    loginMean: 16,
   },
   database: {
     rowConnections: 100,
@@ -94,6 +101,10 @@ export const PANELS = {
     rowMaintenance: 104,
     cleanupThroughput: 12,
     cleanupTotal: 13,
+    longTransactions: 14,
+    rowJobs: 105,
+    jobFailures: 15,
+    serviceDatabaseErrors: 16,
   },
   monitoring: {
     rowPipeline: 100,
@@ -108,6 +119,8 @@ export const PANELS = {
     rowAlertmanager: 102,
     notificationFailures: 8,
     notificationsSent: 9,
+    rowLoki: 103,
+    lokiRuleEvaluationFailures: 10,
   },
 } as const;
 

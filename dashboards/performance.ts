@@ -24,9 +24,9 @@ export function performanceDashboard(ctx: DashboardContext): BuiltDashboard {
     tags: ["auth", "performance"],
   })
     .row(P.rowRequests, "Requests")
-    .panels(requestP95(q), routeP95(q), routePercentiles(q), probeDuration(q))
+    .panels(requestP95(q), routeP95(q), routePercentiles(q), requestP99(q), probeDuration(q))
     .row(P.rowOperations, "Operations and token validation")
-    .panels(loginP95(q), refreshP95(q), operationP95(q), tokenValidationMean(q), tokenValidationHeatmap(q))
+    .panels(loginP95(q), refreshP95(q), operationP95(q), tokenValidationMean(q), tokenValidationHeatmap(q), loginMean(q))
     .row(P.rowDatabase, "Database")
     .panels(databaseQueries(q), databaseLocks(q))
     .row(P.rowResources, "Resources")
@@ -90,8 +90,8 @@ function probeDuration({ s, job }: Scope): PanelSpec {
     builder: timeseriesPanel("Health probe duration", "s")
       .withTarget(promql(`max by (instance) (${sel("probe_duration_seconds", { job: s.scrapeJobs.authHealth, ...ENV })})`, "{{instance}}"))
       .min(0),
-    w: 24,
-    h: 6,
+    w: 12,
+    h: 8,
     description: "How long the blackbox exporter's /health probe takes: latency as an outside client sees it.",
   };
 }
@@ -225,5 +225,33 @@ function restarts({ pod }: Scope): PanelSpec {
     w: 8,
     h: 8,
     description: "Restarts of the auth containers in the last hour: out-of-memory kills and failed liveness probes show here.",
+  };
+}
+
+function requestP99({ t, svc }: Scope): PanelSpec {
+  return {
+    id: P.requestP99,
+    builder: timeseriesPanel("Request latency p99", "s")
+      .withTarget(promql(rec(RECORDS.requestP99, svc), "p99 ({{job}})"))
+      .min(0)
+      .thresholds(tiers(t.latencyP99.warningSeconds)),
+    w: 12,
+    h: 8,
+    description: `p99 latency of all requests over 5 minutes, the series the p99 alert evaluates: it warns above ${t.latencyP99.warningSeconds}s for ${t.latencyP99.for} (dashed), when at least ${t.latencyP99.minRequests} requests came in those 5 minutes.`,
+    linkedFrom: ["AuthLatencyP99High"],
+  };
+}
+
+function loginMean({ t, svc }: Scope): PanelSpec {
+  return {
+    id: P.loginMean,
+    builder: timeseriesPanel("Login time (mean)", "s")
+      .withTarget(promql(rec(RECORDS.operationMean, { ...svc, operation: "login" }), "login mean"))
+      .min(0)
+      .thresholds(tiers(t.slowAuthentication.meanSeconds)),
+    w: 24,
+    h: 7,
+    description: `Mean time of the login operation over 5 minutes (password hashing included); the alert warns above ${t.slowAuthentication.meanSeconds}s for ${t.slowAuthentication.for} (dashed), when at least ${t.slowAuthentication.minLogins} logins came in those 5 minutes.`,
+    linkedFrom: ["AuthSlowAuthentication"],
   };
 }

@@ -25,9 +25,9 @@ export function securityDashboard(ctx: DashboardContext): BuiltDashboard {
     tags: ["auth", "security"],
   })
     .row(P.rowFailedLogins, "Failed logins")
-    .panels(bruteForceByIp(q), failedLoginsByIpTimeline(q), failedLoginsByCountry(q))
+    .panels(bruteForceByIp(q), failedLoginsByIpTimeline(q), failedLoginsByCountry(q), failedLoginsByIpHour(q), accountFailures(q), failedLoginsPerHour(q))
     .row(P.rowSignIns, "Where people sign in from")
-    .panels(geoAnomaly(q), loginsByCountry(q))
+    .panels(geoAnomaly(q), loginsByCountry(q), registrationsByIp(q))
     .row(P.rowAbuse, "Rate limits, tokens, lockouts")
     .panels(rateLimit(q), invalidTokens(q), lockouts(q), refreshReuse(q), csrf(q))
     .row(P.rowLogs, "Logs")
@@ -227,5 +227,58 @@ function securityLog({ events }: Scope): PanelSpec {
     w: 24,
     h: 12,
     description: "The raw security event log (logins, refresh rotation and reuse, rate limiting, CSRF, lockouts), newest first. Retained for a year. It holds personal data (e-mail and IP addresses): keep the folder's permissions narrow.",
+  };
+}
+
+function failedLoginsByIpHour({ t, failures }: Scope): PanelSpec {
+  return {
+    id: P.failedLoginsByIpHour,
+    builder: tablePanel("Failed logins by IP, last hour", "short", "failed logins (1h)")
+      .withTarget(logql(`topk(20, sum by (ip) (count_over_time(${failures} [1h])))`, "{{ip}}", { instant: true }))
+      .thresholds(tiers(t.bruteForceHourly.failuresPerIp)),
+    w: 8,
+    h: 9,
+    description: `The 20 IP addresses with the most failed logins in the last hour: the brute-force alert's info tier, above ${t.bruteForceHourly.failuresPerIp} per hour (orange), catches an attempt too slow for the 10-minute tier.`,
+    alerts: ["AuthBruteForceSuspected"],
+  };
+}
+
+function accountFailures({ t, failures }: Scope): PanelSpec {
+  return {
+    id: P.accountFailures,
+    builder: tablePanel("Failed logins by account, last hour", "short", "failed logins (1h)")
+      .withTarget(logql(`topk(20, sum by (email) (count_over_time(${failures} | email!="" [1h])))`, "{{email}}", { instant: true }))
+      .thresholds(tiers(t.accountBruteForce.failuresPerAccount + 1)),
+    w: 8,
+    h: 9,
+    description: `The 20 accounts (e-mail addresses) with the most failed logins in the last hour. More than ${t.accountBruteForce.failuresPerAccount} warns; the alert itself names no account (no e-mail address in chat), this table does: keep the folder's permissions narrow.`,
+    linkedFrom: ["AuthAccountBruteForce"],
+  };
+}
+
+function failedLoginsPerHour({ t, svc }: Scope): PanelSpec {
+  return {
+    id: P.failedLoginsPerHour,
+    builder: timeseriesPanel("Failed logins per hour, whole service", "short")
+      .withTarget(promql(sumIncrease(sel("auth_logins_total", { ...svc, result: "failure" }), "1h"), "failed logins, last 1h"))
+      .min(0)
+      .thresholds(tiers(t.failedLogins.perHour)),
+    w: 8,
+    h: 9,
+    description: `Failed logins across the service in the last hour; above ${t.failedLogins.perHour} (dashed, set above this stack's normal hourly failures) an e-mail goes to on-call.`,
+    linkedFrom: ["AuthFailedLoginsHigh"],
+  };
+}
+
+function registrationsByIp({ t, events }: Scope): PanelSpec {
+  return {
+    id: P.registrationsByIp,
+    builder: tablePanel("Registrations by IP, last hour", "short", "registrations (1h)")
+      .withTarget(logql(`topk(20, sum by (ip) (count_over_time(${events} | evt="auth.register.success" [1h])))`, "{{ip}}", { instant: true }))
+      .thresholds(tiers(t.registrationsPerIp.perHour + 1)),
+    w: 24,
+    h: 8,
+    description: `The 20 IP addresses with the most successful registrations in the last hour; more than ${t.registrationsPerIp.perHour} from one IP warns (fake accounts made in bulk).`,
+    linkedFrom: ["AuthRegistrationsFromOneIP"],
   };
 }

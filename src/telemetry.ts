@@ -73,7 +73,12 @@ export const METRICS = {
     help: "Password reset events",
   }),
   auth_sessions: m({ type: "gauge", labels: ["state"], values: { state: ["active", "inactive"] }, help: "Sessions by state" }),
-  auth_errors_total: m({ type: "counter", labels: ["error_type"], help: "Auth errors by type" }),
+  auth_errors_total: m({
+    type: "counter",
+    labels: ["error_type"],
+    values: { error_type: ["database", "upstream", "internal", "validation"] },
+    help: "Auth errors by type",
+  }),
 
   // Blackbox exporter probing /health (job "auth-health").
   probe_success: m({ type: "gauge", labels: [], help: "1 when the probe succeeded" }),
@@ -86,6 +91,7 @@ export const METRICS = {
   pg_settings_max_connections: m({ type: "gauge", labels: [], help: "max_connections" }),
   pg_stat_database_deadlocks: m({ type: "counter", labels: ["datname"], help: "Deadlocks detected" }),
   pg_locks_count: m({ type: "gauge", labels: ["datname", "mode"], help: "Locks by database and mode" }),
+  pg_stat_activity_max_tx_duration: m({ type: "gauge", labels: ["datname", "state"], help: "Age in seconds of the oldest transaction by database and state" }),
 
   // Batch jobs through the Pushgateway (jobs "pg-backup", "restore-verify", "token-cleanup").
   backup_last_success_timestamp_seconds: m({ type: "gauge", labels: ["database"], help: "Unix time of the last successful backup" }),
@@ -95,6 +101,10 @@ export const METRICS = {
   restore_verify_rows_mismatched: m({ type: "gauge", labels: ["database"], help: "Rows that differ between a restore and its manifest" }),
   restore_verify_duration_seconds: m({ type: "gauge", labels: ["database"], help: "Duration of the last restore (measured RTO)" }),
   refresh_token_cleanup_deleted_total: m({ type: "counter", labels: [], help: "Expired refresh tokens deleted" }),
+  backup_last_failure_timestamp_seconds: m({ type: "gauge", labels: ["database"], help: "Unix time of the last failed backup run" }),
+  restore_verify_last_failure_timestamp_seconds: m({ type: "gauge", labels: ["database"], help: "Unix time of the last failed restore verification" }),
+  refresh_token_cleanup_last_success_timestamp_seconds: m({ type: "gauge", labels: [], help: "Unix time of the last successful token-cleanup run" }),
+  refresh_token_cleanup_last_failure_timestamp_seconds: m({ type: "gauge", labels: [], help: "Unix time of the last failed token-cleanup run" }),
 
   // Kubernetes (cAdvisor, kube-state-metrics).
   container_memory_working_set_bytes: m({ type: "gauge", labels: ["pod", "container"], help: "Container working set" }),
@@ -106,6 +116,8 @@ export const METRICS = {
   ALERTS: m({ type: "gauge", labels: ["alertname", "alertstate", "severity", "service", "category"], help: "Alerts pending or firing" }),
   prometheus_rule_evaluation_failures_total: m({ type: "counter", labels: ["rule_group"], help: "Rule evaluation failures" }),
   prometheus_notifications_dropped_total: m({ type: "counter", labels: [], help: "Notifications dropped" }),
+  prometheus_notifications_errors_total: m({ type: "counter", labels: ["alertmanager"], help: "Errors sending alert notifications to an Alertmanager" }),
+  loki_prometheus_rule_evaluation_failures_total: m({ type: "counter", labels: ["rule_group", "user"], help: "Loki ruler rule evaluation failures" }),
   alertmanager_notifications_failed_total: m({ type: "counter", labels: ["integration", "receiver"], help: "Failed notifications" }),
   alertmanager_notifications_total: m({ type: "counter", labels: ["integration", "receiver"], help: "Notifications sent" }),
 } as const;

@@ -156,7 +156,9 @@ describe("prometheus-alert-annotations", () => {
   it.each(fields)("fails an alerting rule without %s.%s", async (where, key) => {
     const stack = stacks[0]!;
     let alert = "";
-    const mutant = mutate(resourcesOf(stack), ofType(PROMETHEUS_RULE), (props) => {
+    // Resources register in no fixed order: take a PrometheusRule that holds an alerting rule (not the recording group).
+    const withAlert = (r: PolicyResource) => ofType(PROMETHEUS_RULE)(r) && r.props.spec.groups.some((g: any) => g.rules.some((x: any) => x.alert));
+    const mutant = mutate(resourcesOf(stack), withAlert, (props) => {
       const rule = props.spec.groups.flatMap((g: any) => g.rules).find((r: any) => r.alert);
       alert = rule.alert;
       delete rule[where][key];

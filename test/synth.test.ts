@@ -16,6 +16,10 @@ const CONTRACT_ALERTS = [
   "DatabaseDown", "DatabaseConnectionsHigh", "DatabaseDeadlocks", "BackupTooOld", "BackupRestoreVerificationFailed",
   "AuthAvailabilitySLOBurn", "AuthLatencySLOBurn", "PrometheusTargetDown", "PrometheusRuleEvaluationFailures",
   "AlertmanagerNotificationsFailing", "Watchdog",
+  // Revision 2: the seed monitors that were missing.
+  "AuthLatencyP99High", "AuthSlowAuthentication", "AuthAccountBruteForce", "AuthFailedLoginsHigh", "AuthRegistrationsFromOneIP",
+  "AuthErrorLogBurst", "AuthDatabaseErrors", "DatabaseLongTransactions", "DatabaseJobFailing", "PrometheusNotificationsFailing",
+  "LokiRuleEvaluationFailures",
 ].sort();
 
 /**
@@ -27,17 +31,23 @@ const CONTRACT_SEVERITIES: Record<string, string[]> = {
   AuthLoginLatencyHigh: ["warning"], AuthRefreshLatencyHigh: ["warning"], AuthTokenValidationSlow: ["critical", "warning"],
   AuthHighLoginFailureRate: ["critical", "warning"], AuthHighRegistrationFailureRate: ["warning"], AuthTokenValidationFailureRate: ["warning"],
   AuthRegistrationSpike: ["warning"], AuthInvalidTokenSpike: ["warning"], AuthSessionAnomaly: ["info"], AuthRefreshTokenReuse: ["critical"],
-  AuthRateLimitSpike: ["critical", "warning"], AuthCSRFFailures: ["warning"], AuthBruteForceSuspected: ["warning"], AuthLoginGeoAnomaly: ["info"],
+  AuthRateLimitSpike: ["critical", "warning"], AuthCSRFFailures: ["warning"], AuthBruteForceSuspected: ["info", "warning"], AuthLoginGeoAnomaly: ["info"],
   DatabaseRLSViolation: ["warning"], AuthHighMemoryUsage: ["warning"], DatabaseDown: ["critical"], DatabaseConnectionsHigh: ["warning"],
   DatabaseDeadlocks: ["warning"], BackupTooOld: ["warning"], BackupRestoreVerificationFailed: ["warning"], AuthAvailabilitySLOBurn: ["critical", "warning"],
   AuthLatencySLOBurn: ["critical", "warning"], PrometheusTargetDown: ["warning"], PrometheusRuleEvaluationFailures: ["critical"],
   AlertmanagerNotificationsFailing: ["critical"], Watchdog: ["none"],
+  AuthLatencyP99High: ["warning"], AuthSlowAuthentication: ["warning"], AuthAccountBruteForce: ["warning"], AuthFailedLoginsHigh: ["info"],
+  AuthRegistrationsFromOneIP: ["warning"], AuthErrorLogBurst: ["warning"], AuthDatabaseErrors: ["critical"], DatabaseLongTransactions: ["warning"],
+  DatabaseJobFailing: ["warning"], PrometheusNotificationsFailing: ["critical"], LokiRuleEvaluationFailures: ["critical"],
 };
 /** The rows the contract marks "category security". */
-const CONTRACT_SECURITY = ["AuthRefreshTokenReuse", "AuthRateLimitSpike", "AuthCSRFFailures", "AuthBruteForceSuspected", "AuthLoginGeoAnomaly", "DatabaseRLSViolation"];
+const CONTRACT_SECURITY = [
+  "AuthRefreshTokenReuse", "AuthRateLimitSpike", "AuthCSRFFailures", "AuthBruteForceSuspected", "AuthLoginGeoAnomaly", "DatabaseRLSViolation",
+  "AuthAccountBruteForce", "AuthFailedLoginsHigh", "AuthRegistrationsFromOneIP",
+];
 /** The service an alert is about: the database and its backups, the monitoring stack, or the auth service. */
 const contractService = (name: string) =>
-  /^(Database|Backup)/.test(name) ? "postgres" : /^(Prometheus|Alertmanager|Watchdog)/.test(name) ? "monitoring" : "auth";
+  /^(Database|Backup)/.test(name) ? "postgres" : /^(Prometheus|Alertmanager|Loki|Watchdog)/.test(name) ? "monitoring" : "auth";
 
 /** contracts/synth.md: the folders this issue owns. */
 const EXPECTED_LAYOUT = [/^prometheus\/rules\/[a-z0-9-]+\.yaml$/, /^prometheus\/prometheus\.yaml$/, /^alertmanager\/alertmanager\.yaml$/, /^alertmanager\/templates\/[a-z]+\.tmpl$/, /^loki\/rules\/[a-z0-9-]+\.yaml$/, /^loki\/limits\.yaml$/, /^alloy\/config\.alloy$/, /^postgres\/migrations\/\d{4}_[a-z0-9_]+\.(up|down)\.sql$/, /^postgres\/jobs\/[a-z-]+\.sh$/, /^grafana\/dashboards\/[a-z0-9-]+\.json$/, /^summary\.json$/];

@@ -86,6 +86,41 @@ export const thresholdsSchema = obj({
   restoreVerify: obj({ maxAge: duration.default("8d"), absentFor: duration.default("15m") }),
   targetDown: obj({ for: duration.default("5m") }),
   notificationsFailing: obj({ for: duration.default("5m") }),
+  /**
+   * AuthLatencyP99High. minRequests: requests in the 5 m window below which the p99 stays silent.
+   * The p99 of fewer than 100 requests is the slowest request itself (two slow requests at one a
+   * minute at night would warn); 100 in 5 m is 20 a minute, which a real slowdown under any
+   * daytime load passes (the demo service alone does about 3300).
+   */
+  latencyP99: obj({ warningSeconds: seconds.default(1), for: duration.default("5m"), minRequests: count.default(100) }),
+  /**
+   * AuthSlowAuthentication: mean login operation time. minLogins: logins in the 5 m window below
+   * which it stays silent: with 3 logins one slow one is the mean; with 20, one 1 s outlier among
+   * 100 ms logins lifts the mean to 145 ms, below 200 ms, while all logins slowing to 300 ms still warns.
+   */
+  slowAuthentication: obj({ meanSeconds: seconds.default(0.2), for: duration.default("10m"), minLogins: count.default(20) }),
+  /**
+   * AuthFailedLoginsHigh: failed logins per hour across the service. Seed 001's 100 is for a
+   * service of its size; a stack sets it above its normal hourly failures (its busiest normal
+   * hour of a month), so that a normal month never fires it.
+   */
+  failedLogins: obj({ perHour: count.default(100) }),
+  /** AuthBruteForceSuspected info tier: failed logins from one IP in 1 h (the warning tier is bruteForce, per 10 m). */
+  bruteForceHourly: obj({ failuresPerIp: count.default(50) }),
+  /** AuthAccountBruteForce: failed logins for one account in 1 h. */
+  accountBruteForce: obj({ failuresPerAccount: count.default(5) }),
+  /** AuthRegistrationsFromOneIP: successful registrations from one IP in 1 h. */
+  registrationsPerIp: obj({ perHour: count.default(5) }),
+  /** AuthErrorLogBurst: auth log lines at level error in 5 m. */
+  errorLogBurst: obj({ lines: count.default(10) }),
+  /** AuthDatabaseErrors: how long the service's database errors must rise in every minute. */
+  databaseErrors: obj({ for: duration.default("2m") }),
+  /** DatabaseLongTransactions: age of the oldest open transaction (active or idle in transaction). */
+  longTransactions: obj({ maxAge: duration.default("5m"), for: duration.default("5m") }),
+  /** DatabaseJobFailing: how long the newest run of a database job may stay failed. */
+  databaseJobFailing: obj({ for: duration.default("10m") }),
+  /** PrometheusNotificationsFailing: how long Prometheus may fail to deliver to Alertmanager. */
+  prometheusNotifications: obj({ for: duration.default("5m") }),
 });
 type Thresholds = z.output<typeof thresholdsSchema>;
 

@@ -1,6 +1,6 @@
 import type { AlertProof } from "../../src/model";
 import type { Settings } from "../../src/settings";
-import { above, below, counter, gauge, input, minutes, sparse, stepFor } from "./series";
+import { above, below, counter, counterFrom, gauge, input, minutes, sparse, stepFor } from "./series";
 
 export function availabilityProofs(s: Settings): AlertProof[] {
   const t = s.thresholds;
@@ -85,5 +85,37 @@ export function availabilityProofs(s: Settings): AlertProof[] {
         { name: "one 503 among three requests in 5m at night stays silent", series: quiet(30), at: "30m", firing: [] },
       ],
     },
+    databaseErrorsProof(s),
   ];
+}
+
+/**
+ * AuthDatabaseErrors at a 30s step, a scrape interval every stack may have, so that a 1m window holds
+ * two samples: `perStep` errors every 30s is 2 × perStep in the last minute.
+ */
+function databaseErrorsProof(s: Settings): AlertProof {
+  const job = s.scrapeJobs.auth;
+  const forSteps = minutes(s.thresholds.databaseErrors.for) * 2;
+  const errors = (errorType: string, values: string) => input("auth_errors_total", { job, instance: "auth-7d9f8b6c5-x2x7k:8080", error_type: errorType }, values);
+  const at = (step: number) => `${step * 30}s`;
+  return {
+    alert: "AuthDatabaseErrors",
+    interval: "30s",
+    cases: [
+      {
+        name: "database errors in every minute for `for` fire",
+        series: [errors("database", counterFrom(10, 3, forSteps + 10))],
+        at: at(10 + forSteps + 4),
+        firing: [{ severity: "critical", labels: { job }, value: 6 }],
+      },
+      {
+        name: "database errors that stop before `for` has passed stay silent",
+        // Rising in forSteps − 1 steps: pending for forSteps − 2 steps, shorter than `for`.
+        series: [errors("database", `${counterFrom(10, 3, forSteps - 1)} ${gauge(3 * (forSteps - 1), forSteps + 8)}`)],
+        at: at(10 + forSteps + 4),
+        firing: [],
+      },
+      { name: "other errors stay silent", series: [errors("database", gauge(0, forSteps + 20)), errors("internal", counter(5, forSteps + 20))], at: at(forSteps + 10), firing: [] },
+    ],
+  };
 }

@@ -92,5 +92,62 @@ export function backupProofs(s: Settings): AlertProof[] {
         { name: "a Pushgateway target that is down stays silent", series: [gatewayUp(0, verifyAbsentAt / step + 5)], at: `${verifyAbsentAt}m`, firing: [] },
       ],
     },
+    databaseJobFailingProof(s),
   ];
+}
+
+/** DatabaseJobFailing: each job pushes Unix-second timestamps of its runs (a run at minute m pushes 60·m). */
+function databaseJobFailingProof(s: Settings): AlertProof {
+  const forMinutes = minutes(s.thresholds.databaseJobFailing.for);
+  const end = forMinutes + 40;
+  const backup = { job: s.scrapeJobs.pgBackup, database: "auth" };
+  const verify = { job: s.scrapeJobs.restoreVerify, database: "auth" };
+  const cleanup = { job: s.scrapeJobs.tokenCleanup };
+  /** A timestamp first pushed at minute `m` and held. */
+  const ranAt = (m: number) => `_x${m - 1} ${m * 60}x${end - m}`;
+  const failedAt = 20;
+  const at = failedAt + forMinutes + 5;
+  const age = (at - failedAt) * 60;
+  return {
+    alert: "DatabaseJobFailing",
+    cases: [
+      {
+        name: "a backup whose newest run failed fires",
+        series: [input("backup_last_success_timestamp_seconds", backup, ranAt(5)), input("backup_last_failure_timestamp_seconds", backup, ranAt(failedAt))],
+        at: `${at}m`,
+        firing: [{ severity: "warning", labels: backup, value: age }],
+      },
+      {
+        name: "a restore verification that never succeeded and failed fires",
+        series: [input("restore_verify_last_failure_timestamp_seconds", verify, ranAt(failedAt))],
+        at: `${at}m`,
+        firing: [{ severity: "warning", labels: verify, value: age }],
+      },
+      {
+        name: "a token cleanup whose newest run failed fires",
+        series: [
+          input("refresh_token_cleanup_last_success_timestamp_seconds", cleanup, ranAt(5)),
+          input("refresh_token_cleanup_last_failure_timestamp_seconds", cleanup, ranAt(failedAt)),
+        ],
+        at: `${at}m`,
+        firing: [{ severity: "warning", labels: cleanup, value: age }],
+      },
+      {
+        name: "a failure followed by a successful run stays silent",
+        series: [input("backup_last_success_timestamp_seconds", backup, ranAt(failedAt + 2)), input("backup_last_failure_timestamp_seconds", backup, ranAt(failedAt))],
+        at: `${at}m`,
+        firing: [],
+      },
+      {
+        name: "a failure retried successfully within `for` stays silent",
+        series: [
+          input("backup_last_success_timestamp_seconds", backup, `${ranAt(5).split(" ")[0]} ${300}x${failedAt + forMinutes - 6} ${(failedAt + forMinutes - 1) * 60}x${end - failedAt - forMinutes + 1}`),
+          input("backup_last_failure_timestamp_seconds", backup, ranAt(failedAt)),
+        ],
+        at: `${at}m`,
+        firing: [],
+      },
+      { name: "successful runs only stay silent", series: [input("backup_last_success_timestamp_seconds", backup, ranAt(5))], at: `${at}m`, firing: [] },
+    ],
+  };
 }

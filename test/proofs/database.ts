@@ -1,6 +1,7 @@
 import type { AlertProof } from "../../src/model";
 import type { Settings } from "../../src/settings";
 import { above, below, gauge, input, minutes, stepFor } from "./series";
+import { mustParseDuration } from "../../src/duration";
 
 export function databaseProofs(s: Settings): AlertProof[] {
   const t = s.thresholds;
@@ -40,6 +41,7 @@ export function databaseProofs(s: Settings): AlertProof[] {
         { name: "an unchanged deadlock count stays silent", series: [input("pg_stat_database_deadlocks", { ...exporter, datname: "auth" }, gauge(3, 30))], at: "20m", firing: [] },
       ],
     },
+    longTransactionsProof(s),
   ];
 }
 
@@ -48,3 +50,37 @@ export function databaseProofs(s: Settings): AlertProof[] {
  * backup pushed at minute m carries timestamp 60·m and its age at minute e is
  * 60·(e − m).
  */
+
+/** DatabaseLongTransactions: the exporter's age of the oldest transaction, growing a minute per minute. */
+function longTransactionsProof(s: Settings): AlertProof {
+  const lt = s.thresholds.longTransactions;
+  const exporter = { job: s.scrapeJobs.postgres, instance: "postgres-exporter:9187" };
+  const limit = mustParseDuration(lt.maxAge);
+  const forMinutes = minutes(lt.for);
+  const steps = forMinutes + 15;
+  /** A transaction in `state` that is `start` seconds old at minute 0. */
+  const oldest = (state: string, start: number) => input("pg_stat_activity_max_tx_duration", { ...exporter, datname: "auth", state }, `${start}+60x${steps}`);
+  const idle = input("pg_stat_activity_max_tx_duration", { ...exporter, datname: "auth", state: "idle" }, gauge(0, steps));
+  const at = forMinutes + 3;
+  return {
+    alert: "DatabaseLongTransactions",
+    cases: [
+      {
+        name: "a transaction idle in transaction older than the limit for `for` fires",
+        series: [idle, oldest("idle in transaction", limit)],
+        at: `${at}m`,
+        firing: [{ severity: "warning", labels: { ...exporter, datname: "auth" }, value: limit + 60 * at }],
+      },
+      {
+        name: "an active transaction older than the limit for `for` fires",
+        series: [idle, oldest("active", limit)],
+        at: `${at}m`,
+        firing: [{ severity: "warning", labels: { ...exporter, datname: "auth" }, value: limit + 60 * at }],
+      },
+      // It crosses the limit one minute before `at`: pending, not yet firing.
+      { name: "a transaction that only just crossed the limit stays silent", series: [idle, oldest("active", limit - 60 * (at - 1))], at: `${at}m`, firing: [] },
+      { name: "young transactions stay silent", series: [idle, input("pg_stat_activity_max_tx_duration", { ...exporter, datname: "auth", state: "active" }, gauge(below(limit), steps))], at: `${at}m`, firing: [] },
+      { name: "old idle connections (no transaction) stay silent", series: [input("pg_stat_activity_max_tx_duration", { ...exporter, datname: "auth", state: "idle" }, gauge(limit * 10, steps))], at: `${at}m`, firing: [] },
+    ],
+  };
+}

@@ -79,5 +79,38 @@ export function monitoringProofs(s: Settings): AlertProof[] {
       // Always firing by design: there is no silent case to prove, only that it fires with no input at all.
       cases: [{ name: "fires with no input at all", series: [], at: "1m", firing: [{ severity: "none", value: 1 }] }],
     },
+    notificationsProof(s),
+    lokiRulerProof(s),
   ];
+}
+
+/** PrometheusNotificationsFailing: send errors or drops at `perMinute`, so `perMinute` × 5 in a 5m window. */
+function notificationsProof(s: Settings): AlertProof {
+  const prom = { job: s.scrapeJobs.prometheus, instance: "prometheus-0:9090" };
+  const failFor = minutes(s.thresholds.prometheusNotifications.for);
+  const steps = failFor + 15;
+  const errors = (values: string) => input("prometheus_notifications_errors_total", { ...prom, alertmanager: "http://alertmanager-0:9093/api/v2/alerts" }, values);
+  const dropped = (values: string) => input("prometheus_notifications_dropped_total", prom, values);
+  const at = `${failFor + 7}m`;
+  return {
+    alert: "PrometheusNotificationsFailing",
+    cases: [
+      { name: "send errors longer than `for` fire", series: [errors(counter(2, steps)), dropped(gauge(0, steps))], at, firing: [{ severity: "critical", labels: prom, value: 10 }] },
+      { name: "dropped notifications longer than `for` fire", series: [errors(gauge(0, steps)), dropped(counter(3, steps))], at, firing: [{ severity: "critical", labels: prom, value: 15 }] },
+      { name: "no errors and no drops stay silent", series: [errors(gauge(0, steps)), dropped(gauge(0, steps))], at, firing: [] },
+    ],
+  };
+}
+
+/** LokiRuleEvaluationFailures: Loki's ruler counter, scraped from job loki. */
+function lokiRulerProof(s: Settings): AlertProof {
+  const loki = { job: s.scrapeJobs.loki, instance: "loki-0:3100" };
+  const failures = (values: string) => input("loki_prometheus_rule_evaluation_failures_total", { ...loki, rule_group: "auth-security", user: "fake" }, values);
+  return {
+    alert: "LokiRuleEvaluationFailures",
+    cases: [
+      { name: "a failed evaluation fires", series: [failures("0x10 2x10")], at: "12m", firing: [{ severity: "critical", labels: { ...loki, rule_group: "auth-security" }, value: 2 }] },
+      { name: "no failures stay silent", series: [failures(gauge(0, 30))], at: "20m", firing: [] },
+    ],
+  };
 }

@@ -85,5 +85,57 @@ export function performanceProofs(s: Settings): AlertProof[] {
         { name: "working set below the limit share stays silent", series: memory(below(mem.warningRatio)), at: at(mem.for), firing: [] },
       ],
     },
+    p99Proof(s),
+    slowAuthenticationProof(s),
   ];
+}
+
+/** AuthLatencyP99High: a histogram whose every request falls into (lo, hi] has its p99 at lo + 0.99 (hi − lo). */
+function p99Proof(s: Settings): AlertProof {
+  const p = s.thresholds.latencyP99;
+  const job = s.scrapeJobs.auth;
+  const http = { job, service: "auth", route: "/v1/login", method: "POST" };
+  const steps = minutes(p.for) + 15;
+  const at = `${minutes(p.for) + 8}m`;
+  /** `perMinute` requests a minute, all between lo and hi; http_requests_total counts them (the floor). */
+  const make = (name: string, lo: number, hi: number, perMinute: number, fires: boolean) => {
+    const h = histogram("http_request_duration_seconds", http, lo, hi, perMinute, steps);
+    const requests = input("http_requests_total", { ...http, code: "200" }, counter(perMinute, steps));
+    return { name, series: [...h.series, requests], at, firing: fires ? [{ severity: "warning" as const, labels: { job }, value: lo + 0.99 * (hi - lo) }] : [] };
+  };
+  const busy = Math.max(600, p.minRequests);
+  // Requests in 5 minutes: five times the per-minute count; half the floor stays under it.
+  const quiet = p.minRequests / 10;
+  return {
+    alert: "AuthLatencyP99High",
+    cases: [
+      make("p99 above the threshold with enough requests fires", p.warningSeconds, p.warningSeconds * 2, busy, true),
+      make("p99 below the threshold stays silent", p.warningSeconds / 2, p.warningSeconds * 0.9, busy, false),
+      make("slow requests below the traffic floor stay silent", p.warningSeconds, p.warningSeconds * 2, quiet, false),
+    ],
+  };
+}
+
+/** AuthSlowAuthentication: logins with a given mean duration, `perMinute` of them. */
+function slowAuthenticationProof(s: Settings): AlertProof {
+  const a = s.thresholds.slowAuthentication;
+  const job = s.scrapeJobs.auth;
+  const labels = { job, operation: "login" };
+  const steps = minutes(a.for) + 15;
+  const at = `${minutes(a.for) + 8}m`;
+  const logins = (mean: number, perMinute: number) => [
+    input("auth_operation_duration_seconds_count", labels, counter(perMinute, steps)),
+    input("auth_operation_duration_seconds_sum", labels, counter(perMinute * mean, steps)),
+  ];
+  const slow = a.meanSeconds * 1.5;
+  const busy = Math.max(60, a.minLogins);
+  const quiet = a.minLogins / 10;
+  return {
+    alert: "AuthSlowAuthentication",
+    cases: [
+      { name: "mean login time above the threshold fires", series: logins(slow, busy), at, firing: [{ severity: "warning", labels, value: slow }] },
+      { name: "mean login time below the threshold stays silent", series: logins(below(a.meanSeconds), busy), at, firing: [] },
+      { name: "slow logins below the traffic floor stay silent", series: logins(slow, quiet), at, firing: [] },
+    ],
+  };
 }

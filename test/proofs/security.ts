@@ -93,5 +93,23 @@ export function securityProofs(s: Settings): AlertProof[] {
         { name: "failures below the count stay silent", series: csrf(t.csrf.warningCount / 10), at: "10m", firing: [] },
       ],
     },
+    failedLoginsProof(s),
   ];
+}
+
+/** AuthFailedLoginsHigh: failed logins at a steady rate, counted over the last hour at minute 70. */
+function failedLoginsProof(s: Settings): AlertProof {
+  const perHour = s.thresholds.failedLogins.perHour;
+  const job = s.scrapeJobs.auth;
+  const failures = (hourly: number) => [
+    input("auth_logins_total", { job, result: "success", method: "password", reason: "none" }, counter(100, 80)),
+    input("auth_logins_total", { job, result: "failure", method: "password", reason: "invalid_credentials" }, counter(hourly / 60, 80)),
+  ];
+  return {
+    alert: "AuthFailedLoginsHigh",
+    cases: [
+      { name: "failed logins above the hourly count fire", series: failures(perHour * 2), at: "70m", firing: [{ severity: "info", labels: { job }, value: perHour * 2 }] },
+      { name: "failed logins below the hourly count stay silent", series: failures(perHour / 2), at: "70m", firing: [] },
+    ],
+  };
 }

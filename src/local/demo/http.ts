@@ -16,6 +16,11 @@ import { AuthService, between, HttpError, type Faults } from "./service";
 import { startTraffic } from "./traffic";
 
 const OPERATIONS: Partial<Record<RouteKey, string>> = { login: "login", register: "register", refresh: "refresh", logout: "logout", resetRequest: "password_reset", resetConfirm: "password_reset" };
+/**
+ * The failure event a database error writes (at level error), for the routes that have one.
+ * Without an e-mail: a failure the database caused is no guess at an account's password.
+ */
+const DATABASE_ERROR_EVENTS: Partial<Record<RouteKey, string>> = { login: "login.failure", oauth: "login.failure", register: "register.failure" };
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -55,9 +60,12 @@ export async function startDemo(o: { port: number; logFile: string; traffic?: bo
       const body = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>;
       const ip = String(req.headers["x-forwarded-for"] ?? req.socket.remoteAddress ?? "").split(",")[0]!.trim();
       if (service.faults.errorRatio > 0 && Math.random() < service.faults.errorRatio) {
-        // The error-burst drill: the database pool is exhausted, requests time out.
+        // The error-burst drill: the database pool is exhausted, requests time out, and the
+        // service logs the failed login or registration at level error.
         await sleep(between(20, 80));
-        metrics.inc("auth_errors_total", { error_type: "database_timeout" });
+        metrics.inc("auth_errors_total", { error_type: "database" });
+        const evt = DATABASE_ERROR_EVENTS[key];
+        if (evt) log.write(evt, "error", { ip, reason: "database_timeout" });
         throw new HttpError(500, "database timeout");
       }
       payload = await fn(body, ip);

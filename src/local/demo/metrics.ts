@@ -42,7 +42,6 @@ export const ROUTES = {
 export type RouteKey = keyof typeof ROUTES;
 export const OAUTH_PROVIDERS = ["google", "github"] as const;
 export const RATE_LIMITED_ENDPOINTS = ["/v1/login", "/v1/register"] as const;
-const ERROR_TYPES = ["database_timeout", "internal"] as const;
 
 const bucketsFor: Partial<Record<ServiceMetric, number[]>> = {
   http_request_duration_seconds: [0.005, 0.01, 0.025, ...HTTP_DURATION_BUCKETS],
@@ -96,14 +95,13 @@ export class ServiceMetrics {
       this.inc("auth_logins_total", { result: "success", method, reason: "none" }, 0);
       for (const reason of logins.reason.filter((x) => x !== "none")) this.inc("auth_logins_total", { result: "failure", method, reason }, 0);
     }
-    for (const name of ["auth_registrations_total", "auth_token_validations_total", "auth_refresh_total", "auth_guest_total", "auth_password_reset_total"] as const) {
+    for (const name of ["auth_registrations_total", "auth_token_validations_total", "auth_refresh_total", "auth_guest_total", "auth_password_reset_total", "auth_errors_total"] as const) {
       for (const labels of cartesian(METRICS[name].values)) this.inc(name, labels, 0);
     }
     for (const provider of OAUTH_PROVIDERS) {
       for (const labels of cartesian(METRICS.auth_oauth_total.values)) this.inc("auth_oauth_total", { provider, ...labels }, 0);
     }
     for (const endpoint of RATE_LIMITED_ENDPOINTS) this.inc("auth_rate_limit_exceeded_total", { endpoint }, 0);
-    for (const error_type of ERROR_TYPES) this.inc("auth_errors_total", { error_type }, 0);
     this.inc("auth_csrf_failures_total", {}, 0);
     this.inc("auth_account_lockouts_total", {}, 0);
   }
