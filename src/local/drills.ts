@@ -60,7 +60,7 @@ export interface Expectation {
   readonly budgetMs: number;
 }
 
-const matches = (m: string, labels: Record<string, string>) => {
+export const matches = (m: string, labels: Record<string, string>) => {
   const x = /^(\w+)(=~|!=|=)"(.*)"$/.exec(m);
   if (!x) throw new Error(`cannot read matcher ${m}`);
   const v = labels[x[1]!] ?? "";
