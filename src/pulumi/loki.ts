@@ -18,6 +18,7 @@ import * as yaml from "js-yaml";
 import type { Settings } from "../settings";
 import type { Rendered } from "../synth";
 import { ALLOY_CONFIG_FILE } from "../render/alloy";
+import { externalLabels } from "../render/prometheus";
 import type { AwsStorage } from "./aws";
 import { alertingRuleCount, type RuleGroupDocument } from "./rules";
 import {
@@ -83,6 +84,8 @@ export function lokiValues(s: Settings, rendered: Rendered, aws?: { bucket: stri
         wal: { dir: "/var/loki/ruler-wal" },
         alertmanager_url: inClusterUrls(s).alertmanager,
         enable_api: true,
+        // Prometheus' external labels on every log alert (Loki 3.4: ruler.external_labels), so inhibitions pair them.
+        external_labels: externalLabels(s),
       },
     },
     ruler: { enabled: true },

@@ -34,6 +34,7 @@ import {
   secretConfig,
   volumeClaimSpec,
 } from "./cluster";
+import { externalLabels } from "../render/prometheus";
 import { SIDECAR_LABELS } from "./grafana";
 
 export const GRAFANA_ADMIN_SECRET = "grafana-admin";
@@ -104,7 +105,7 @@ export function kubePrometheusStackValues(s: Settings, refs: PrometheusStackRefs
         retentionSize: p.retentionSize,
         scrapeInterval: s.scrapeInterval,
         evaluationInterval: s.evaluationInterval,
-        externalLabels: { env: s.environment },
+        externalLabels: externalLabels(s),
         ruleSelectorNilUsesHelmValues: false,
         ruleSelector: select,
         ruleNamespaceSelector: {},
