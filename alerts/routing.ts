@@ -75,20 +75,26 @@ export interface RoutingTree {
 export const GROUP_BY = ["alertname", "service"] as const;
 export const MAINTENANCE = "maintenance-window";
 
-/** Response times of seed 001: critical within minutes, warning within 30 min, info within hours. */
-const CRITICAL: Timing = { groupWait: "10s", repeatInterval: "1h" };
+/**
+ * Response times of seed 001: critical within minutes, warning within 30 min, info within hours.
+ * A critical group's group_interval is 1m: a new alert joining a group whose earlier alert just
+ * resolved (Alertmanager keeps the group, and re-creates it each time Prometheus re-sends the
+ * resolved alert) waits for it, and a second incident must page within a minute, not five.
+ */
+const CRITICAL: Timing = { groupWait: "10s", groupInterval: "1m", repeatInterval: "1h" };
 const WARNING: Timing = { repeatInterval: "4h" };
 const INFO: Timing = { repeatInterval: "24h" };
 const WATCHDOG: Timing = { groupWait: "0s", groupInterval: "1m", repeatInterval: "1m" };
 
-// Every rule also requires the same `env` (Prometheus' external label), so that one
-// Alertmanager serving several environments never lets staging silence prod.
+// Every rule also requires the same `env` (Prometheus' external label, and Loki's ruler's), so
+// that one Alertmanager serving several environments never lets staging silence prod.
 const inhibitRules: InhibitRule[] = [
   // A firing critical makes its own warning/info redundant.
   { source: ['severity="critical"'], target: ['severity=~"warning|info"'], equal: ["alertname", "service", "env"] },
-  // When the service or its database is down, their symptoms are noise.
-  { source: ['alertname="AuthServiceDown"'], target: ['service="auth"', 'alertname!="AuthServiceDown"'], equal: ["env"] },
-  { source: ['alertname="DatabaseDown"'], target: ['service="postgres"', 'alertname!="DatabaseDown"'], equal: ["env"] },
+  // When the service or its database is down, their symptoms are noise; a security signal is not
+  // (a flapping health probe must never hide a stolen token).
+  { source: ['alertname="AuthServiceDown"'], target: ['service="auth"', 'alertname!="AuthServiceDown"', 'category!="security"'], equal: ["env"] },
+  { source: ['alertname="DatabaseDown"'], target: ['service="postgres"', 'alertname!="DatabaseDown"', 'category!="security"'], equal: ["env"] },
 ];
 
 /** What the receivers need globally; only the integrations a receiver uses. */
@@ -119,6 +125,8 @@ export function routingTree(s: Settings): RoutingTree {
       root,
       routes: [
         { receiver: "blackhole", matchers: ['alertname="Watchdog"'] },
+        // The maintenance window never mutes a security alert.
+        { receiver: "slack-auth", matchers: ['severity=~"warning|info"', 'category="security"'] },
         { receiver: "slack-auth", matchers: ['severity=~"warning|info"'], ...muted },
       ],
       inhibitRules,
@@ -140,11 +148,15 @@ export function routingTree(s: Settings): RoutingTree {
     root,
     routes: [
       { receiver: "deadmansswitch", matchers: ['alertname="Watchdog"'], ...WATCHDOG },
-      // Security pages also reach the security channel: matched first, then on to PagerDuty.
+      // Security pages also reach the security channel, and meta pages (a failing PagerDuty) the
+      // team's channel: matched first, then on to PagerDuty.
       { receiver: "slack-security", matchers: ['severity="critical"', 'category="security"'], continue: true, ...CRITICAL },
+      { receiver: "slack-auth", matchers: ['severity="critical"', 'category="meta"'], continue: true, ...CRITICAL },
       { receiver: "pagerduty-critical", matchers: ['severity="critical"'], ...CRITICAL },
-      { receiver: "slack-security", matchers: ['severity="warning"', 'category="security"'], ...WARNING, ...muted },
+      // The maintenance window mutes warning and info, never a security alert.
+      { receiver: "slack-security", matchers: ['severity="warning"', 'category="security"'], ...WARNING },
       { receiver: "slack-auth", matchers: ['severity="warning"'], ...WARNING, ...muted },
+      { receiver: "email-oncall", matchers: ['severity="info"', 'category="security"'], ...INFO },
       { receiver: "email-oncall", matchers: ['severity="info"'], ...INFO, ...muted },
     ],
     inhibitRules,

@@ -100,9 +100,10 @@ describe("Alertmanager (prod routing) delivers, inhibits and reads secrets from 
       alertFor(s, "DatabaseDown", "critical", 0, { job: "postgres", instance: "pg:9187" }),
       alertFor(s, "DatabaseConnectionsHigh", "warning", 0.9, { job: "postgres", instance: "pg:9187" }),
       alertFor(s, "Watchdog", "none", 1),
+      alertFor(s, "AlertmanagerNotificationsFailing", "critical", 0.5, { job: "alertmanager", integration: "pagerduty" }),
     ]);
     // Criticals wait 10s, the rest 30s (group_wait); wait for the last expected notification.
-    await waitFor("every expected notification", () => (has(notified(sink.received, "slack-auth"), "AuthHighErrorRate") && notified(sink.received, "slack-security").length >= 2 && notified(sink.received, "pagerduty").length >= 3 ? true : undefined), 70_000);
+    await waitFor("every expected notification", () => (has(notified(sink.received, "slack-auth"), "AuthHighErrorRate") && notified(sink.received, "slack-security").length >= 2 && notified(sink.received, "pagerduty").length >= 4 ? true : undefined), 70_000);
     await new Promise((r) => setTimeout(r, 2000));
   }, 90_000);
 
@@ -116,6 +117,12 @@ describe("Alertmanager (prod routing) delivers, inhibits and reads secrets from 
     expect(has(notified(sink.received, "slack-security"), "AuthRefreshTokenReuse")).toBe(true);
   });
 
+  it("tells slack-auth when a meta alert pages: a failing PagerDuty is seen in chat", () => {
+    expect(has(notified(sink.received, "pagerduty"), "AlertmanagerNotificationsFailing")).toBe(true);
+    expect(has(notified(sink.received, "slack-auth"), "AlertmanagerNotificationsFailing")).toBe(true);
+    expect(has(notified(sink.received, "slack-security"), "AlertmanagerNotificationsFailing")).toBe(false);
+  });
+
   it("sends a security warning to slack-security only", () => {
     expect(has(notified(sink.received, "slack-security"), "AuthCSRFFailures")).toBe(true);
     expect(has(notified(sink.received, "slack-auth"), "AuthCSRFFailures")).toBe(false);
@@ -123,7 +130,7 @@ describe("Alertmanager (prod routing) delivers, inhibits and reads secrets from 
   });
 
   it("notifies with summary, measured value, runbook and dashboard links", () => {
-    const msg = sink.received.find((r) => r.path === "/slack-auth")!.body as any;
+    const msg = sink.received.find((r) => r.path === "/slack-auth" && has(notified([r], "slack-auth"), "AuthHighErrorRate"))!.body as any;
     const text = msg.attachments[0].text as string;
     expect(msg.channel).toBe(s.routing.slackAuthChannel);
     expect(text).toContain("More than 1% of auth requests fail with 5xx");
@@ -194,9 +201,16 @@ describe("Alertmanager maintenance window", () => {
       alertFor(st, "DatabaseDeadlocks", "warning", 2, { job: "postgres", instance: "pg:9187" }),
       alertFor(st, "AuthSessionAnomaly", "info", 0.6, { job: "auth" }),
       alertFor(st, "PrometheusRuleEvaluationFailures", "critical", 3, { job: "prometheus", instance: "prometheus-0:9090", rule_group: "x" }),
+      // Brute force from Loki's ruler: a security warning.
+      alertFor(st, "AuthBruteForceSuspected", "warning", 40, { ip: "203.0.113.9" }),
     ];
     await Promise.all([post(muted, alerts(inside.s)), post(open, alerts(outside.s))]);
-    await waitFor("the control's warning and e-mail", () => (sink.received.some((r) => r.path === "/outside/slack-auth") && smtpOpen.connections() > 0 ? true : undefined), 60_000);
+    const sent = (path: string, name: string) => has(notified(sink.received, path), name);
+    await waitFor(
+      "the control's warnings and e-mail",
+      () => (sent("outside/slack-auth", "DatabaseDeadlocks") && sent("outside/slack-security", "AuthBruteForceSuspected") && smtpOpen.connections() > 0 ? true : undefined),
+      60_000,
+    );
     // Past the 30s group_wait of warnings and info: the muted ones would have been sent by now too.
     await new Promise((r) => setTimeout(r, 3_000));
   }, 90_000);
@@ -210,8 +224,13 @@ describe("Alertmanager maintenance window", () => {
     expect(sink.received.filter((r) => r.path === "/inside/pagerduty").length).toBeGreaterThan(0);
   });
 
+  it("never mutes a security warning: brute force reaches slack-security inside the window", () => {
+    expect(has(notified(sink.received, "inside/slack-security"), "AuthBruteForceSuspected")).toBe(true);
+  });
+
   it("mutes warning and info inside the window, which are sent outside it", () => {
-    expect(sink.received.filter((r) => r.path === "/inside/slack-auth")).toEqual([]);
+    // slack-auth inside the window: only the meta critical's copy, never the warning.
+    expect(notified(sink.received, "inside/slack-auth").filter((t) => !has([t], "PrometheusRuleEvaluationFailures"))).toEqual([]);
     expect(smtpMuted.connections()).toBe(0);
     expect(sink.received.filter((r) => r.path === "/outside/slack-auth").length).toBeGreaterThan(0);
     expect(smtpOpen.connections()).toBeGreaterThan(0);
@@ -226,13 +245,22 @@ describe("Alertmanager inhibition while the service is down", () => {
     sink = await startSink();
     const prepared = prepare(loadStackSettings("prod"), sink.url, (d) => (d.routing.maintenanceWindow.enabled = false));
     am = await startAlertmanager(prepared.file);
+    // Every alert carries env, as Prometheus' external labels and Loki's ruler external labels attach it.
+    const env = { env: prepared.s.environment };
     await post(am, [
-      alertFor(prepared.s, "AuthServiceDown", "critical", 0, { job: "auth-health", instance: "http://auth/health" }),
-      alertFor(prepared.s, "AuthHighLoginFailureRate", "critical", 0.5, { job: "auth" }),
+      alertFor(prepared.s, "AuthServiceDown", "critical", 0, { job: "auth-health", instance: "http://auth/health", ...env }),
+      alertFor(prepared.s, "DatabaseDown", "critical", 0, { job: "postgres", instance: "pg:9187", ...env }),
+      alertFor(prepared.s, "AuthHighLoginFailureRate", "critical", 0.5, { job: "auth", ...env }),
+      alertFor(prepared.s, "DatabaseConnectionsHigh", "warning", 0.9, { job: "postgres", instance: "pg:9187", ...env }),
+      alertFor(prepared.s, "AuthRefreshTokenReuse", "critical", 1, { job: "auth", ...env }),
+      alertFor(prepared.s, "AuthBruteForceSuspected", "warning", 40, { ip: "203.0.113.9", ...env }),
+      alertFor(prepared.s, "DatabaseRLSViolation", "warning", 2, env),
     ]);
-    await waitFor("the AuthServiceDown page", () => (has(notified(sink.received, "pagerduty"), "AuthServiceDown") ? true : undefined), 40_000);
+    // Security warnings wait the 30s group_wait; inhibited ones would have been sent with them.
+    await waitFor("the availability pages", () => (has(notified(sink.received, "pagerduty"), "AuthServiceDown") && has(notified(sink.received, "pagerduty"), "DatabaseDown") ? true : undefined), 40_000);
+    await waitFor("the security warnings", () => (notified(sink.received, "slack-security").length >= 3 ? true : undefined), 40_000).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 2_000));
-  }, 60_000);
+  }, 90_000);
 
   afterAll(async () => {
     await am?.stop();
@@ -243,5 +271,49 @@ describe("Alertmanager inhibition while the service is down", () => {
     expect(has(notified(sink.received, "pagerduty"), "AuthHighLoginFailureRate")).toBe(false);
     const alerts = (await (await fetch(`${am.url}/api/v2/alerts`)).json()) as any[];
     expect(alerts.find((a) => a.labels.alertname === "AuthHighLoginFailureRate").status).toMatchObject({ state: "suppressed" });
+    expect(alerts.find((a) => a.labels.alertname === "DatabaseConnectionsHigh").status).toMatchObject({ state: "suppressed" });
   });
+
+  it("never lets AuthServiceDown or DatabaseDown hide a security alert: each is active and delivered", async () => {
+    const alerts = (await (await fetch(`${am.url}/api/v2/alerts`)).json()) as any[];
+    for (const name of ["AuthRefreshTokenReuse", "AuthBruteForceSuspected", "DatabaseRLSViolation"]) {
+      expect(alerts.find((a) => a.labels.alertname === name).status, name).toMatchObject({ state: "active", inhibitedBy: [] });
+      expect(has(notified(sink.received, "slack-security"), name), name).toBe(true);
+    }
+    expect(has(notified(sink.received, "pagerduty"), "AuthRefreshTokenReuse")).toBe(true);
+  });
+});
+
+describe("Alertmanager pages a second incident within a minute of the first one's resolution", () => {
+  let sink: Awaited<ReturnType<typeof startSink>>;
+  let am: Alertmanager;
+  let s: Settings;
+
+  beforeAll(async () => {
+    sink = await startSink();
+    const prepared = prepare(loadStackSettings("prod"), sink.url, (d) => (d.routing.maintenanceWindow.enabled = false));
+    s = prepared.s;
+    am = await startAlertmanager(prepared.file);
+  }, 30_000);
+
+  afterAll(async () => {
+    await am?.stop();
+    await sink?.close();
+  });
+
+  const triggers = (since: number) => sink.received.filter((r) => r.path === "/pagerduty" && r.at >= since && (r.body as any).event_action === "trigger");
+
+  it("a new critical in a group whose earlier alert just resolved pages within 1 minute (contract: group_interval 1m)", async () => {
+    const first = alertFor(s, "AuthHighErrorRate", "critical", 0.5, { job: "auth", instance: "auth-0:8080" });
+    await post(am, [first]);
+    await waitFor("the first page", () => (triggers(0).length > 0 ? true : undefined), 40_000);
+    // The first incident ends; a second one (another instance, same alertname and service: the same group) starts.
+    await post(am, [{ ...first, endsAt: new Date().toISOString() }]);
+    const second = alertFor(s, "AuthHighErrorRate", "critical", 0.9, { job: "auth", instance: "auth-1:8080" });
+    const posted = Date.now();
+    await post(am, [second]);
+    const page = await waitFor("the second page", () => triggers(posted).find((r) => String((r.body as any).payload.custom_details.description).includes(second.annotations.description!)), 75_000).catch(() => undefined);
+    expect(page, `no page for the second incident within 75s; Alertmanager holds it for the group's group_interval`).toBeDefined();
+    expect(page!.at - posted).toBeLessThanOrEqual(60_000 + 5_000);
+  }, 130_000);
 });

@@ -2,7 +2,8 @@
  * `npm run local` end to end, with the real programs: the stack comes up in a
  * scratch data directory, three drills make the demo service misbehave, each
  * page reaches the receiver contracts/alerts.md routes it to with a
- * runbook_url whose file exists, and `down` leaves no process behind.
+ * runbook_url whose file exists, a repeated drill pages again, and `down`
+ * leaves no process behind.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -125,6 +126,26 @@ describe("npm run local: up, drills, down", () => {
     const names = Object.values(EXPECTED).map((w) => w.alert as string);
     expect(received.filter((n) => names.includes(n.alertname) && n.receiver === "slack-auth" && n.severity === "critical")).toEqual([]);
   });
+
+  it("drills refresh-reuse again right after: the repeat waits for the first incident's resolution and pages again", async () => {
+    expect(results, "the drills ran").toBeDefined();
+    const json = join(dir, "repeat.json");
+    const started = Date.now();
+    const run = await cli(["drill", "refresh-reuse", "--dir", dir, "--json", json]).done;
+    const [repeat] = JSON.parse(readFileSync(json, "utf8")) as DrillResult[];
+    expect(run.code, run.output).toBe(0);
+    expect(repeat!.ok, repeat!.error).toBe(true);
+    const received = await getJson<Notification[]>(`http://${LOOPBACK}:${state.ports.sink}/api/notifications?since=0`);
+    const want = EXPECTED["refresh-reuse"];
+    for (const receiver of want.receivers) {
+      const of = (status: string) => received.filter((n) => n.alertname === want.alert && n.receiver === receiver && n.status === status);
+      const pages = of("firing");
+      expect(pages.length, receiver).toBe(2);
+      expect(pages[1]!.at, receiver).toBeGreaterThan(started);
+      // Measured only after the receiver was told the first incident resolved (else the repeat is deduplicated).
+      expect(of("resolved").some((n) => n.at > pages[0]!.at && n.at < pages[1]!.at), receiver).toBe(true);
+    }
+  }, 15 * 60_000);
 
   it("down stops every process and keeps the data", async () => {
     const pids = [state.supervisorPid, ...Object.values(readState(l)!.pids)];

@@ -267,6 +267,10 @@ describe.each(Object.keys(EXPECTED) as Stack[])("pulumi up on %s", (stack) => {
     }
     // The ruler: local storage the rules sidecar fills from the labelled ConfigMap, sending to the stack's Alertmanager.
     expect(v.loki.structuredConfig.ruler).toMatchObject({ storage: { type: "local", local: { directory: "/rules" } }, alertmanager_url: "http://kube-prometheus-stack-alertmanager.monitoring.svc:9093" });
+    // Log alerts carry Prometheus' external labels (env), so the `equal: [env]` inhibitions pair them with metric alerts.
+    const prometheusLabels = chart(run, "kube-prometheus-stack").values.prometheus.prometheusSpec.externalLabels;
+    expect(prometheusLabels).toEqual({ env: settings.environment });
+    expect(v.loki.structuredConfig.ruler.external_labels).toEqual(prometheusLabels);
     const rules = one(run.resources, CONFIGMAP, "loki-rules").inputs;
     expect(rules.metadata.labels[v.sidecar.rules.label]).toBe(v.sidecar.rules.labelValue);
     expect(rules.metadata.annotations).toEqual({ "k8s-sidecar-target-directory": `/rules/${settings.loki.tenant}` });

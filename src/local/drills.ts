@@ -58,9 +58,11 @@ export interface Expectation {
   readonly floorMs: number;
   readonly floorText: string;
   readonly budgetMs: number;
+  /** The longest group_interval of its routes: how long a new alert waits when it joins a group Alertmanager still holds. */
+  readonly groupIntervalMs: number;
 }
 
-const matches = (m: string, labels: Record<string, string>) => {
+export const matches = (m: string, labels: Record<string, string>) => {
   const x = /^(\w+)(=~|!=|=)"(.*)"$/.exec(m);
   if (!x) throw new Error(`cannot read matcher ${m}`);
   const v = labels[x[1]!] ?? "";
@@ -89,6 +91,7 @@ export function expectation(s: Settings, sc: Scenario): Expectation {
   const tree = routingTree(s);
   const routes = routesFor(tree, labels);
   const groupWait = Math.max(0, ...routes.map((r) => mustParseDuration(r.groupWait ?? tree.root.groupWait ?? "30s")));
+  const groupInterval = Math.max(0, ...routes.map((r) => mustParseDuration(r.groupInterval ?? tree.root.groupInterval ?? "5m")));
   const scrape = mustParseDuration(s.scrapeInterval);
   const evaluation = mustParseDuration(s.evaluationInterval);
   const forSecs = rule.for ? mustParseDuration(rule.for) : 0;
@@ -101,6 +104,7 @@ export function expectation(s: Settings, sc: Scenario): Expectation {
     floorText: `${floor}s = scrape ${scrape}s + evaluation ${evaluation}s + for ${forSecs}s + group_wait ${groupWait}s`,
     // Twice the floor plus 30s: room for the signal to cross its threshold (5m rate windows) and for a busy machine.
     budgetMs: (2 * floor + 30) * 1000,
+    groupIntervalMs: groupInterval * 1000,
   };
 }
 
@@ -128,6 +132,14 @@ async function alertmanagerGroups(ctx: DrillContext, alertname: string, receiver
   return groups.filter((g) => g.labels.alertname === alertname && receivers.includes(g.receiver.name)).length;
 }
 
+/**
+ * Alertmanager drops an aggregation group once it is empty, at its dispatcher's cleanup tick (every
+ * 30s, fixed in 0.25): the resolved notification empties the group, and a new alert joining the group
+ * before the tick waits for its group_interval instead of group_wait. The groups API does not show
+ * such a group (it lists active alerts only), so the harness waits out the tick.
+ */
+const EMPTY_GROUP_CLEANUP_MS = 30_000 + 2_000;
+
 /** What still stands in the way of a clean drill, or undefined when nothing does. */
 async function blocker(ctx: DrillContext, e: Expectation): Promise<string | undefined> {
   const s = ctx.settings;
@@ -145,6 +157,7 @@ async function blocker(ctx: DrillContext, e: Expectation): Promise<string | unde
   for (const r of e.receivers) {
     const last = history.filter((n) => n.alertname === e.labels.alertname && n.receiver === r).at(-1);
     if (last?.status === "firing") return `${r} has not been told yet that ${e.labels.alertname} resolved (Alertmanager sends that one group_interval after it resolves)`;
+    if (last && Date.now() - last.at < EMPTY_GROUP_CLEANUP_MS) return `Alertmanager still holds the emptied ${e.labels.alertname} group at ${r} (it drops empty groups every 30s)`;
   }
   const health: [string, string][] = [
     [`min(probe_success{job="${s.scrapeJobs.authHealth}"})`, "the auth service's health probe"],
@@ -197,17 +210,35 @@ export interface DrillResult {
 
 const formatMs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
+/** Prometheus keeps re-sending a resolved alert for 15 minutes (every resend delay, 1m). */
+const RESOLVED_RESEND_MS = 15 * 60_000;
+
+/**
+ * A repeat of an incident that resolved less than 15 minutes ago: each re-send of the resolved alert
+ * re-creates its Alertmanager group and flushes it at once, so the new alert may join a group that
+ * already flushed and wait for its group_interval (contracts/alerts.md: a critical's is 1m). The
+ * budget allows for that one wait.
+ */
+async function repeatAllowanceMs(ctx: DrillContext, e: Expectation): Promise<number> {
+  const since = Date.now() - RESOLVED_RESEND_MS;
+  const history = await getJson<Notification[]>(`${ctx.url.sink}/api/notifications?since=${since}`);
+  if (!history.some((n) => n.alertname === e.labels.alertname && n.status === "resolved" && e.receivers.includes(n.receiver))) return 0;
+  ctx.log(`  a repeat: ${e.labels.alertname} resolved less than 15m ago, so the budget allows one group_interval (${formatMs(e.groupIntervalMs)}) more`);
+  return e.groupIntervalMs;
+}
+
 export async function runDrill(ctx: DrillContext, sc: Scenario, opts: { preconditionTimeoutMs?: number } = {}): Promise<DrillResult> {
   const e = expectation(ctx.settings, sc);
   ctx.log(`drill ${sc.name}: ${sc.fault}`);
   ctx.log(`  expects ${sc.alert} (${sc.severity}, ${e.labels.category}) at ${e.receivers.join(" and ")}; floor ${e.floorText}; budget ${formatMs(e.budgetMs)}`);
-  const base = { scenario: sc.name, alert: sc.alert, severity: sc.severity, receivers: e.receivers, floorMs: e.floorMs, budgetMs: e.budgetMs };
   try {
     await waitUntilClean(ctx, e, opts.preconditionTimeoutMs ?? 12 * 60_000);
   } catch (err) {
     ctx.log(`  ✗ ${(err as Error).message}`);
-    return { ...base, arrivedMs: {}, ok: false, notifications: [], error: (err as Error).message };
+    return { scenario: sc.name, alert: sc.alert, severity: sc.severity, receivers: e.receivers, floorMs: e.floorMs, budgetMs: e.budgetMs, arrivedMs: {}, ok: false, notifications: [], error: (err as Error).message };
   }
+  const budgetMs = e.budgetMs + (await repeatAllowanceMs(ctx, e));
+  const base = { scenario: sc.name, alert: sc.alert, severity: sc.severity, receivers: e.receivers, floorMs: e.floorMs, budgetMs };
 
   const t0 = Date.now();
   const arrivedMs: Record<string, number> = {};
@@ -226,7 +257,7 @@ export async function runDrill(ctx: DrillContext, sc: Scenario, opts: { precondi
   try {
     await sc.inject(ctx);
     ctx.log(`  ${new Date(t0).toTimeString().slice(0, 8)} fault injected`);
-    while (Date.now() - t0 < e.budgetMs) {
+    while (Date.now() - t0 < budgetMs) {
       seen = (await getJson<Notification[]>(`${ctx.url.sink}/api/notifications?since=${t0}`)).filter(
         (n) => n.status === "firing" && n.alertname === sc.alert && n.severity === sc.severity,
       );
@@ -253,7 +284,7 @@ export async function runDrill(ctx: DrillContext, sc: Scenario, opts: { precondi
   const slug = runbookUrl ? /\/([a-z0-9-]+)\.md$/.exec(runbookUrl)?.[1] : undefined;
   const runbookFile = slug ? join(REPO_ROOT, "runbooks", `${slug}.md`) : undefined;
   const runbookOk = runbookFile !== undefined && existsSync(runbookFile);
-  if (!error && !all) error = `no notification at ${e.receivers.filter((r) => arrivedMs[r] === undefined).join(", ")} within ${formatMs(e.budgetMs)}`;
+  if (!error && !all) error = `no notification at ${e.receivers.filter((r) => arrivedMs[r] === undefined).join(", ")} within ${formatMs(budgetMs)}`;
   if (!error && !runbookOk) error = `the notification's runbook_url (${runbookUrl ?? "none"}) names no file in runbooks/`;
   const ok = error === undefined;
   const ratio = timeToPageMs === undefined ? undefined : Number((timeToPageMs / e.floorMs).toFixed(2));

@@ -43,6 +43,7 @@ import type { Settings } from "../settings";
 import type { Rendered } from "../synth";
 import type { IServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import { LOKI_REPLICATION_FACTOR } from "../settings/cluster";
+import { externalLabels } from "../render/prometheus";
 import type { AwsStorage } from "./aws";
 import { PODS } from "./network";
 import { alertingRuleCount, type RuleGroupDocument } from "./rules";
@@ -120,6 +121,8 @@ export function lokiValues(s: Settings, rendered: Rendered, aws?: { bucket: stri
           wal: { dir: "/var/loki/ruler-wal" },
           alertmanager_url: inClusterUrls(s).alertmanager,
           enable_api: true,
+          // Prometheus' external labels on every log alert (Loki 3.4: ruler.external_labels), so inhibitions pair them.
+          external_labels: externalLabels(s),
         },
       },
     },

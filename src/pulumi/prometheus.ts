@@ -42,6 +42,7 @@ import {
   secretConfig,
   volumeClaimSpec,
 } from "./cluster";
+import { externalLabels } from "../render/prometheus";
 import { SIDECAR_LABELS } from "./grafana";
 
 export const GRAFANA_ADMIN_SECRET = "grafana-admin";
@@ -136,7 +137,7 @@ export function kubePrometheusStackValues(s: Settings, refs: PrometheusStackRefs
         retentionSize: p.retentionSize,
         scrapeInterval: s.scrapeInterval,
         evaluationInterval: s.evaluationInterval,
-        externalLabels: { env: s.environment },
+        externalLabels: externalLabels(s),
         ruleSelectorNilUsesHelmValues: false,
         ruleSelector: select,
         ruleNamespaceSelector: {},

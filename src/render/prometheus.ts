@@ -80,6 +80,14 @@ export const DEFAULT_ADDRESSES: ScrapeAddresses = {
   alertmanager: "127.0.0.1:9093",
 };
 
+/**
+ * The labels every alert of the stack carries, whoever evaluates it: Prometheus (external_labels)
+ * and Loki's ruler (ruler.external_labels). Alertmanager's `equal: [env]` inhibitions pair on them.
+ */
+export function externalLabels(s: Pick<Settings, "environment">): Record<string, string> {
+  return { env: s.environment };
+}
+
 export function renderPrometheusConfig(s: Settings, groups: readonly PromRuleGroup[], targets: ScrapeAddresses = DEFAULT_ADDRESSES): string {
   const j = s.scrapeJobs;
   const staticJob = (job: string, target: string, extra: Record<string, unknown> = {}) => ({
@@ -91,7 +99,7 @@ export function renderPrometheusConfig(s: Settings, groups: readonly PromRuleGro
     global: {
       scrape_interval: s.scrapeInterval,
       evaluation_interval: s.evaluationInterval,
-      external_labels: { env: s.environment },
+      external_labels: externalLabels(s),
     },
     rule_files: groups.map((g) => fromPrometheusDir(prometheusRuleFile(g.name))),
     alerting: { alertmanagers: [{ static_configs: [{ targets: [targets.alertmanager] }] }] },
