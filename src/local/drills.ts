@@ -95,13 +95,14 @@ export function expectation(s: Settings, sc: Scenario): Expectation {
   const scrape = mustParseDuration(s.scrapeInterval);
   const evaluation = mustParseDuration(s.evaluationInterval);
   const forSecs = rule.for ? mustParseDuration(rule.for) : 0;
-  const floor = scrape + evaluation + forSecs + groupWait;
+  const ramp = sc.ramp?.(s);
+  const floor = scrape + evaluation + (ramp?.seconds ?? 0) + forSecs + groupWait;
   return {
     rule,
     labels,
     receivers: contractReceivers(labels, s.routing.mode === "chat-only"),
     floorMs: floor * 1000,
-    floorText: `${floor}s = scrape ${scrape}s + evaluation ${evaluation}s + for ${forSecs}s + group_wait ${groupWait}s`,
+    floorText: `${floor}s = scrape ${scrape}s + evaluation ${evaluation}s${ramp ? ` + ${ramp.text}` : ""} + for ${forSecs}s + group_wait ${groupWait}s`,
     // Twice the floor plus 30s: room for the signal to cross its threshold (5m rate windows) and for a busy machine.
     budgetMs: (2 * floor + 30) * 1000,
     groupIntervalMs: groupInterval * 1000,

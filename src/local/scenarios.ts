@@ -4,6 +4,7 @@
  * Pushgateway) that one alert must page for, and restores normal behaviour.
  */
 import type { Severity } from "../model";
+import type { Settings } from "../settings";
 import type { DrillContext } from "./drills";
 import { DEMO_PASSWORD } from "./demo/service";
 import { postJson, sleep } from "./net";
@@ -16,6 +17,12 @@ export interface Scenario {
   readonly severity: Severity;
   /** Tells rules of one name apart (BackupTooOld reason="never_reported"). */
   readonly ruleLabels?: Readonly<Record<string, string>>;
+  /**
+   * How long the signal itself takes to cross the threshold once the fault is
+   * on, where the alert reads a ratio over a window: a fault that turns a share
+   * I of the events bad moves a W-window ratio past T after W × T ÷ I.
+   */
+  ramp?(s: Settings): { seconds: number; text: string };
   inject(ctx: DrillContext): Promise<void>;
   restore(ctx: DrillContext): Promise<string>;
 }
@@ -33,6 +40,11 @@ async function call(ctx: DrillContext, path: string, body: unknown, ip: string):
   const text = await res.text();
   return { status: res.status, json: (text ? JSON.parse(text) : {}) as Record<string, string> };
 }
+
+/** The share of requests the error-burst drill fails. */
+const ERROR_BURST = 0.8;
+/** The window of the ratio recording rules the ratio alerts read. */
+const RATIO_WINDOW_SECONDS = 300;
 
 /** A credential-stuffing run against the login endpoint, until stopped. */
 let attack: { stop: () => Promise<void> } | undefined;
@@ -98,11 +110,17 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: "error-burst",
-    fault: "the database pool is exhausted: 80 % of requests answer 500",
+    fault: `the database pool is exhausted: ${ERROR_BURST * 100} % of requests answer 500`,
     alert: "AuthHighErrorRate",
     severity: "critical",
+    ramp(s) {
+      // The error ratio is a 5m rate (job:http_requests_5xx:ratio_rate5m); the baseline has no 5xx.
+      const threshold = s.thresholds.errorRate.criticalRatio;
+      const seconds = Math.ceil((RATIO_WINDOW_SECONDS * threshold) / ERROR_BURST);
+      return { seconds, text: `ramp ${seconds}s (5m × ${threshold * 100}% ÷ ${ERROR_BURST * 100}%)` };
+    },
     async inject(ctx) {
-      await demoFaults(ctx, { errorRatio: 0.8 });
+      await demoFaults(ctx, { errorRatio: ERROR_BURST });
     },
     async restore(ctx) {
       await demoFaults(ctx, { errorRatio: 0 });
