@@ -4,6 +4,9 @@
  * is synth's rule file, secrets stay Pulumi secrets, the buckets are private,
  * encrypted, TLS-only and expire, and the IAM policies grant only what the
  * jobs and Loki need.
+ *
+ * Longer than 400 lines on purpose: every assertion reads the one mocked run
+ * of the program per stack (beforeAll); split, each file would run it again.
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
