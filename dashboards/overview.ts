@@ -5,7 +5,7 @@
  * method distribution, error heatmap) and seed 003's authentication dashboard
  * (registration and token validation rates, response-time percentiles).
  * One function per panel; the dashboard is the list of rows and panels.
- * About 400 lines because it is the largest dashboard (28 small panel
+ * About 400 lines because it is the largest dashboard (25 small panel
  * functions); splitting one dashboard's panels over files would scatter it.
  */
 import * as heatmap from "@grafana/grafana-foundation-sdk/heatmap";
