@@ -1,5 +1,5 @@
 /**
- * The Alertmanager routing tree (contracts/alerts.md "Routing") as typed data,
+ * The Alertmanager routing tree (docs/alerts.md "Routing") as typed data,
  * with Alertmanager's globals. Receiver names are a public interface; secrets
  * appear only as keys (the renderer turns them into file paths).
  */

@@ -2,7 +2,7 @@
  * auth-security: is someone attacking the service or its users? (seed 003's
  * security dashboard). Rates come from Prometheus; anything per IP, per
  * country or per user comes from the security event log in Loki, because
- * those are never metric labels (contracts/telemetry.md).
+ * those are never metric labels (docs/telemetry.md).
  */
 import * as bargauge from "@grafana/grafana-foundation-sdk/bargauge";
 import * as logs from "@grafana/grafana-foundation-sdk/logs";
@@ -39,7 +39,7 @@ export function securityDashboard(ctx: DashboardContext): BuiltDashboard {
 function scope(s: Settings) {
   const t = s.thresholds;
   const svc = { job: s.scrapeJobs.auth, ...ENV } as const;
-  /** The security event stream (contracts/telemetry.md "Logs"), fields parsed from its JSON lines. */
+  /** The security event stream (docs/telemetry.md "Logs"), fields parsed from its JSON lines. */
   const events = `{app="auth", category="security", env=~"$${VAR.env}"} | json`;
   const failures = `${events} | evt="auth.login.failure"`;
   return { t, svc, events, failures };

@@ -1,7 +1,7 @@
 /**
  * Every alerting rule of a PrometheusRule carries what on-call needs to act:
  * labels.severity (routing), and annotations summary, description and
- * runbook_url (contracts/alerts.md). Recording rules are not checked.
+ * runbook_url (docs/alerts.md). Recording rules are not checked.
  */
 export const PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
 

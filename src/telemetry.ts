@@ -1,5 +1,5 @@
 /**
- * The telemetry contract (shared/contracts/telemetry.md) as types and data.
+ * The telemetry contract (docs/telemetry.md) as types and data.
  *
  * Every series an expression may select is declared here with the labels it
  * carries, so an expression builder cannot name a metric or label that does
@@ -159,7 +159,7 @@ export const SERIES: ReadonlyMap<string, SeriesInfo> = (() => {
 })();
 
 /**
- * The auth service's log events (contracts/telemetry.md "Logs"). The log shipper
+ * The auth service's log events (docs/telemetry.md "Logs"). The log shipper
  * labels exactly these `category="security"` (kept 1 year), every other line
  * `category="app"`.
  */
@@ -179,10 +179,10 @@ export const SECURITY_LOG_EVENTS = [
 /** Every event of the contract: the security events, then the rest (the shipper labels those `category="app"`). */
 export const LOG_EVENTS = [...SECURITY_LOG_EVENTS, "auth.flag.changed", "auth.rollback"] as const;
 
-/** Fields of the auth service's JSON log lines (contracts/telemetry.md "Logs"). */
+/** Fields of the auth service's JSON log lines (docs/telemetry.md "Logs"). */
 export const LOG_FIELDS = ["evt", "at", "level", "userId", "email", "deviceId", "familyId", "ip", "country", "reason"] as const;
 
-/** Stream labels of the logs and their bounded values (null: any value), contracts/telemetry.md "Logs". */
+/** Stream labels of the logs and their bounded values (null: any value), docs/telemetry.md "Logs". */
 export const LOG_STREAM_LABELS = {
   app: ["auth", "postgres"],
   category: ["security", "app"],

@@ -66,7 +66,7 @@ export function promqlProblems(expr: string, records: ReadonlySet<string>): stri
       const metric = text(expr, id);
       const series = SERIES.get(metric);
       if (!series && !records.has(metric)) {
-        problems.push(`unknown metric "${metric}" (not in contracts/telemetry.md, not a recording rule of ours)`);
+        problems.push(`unknown metric "${metric}" (not in docs/telemetry.md, not a recording rule of ours)`);
         return;
       }
       const allowed = series ? series.labels : RECORD_LABELS;

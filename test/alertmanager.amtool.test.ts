@@ -1,7 +1,7 @@
 /**
  * The rendered Alertmanager configuration, checked by the real amtool: it
  * loads, and every row of the routing contract (and every alert of the
- * catalog) reaches the receivers contracts/alerts.md names.
+ * catalog) reaches the receivers docs/alerts.md names.
  */
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";

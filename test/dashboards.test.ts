@@ -261,7 +261,7 @@ describe("dashboard validation rejects", () => {
     expect(
       problemsWithQuery("auth-overview", PANELS.overview.errorRatioTimeline, 'job:http_requests_5xx:ratio_rate5m{job="auth"} + rate(http_request_totl[$__rate_interval])'),
     ).toEqual([
-      'dashboards/overview.ts: auth-overview: panel 6 "5xx share of requests": query A: unknown metric "http_request_totl" (not in contracts/telemetry.md, not a recording rule of ours)',
+      'dashboards/overview.ts: auth-overview: panel 6 "5xx share of requests": query A: unknown metric "http_request_totl" (not in docs/telemetry.md, not a recording rule of ours)',
     ]);
   });
 

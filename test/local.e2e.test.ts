@@ -1,7 +1,7 @@
 /**
  * `npm run local` end to end, with the real programs: the stack comes up in a
  * scratch data directory, three drills make the demo service misbehave, each
- * page reaches the receiver contracts/alerts.md routes it to with a
+ * page reaches the receiver docs/alerts.md routes it to with a
  * runbook_url whose file exists, a repeated drill pages again, and `down`
  * leaves no process behind.
  */
@@ -16,7 +16,7 @@ import { REPO_ROOT } from "../src/local/postgres";
 import type { Notification } from "../src/local/sink";
 import { commandLine, layout, pidAlive, readState, type StackState } from "../src/local/state";
 
-/** contracts/alerts.md: critical → pagerduty-critical, and slack-security too when category="security". */
+/** docs/alerts.md: critical → pagerduty-critical, and slack-security too when category="security". */
 const EXPECTED = {
   "refresh-reuse": { alert: "AuthRefreshTokenReuse", severity: "critical", receivers: ["pagerduty-critical", "slack-security"] },
   "error-burst": { alert: "AuthHighErrorRate", severity: "critical", receivers: ["pagerduty-critical"] },

@@ -53,7 +53,7 @@ describe("stack settings", () => {
     for (const stack of listStacks()) expect(loadStackSettings(stack).stack).toBe(stack);
   });
 
-  it("defaults are the prod values of contracts/alerts.md", () => {
+  it("defaults are the prod values of docs/alerts.md", () => {
     const s = parseSettings("test", base, FILE);
     // Traffic floors (min*, pageMinEvents) are the project's settings, not contract numbers: matched apart.
     expect(s.thresholds.errorRate).toMatchObject({ warningRatio: 0.01, warningFor: "5m", criticalRatio: 0.05, criticalFor: "2m" });

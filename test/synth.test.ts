@@ -7,7 +7,7 @@ import { renderStack } from "../src/synth";
 import { lokiRuleGroups, prometheusRuleGroups } from "../alerts/index";
 import { renderToTemp, withOverrides } from "./support/render";
 
-/** contracts/alerts.md "Catalog", every row's alert name. */
+/** docs/alerts.md "Catalog", every row's alert name. */
 const CONTRACT_ALERTS = [
   "AuthServiceDown", "AuthHighErrorRate", "AuthLatencyHigh", "AuthLoginLatencyHigh", "AuthRefreshLatencyHigh",
   "AuthTokenValidationSlow", "AuthHighLoginFailureRate", "AuthHighRegistrationFailureRate", "AuthTokenValidationFailureRate",
@@ -23,7 +23,7 @@ const CONTRACT_ALERTS = [
 ].sort();
 
 /**
- * contracts/alerts.md "Catalog": each alert's severities, written out from the table
+ * docs/alerts.md "Catalog": each alert's severities, written out from the table
  * (two rows of one name are two tiers; the SLO rows are "critical / warning").
  */
 const CONTRACT_SEVERITIES: Record<string, string[]> = {
@@ -49,7 +49,7 @@ const CONTRACT_SECURITY = [
 const contractService = (name: string) =>
   /^(Database|Backup)/.test(name) ? "postgres" : /^(Prometheus|Alertmanager|Loki|Watchdog)/.test(name) ? "monitoring" : "auth";
 
-/** contracts/synth.md: the folders this issue owns. */
+/** docs/artifacts.md: the folders this issue owns. */
 const EXPECTED_LAYOUT = [/^prometheus\/rules\/[a-z0-9-]+\.yaml$/, /^prometheus\/prometheus\.yaml$/, /^alertmanager\/alertmanager\.yaml$/, /^alertmanager\/templates\/[a-z]+\.tmpl$/, /^loki\/rules\/[a-z0-9-]+\.yaml$/, /^loki\/limits\.yaml$/, /^alloy\/config\.alloy$/, /^postgres\/migrations\/\d{4}_[a-z0-9_]+\.(up|down)\.sql$/, /^postgres\/jobs\/[a-z-]+\.sh$/, /^grafana\/dashboards\/[a-z0-9-]+\.json$/, /^summary\.json$/];
 
 describe("the catalog's labels follow the contract", () => {

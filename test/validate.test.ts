@@ -20,7 +20,7 @@ describe("PromQL validation", () => {
   });
   it("rejects a misspelt metric", () => {
     expect(promqlProblems('rate(http_request_total{job="auth"}[5m])', records)).toEqual([
-      'unknown metric "http_request_total" (not in contracts/telemetry.md, not a recording rule of ours)',
+      'unknown metric "http_request_total" (not in docs/telemetry.md, not a recording rule of ours)',
     ]);
   });
   it("rejects an unparsable expression", () => {

@@ -1,5 +1,5 @@
 /**
- * Reads one stack's rendered artifacts (contracts/synth.md: out/<stack>/) into the facts
+ * Reads one stack's rendered artifacts (docs/artifacts.md: out/<stack>/) into the facts
  * `npm run diff` compares. Depends only on the file layout and formats of the synth contract.
  */
 import * as fs from "node:fs";

@@ -1,6 +1,6 @@
 /**
  * One revision of the repository on disk, rendered by its own synth CLI
- * (`tsx src/cli/synth.ts --stack <s> --out <dir>`, contracts/synth.md):
+ * (`tsx src/cli/synth.ts --stack <s> --out <dir>`, docs/artifacts.md):
  * a git ref in a temporary `git worktree add --detach`, or a copy of the working tree
  * (synth refreshes runbooks in place, which must not touch the user's files).
  */

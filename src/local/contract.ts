@@ -1,5 +1,5 @@
 /**
- * contracts/alerts.md "Routing", written out independently of alerts/routing.ts:
+ * docs/alerts.md "Routing", written out independently of alerts/routing.ts:
  * the receivers an alert must reach. amtool's routing test and the drills
  * check the rendered Alertmanager against this.
  */
@@ -19,7 +19,7 @@ export function contractReceivers(l: Labels, chatOnly = false): string[] {
   return ["slack-auth"];
 }
 
-/** Alerts that silence others while they fire (contracts/alerts.md "Inhibition"): an availability alert never silences a security one. */
+/** Alerts that silence others while they fire (docs/alerts.md "Inhibition"): an availability alert never silences a security one. */
 export function inhibitorsOf(l: Labels): { alertname: string; severity?: string }[] {
   const out: { alertname: string; severity?: string }[] = [];
   if (l.severity === "warning" || l.severity === "info") out.push({ alertname: l.alertname!, severity: "critical" });

@@ -1,7 +1,7 @@
 /**
  * Alert drills against the running local stack (seed 004: "test alert
  * notifications"): make the demo service or the stack misbehave, wait for the
- * expected alert to reach the receiver contracts/alerts.md routes it to,
+ * expected alert to reach the receiver docs/alerts.md routes it to,
  * measure the time from fault to notification against the floor (scrape
  * interval + evaluation interval + `for` + group_wait), restore normal
  * behaviour, and fail when the page did not arrive within the budget.
@@ -217,7 +217,7 @@ const RESOLVED_RESEND_MS = 15 * 60_000;
 /**
  * A repeat of an incident that resolved less than 15 minutes ago: each re-send of the resolved alert
  * re-creates its Alertmanager group and flushes it at once, so the new alert may join a group that
- * already flushed and wait for its group_interval (contracts/alerts.md: a critical's is 1m). The
+ * already flushed and wait for its group_interval (docs/alerts.md: a critical's is 1m). The
  * budget allows for that one wait.
  */
 async function repeatAllowanceMs(ctx: DrillContext, e: Expectation): Promise<number> {

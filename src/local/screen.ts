@@ -32,7 +32,7 @@ export function upScreen(s: Settings, l: Layout, ports: Ports, ruleFiles: number
     `authwatch local stack is up (stack "${s.stack}", data in ${rel(l.dir)}/; scrape ${s.scrapeInterval}, evaluate ${s.evaluationInterval})`,
     "",
     row("Prometheus", localUrl(ports.prometheus), `${ruleFiles} rule files, alerts: ${localUrl(ports.prometheus)}/classic/alerts (Debian's 2.42 serves its UI under /classic/)`),
-    row("Alertmanager", localUrl(ports.alertmanager), "routing of contracts/alerts.md, receivers → the sink below"),
+    row("Alertmanager", localUrl(ports.alertmanager), "routing of docs/alerts.md, receivers → the sink below"),
     row("demo auth service", localUrl(ports.auth), `/metrics /health; JSON logs → ${rel(l.authLog)}`),
     row("PostgreSQL", `${LOOPBACK}:${ports.postgres}`, `database auth (postgresql://postgres@${LOOPBACK}:${ports.postgres}/auth)`),
     row("Pushgateway", localUrl(ports.pushgateway), "pg-backup, restore-verify, token-cleanup push here"),

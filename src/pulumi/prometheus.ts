@@ -9,7 +9,7 @@
  *   disabled; rules are proven by promtool in CI instead) or its certificates
  *   come from cert-manager.
  * - The chart's default rules are off: every alert of this stack comes from the
- *   catalog (contracts/alerts.md), routed by its severity, service and category
+ *   catalog (docs/alerts.md), routed by its severity, service and category
  *   labels and linked to a runbook.
  * - Alertmanager reads the configuration Secret the Alertmanager component
  *   writes (useExistingSecret) and mounts the receivers' Secret.

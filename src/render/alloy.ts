@@ -1,7 +1,7 @@
 /**
  * Grafana Alloy's configuration (the log shipper of stacks deployed to a
  * cluster): pod logs of the auth service and PostgreSQL, with the stream labels
- * of contracts/telemetry.md "Logs", to Loki. It holds the rule that decides
+ * of docs/telemetry.md "Logs", to Loki. It holds the rule that decides
  * which lines are security events (category="security", kept a year): the
  * auth service's SECURITY_LOG_EVENTS, read from the line's `evt`; every other
  * line is category="app". That rule is a LogQL selector, checked here before
@@ -100,7 +100,7 @@ export function renderAlloyConfig(s: Settings, securityEvents: readonly string[]
     `loki.source.kubernetes ${river(app)} {\n  targets    = discovery.relabel.${app}.output\n  forward_to = [loki.process.${app}.receiver]${clustering}\n}`,
   ];
   const blocks = [
-    `// ${GENERATED}\n// Grafana Alloy for stack ${s.stack}. Stream labels: contracts/telemetry.md "Logs"; category "security" for the auth service's security events (retention: loki/limits.yaml).`,
+    `// ${GENERATED}\n// Grafana Alloy for stack ${s.stack}. Stream labels: docs/telemetry.md "Logs"; category "security" for the auth service's security events (retention: loki/limits.yaml).`,
     `discovery.kubernetes "pods" {\n  role = "pod"\n  namespaces {\n    names = [${namespaces.map(river).join(", ")}]\n  }\n}`,
     ...source("auth", keepRules(s.authWorkload.namespace, c.auth.podSelector, s.authWorkload.container)),
     // category: `evt` is a label only for the match, then dropped; the contract keeps stream labels few and bounded.

@@ -1,5 +1,5 @@
 /**
- * What the alerts compare against: every threshold of contracts/alerts.md and
+ * What the alerts compare against: every threshold of docs/alerts.md and
  * the SLOs, each a named setting whose default is the prod value.
  */
 import { z } from "zod";

@@ -1,6 +1,6 @@
 /**
  * Stack settings (`stacks/Pulumi.<stack>.yaml`, keys `authwatch:<name>`). Every
- * threshold in contracts/alerts.md is a named setting whose default is the prod
+ * threshold in docs/alerts.md is a named setting whose default is the prod
  * value; a stack overrides only what differs.
  */
 export { cronProblems } from "./cron";

@@ -6,7 +6,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { HTTP_DURATION_BUCKETS, METRICS, type MetricName } from "../../telemetry";
 
-/** The metrics the service itself exposes: the first block of contracts/telemetry.md. */
+/** The metrics the service itself exposes: the first block of docs/telemetry.md. */
 export const SERVICE_METRICS = [
   "http_requests_total",
   "http_request_duration_seconds",
