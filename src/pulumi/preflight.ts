@@ -49,7 +49,7 @@ export function deploymentProblems(s: Settings, tree: RoutingTree): string[] {
     return [
       s.environment === "local"
         ? `${PROJECT}:cluster: stack ${s.stack} has no cluster settings (the local stack runs with \`npm run local\`, not \`pulumi up\`)`
-        : `${PROJECT}:cluster: required to deploy stack ${s.stack}: at least charts.kubePrometheusStack, charts.loki, charts.alloy and jobs.image (README "Deploy")`,
+        : `${PROJECT}:cluster: required to deploy stack ${s.stack}: at least charts.kubePrometheusStack, charts.loki, charts.alloy and jobs.image (docs/deploy.md)`,
     ];
   }
   const missing = (key: string, what: string) =>

@@ -3,7 +3,7 @@
  * kube-state-metrics, Grafana) as a Helm chart v4: per-object diffs in
  * `pulumi preview`, chart version pinned per stack.
  *
- * Choices the values make (README "Deploy"):
+ * Choices the values make (docs/deploy.md):
  * - Chart v4 renders no Helm hooks, so the admission webhook's certificate jobs
  *   never run: the webhook is disabled (settings cluster.admissionWebhooks =
  *   disabled; rules are proven by promtool in CI instead) or its certificates

@@ -62,7 +62,7 @@ const lokiSchema = obj({
 const grafanaUid = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, "must be 1-40 letters, digits, - or _ (a Grafana uid)");
 
 /**
- * How dashboards reach Grafana (README "Dashboards"). The data sources' uids are
+ * How dashboards reach Grafana (docs/dashboards.md). The data sources' uids are
  * what every panel's datasource variable defaults to, so they are fixed per stack.
  */
 const grafanaSchema = obj({
