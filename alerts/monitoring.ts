@@ -5,10 +5,15 @@ import { re, sel } from "../src/promql";
 import { alert } from "./common";
 import { sumIncrease } from "./terms";
 
-/** The scrape jobs of the stack whose targets must be up (PrometheusTargetDown; the monitoring dashboard shows the same). */
+/**
+ * The scrape jobs of the stack whose targets must be up (PrometheusTargetDown; the monitoring dashboard shows the same).
+ * Grafana and Loki run only where the stack is deployed to a cluster (the local stack runs neither): watching a job
+ * the stack does not run would fire "no target at all" for ever.
+ */
 export function stackJobs(s: Settings): string[] {
   const j = s.scrapeJobs;
-  return [j.auth, j.authHealth, j.postgres, j.pushgateway, j.prometheus, j.alertmanager, j.grafana, j.loki];
+  const cluster = s.cluster ? [...(s.cluster.grafana.enabled ? [j.grafana] : []), j.loki] : [];
+  return [j.auth, j.authHealth, j.postgres, j.pushgateway, j.prometheus, j.alertmanager, ...cluster];
 }
 
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
