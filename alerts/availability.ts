@@ -4,7 +4,7 @@ import type { Settings } from "../src/settings";
 import { num, rec, sel } from "../src/promql";
 import { alert, logAlert, pct } from "./common";
 import { RECORDS } from "./recording";
-import { errorLines, sumIncrease, trafficFloor } from "./terms";
+import { DATABASE_ERRORS_WINDOW, errorLines, sumIncrease, trafficFloor } from "./terms";
 
 export function availabilityAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
@@ -42,14 +42,15 @@ export function availabilityAlerts(s: Settings): PromRuleGroup {
       errorTier("warning", t.errorRate.warningRatio, t.errorRate.warningFor, t.errorRate.warningMinRequests),
       alert({
         alert: "AuthDatabaseErrors",
-        // "In each minute": the errors of the last minute, held for `for`; pg_up may well be 1.
-        expr: `${sumIncrease(sel("auth_errors_total", { job: s.scrapeJobs.auth, error_type: "database" }), "1m", ["job"])} > 0`,
+        // "In each minute", held for `for`; pg_up may well be 1. A 90s window: at a 30s scrape a 1m window holds two
+        // samples, and one missed scrape would empty it and restart `for`; 90s keeps one error from lasting as long as `for`.
+        expr: `${sumIncrease(sel("auth_errors_total", { job: s.scrapeJobs.auth, error_type: "database" }), DATABASE_ERRORS_WINDOW, ["job"])} > 0`,
         for: t.databaseErrors.for,
         severity: "critical",
         service: "auth",
         category: "availability",
         summary: "The auth service cannot use its database",
-        description: `{{ $labels.job }} has reported database errors in every minute for ${t.databaseErrors.for} ({{ $value | humanize }} in the last minute).`,
+        description: `{{ $labels.job }} has reported database errors in every minute for ${t.databaseErrors.for} ({{ $value | humanize }} in the last ${DATABASE_ERRORS_WINDOW}).`,
       }),
     ],
   };

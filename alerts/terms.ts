@@ -119,3 +119,6 @@ export function databaseJobFailures(jobs: { backup: string; verify: string; clea
     ),
   ].join(" or ");
 }
+
+/** AuthDatabaseErrors and its panel: the window the service's database errors are counted over (see the rule's comment). */
+export const DATABASE_ERRORS_WINDOW = "90s";

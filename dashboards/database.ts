@@ -7,7 +7,7 @@ import type { Settings } from "../src/settings";
 import { sel } from "../src/promql";
 import { mustParseDuration } from "../src/duration";
 import { pct } from "../alerts/common";
-import { agg, connectionShare, databaseJobFailures, oldestTransaction, sinceLast, sumIncrease } from "../alerts/terms";
+import { agg, connectionShare, DATABASE_ERRORS_WINDOW, databaseJobFailures, oldestTransaction, sinceLast, sumIncrease } from "../alerts/terms";
 import { ENV, promql, stackedPanel, statPanel, steps, tiers, timeseriesPanel, upDown } from "../src/dashboards/kit";
 import { Board, type BuiltDashboard, type DashboardContext, type PanelSpec } from "../src/dashboards/board";
 import { PANELS } from "./panels";
@@ -242,8 +242,8 @@ function cleanupTotal({ cleanup }: Scope): PanelSpec {
 function serviceDatabaseErrors({ t, auth }: Scope): PanelSpec {
   return {
     id: P.serviceDatabaseErrors,
-    builder: timeseriesPanel("Database errors seen by the auth service (per minute)", "short")
-      .withTarget(promql(sumIncrease(sel("auth_errors_total", { ...auth, error_type: "database" }), "1m"), "database errors"))
+    builder: timeseriesPanel(`Database errors seen by the auth service (per ${DATABASE_ERRORS_WINDOW})`, "short")
+      .withTarget(promql(sumIncrease(sel("auth_errors_total", { ...auth, error_type: "database" }), DATABASE_ERRORS_WINDOW), "database errors"))
       .min(0)
       .thresholds(steps("green", [1, "red"])),
     w: 24,

@@ -1,5 +1,7 @@
 import type { AlertProof } from "../../src/model";
 import type { Settings } from "../../src/settings";
+import { mustParseDuration } from "../../src/duration";
+import { DATABASE_ERRORS_WINDOW } from "../../alerts/terms";
 import { above, below, counter, counterFrom, gauge, input, minutes, sparse, stepFor } from "./series";
 
 export function availabilityProofs(s: Settings): AlertProof[] {
@@ -90,8 +92,8 @@ export function availabilityProofs(s: Settings): AlertProof[] {
 }
 
 /**
- * AuthDatabaseErrors at a 30s step, a scrape interval every stack may have, so that a 1m window holds
- * two samples: `perStep` errors every 30s is 2 × perStep in the last minute.
+ * AuthDatabaseErrors at a 30s step, the longest scrape interval a stack may have: its 90s window then
+ * holds three samples, so `perStep` errors every 30s is 3 × perStep in the window.
  */
 function databaseErrorsProof(s: Settings): AlertProof {
   const job = s.scrapeJobs.auth;
@@ -106,7 +108,7 @@ function databaseErrorsProof(s: Settings): AlertProof {
         name: "database errors in every minute for `for` fire",
         series: [errors("database", counterFrom(10, 3, forSteps + 10))],
         at: at(10 + forSteps + 4),
-        firing: [{ severity: "critical", labels: { job }, value: 6 }],
+        firing: [{ severity: "critical", labels: { job }, value: 3 * (mustParseDuration(DATABASE_ERRORS_WINDOW) / 30) }],
       },
       {
         name: "database errors that stop before `for` has passed stay silent",
@@ -114,6 +116,13 @@ function databaseErrorsProof(s: Settings): AlertProof {
         series: [errors("database", `${counterFrom(10, 3, forSteps - 1)} ${gauge(3 * (forSteps - 1), forSteps + 8)}`)],
         at: at(10 + forSteps + 4),
         firing: [],
+      },
+      {
+        // A scrape timeout under load: two scrapes missing while the errors go on must not restart `for`.
+        name: "two missed scrapes during an ongoing error storm keep it firing",
+        series: [errors("database", Array.from({ length: 10 + forSteps + 10 }, (_, i) => (i === 10 + forSteps || i === 11 + forSteps ? "_" : String(Math.max(0, i - 9) * 3))).join(" "))],
+        at: at(12 + forSteps),
+        firing: [{ severity: "critical", labels: { job }, value: 3 * (mustParseDuration(DATABASE_ERRORS_WINDOW) / 30) }],
       },
       { name: "other errors stay silent", series: [errors("database", gauge(0, forSteps + 20)), errors("internal", counter(5, forSteps + 20))], at: at(forSteps + 10), firing: [] },
     ],
