@@ -22,6 +22,12 @@ const STACK_DEPENDENT = [
   "test/validate.test.ts",
   "test/rules.promtool.test.ts",
   "test/alertmanager.amtool.test.ts",
+  "test/docs.test.ts",
+  "test/runbook-queries.test.ts",
+  "test/monitoring-jobs.test.ts",
+  "test/alloy.test.ts",
+  "test/policy.test.ts",
+  "test/drills.test.ts",
 ];
 const CHANGED_STACKS = ["prod", "qa"];
 
