@@ -120,3 +120,33 @@ describe("formats", () => {
     expect(formatText({ base: "a", head: "b", stacks, summary: summarize(stacks) })).toBe("authwatch diff: a → b (dev)\nno change\n");
   });
 });
+
+describe("a ratio alert's traffic floor", () => {
+  const stack = (ratio: string, floor: number) => ({
+    stack: "prod",
+    files: new Map([
+      [
+        "prometheus/rules/g.yaml",
+        `groups:
+  - name: g
+    rules:
+      - alert: A
+        expr: job:x:ratio_rate5m > ${ratio} and on (job) sum by (job) (increase(y[5m])) >= ${floor}
+        labels: { severity: warning }
+        annotations: { summary: "More than ${Number(ratio) * 100}% fail" }
+`,
+      ],
+    ]),
+    stackFile: undefined,
+  });
+
+  it("is named a traffic floor, in plain numbers, apart from the threshold", () => {
+    const [tier] = compareStack("prod", stack("0.1", 20), stack("0.1", 50)).alerts;
+    expect(tier!.changes).toEqual([{ field: "traffic floor", old: ">= 20", new: ">= 50" }]);
+    const [both] = compareStack("prod", stack("0.1", 20), stack("0.2", 50)).alerts;
+    expect(both!.changes.slice(0, 2)).toEqual([
+      { field: "threshold", old: "> 10%", new: "> 20%" },
+      { field: "traffic floor", old: ">= 20", new: ">= 50" },
+    ]);
+  });
+});

@@ -72,6 +72,11 @@ function ruleChanges(a: AlertRule, b: AlertRule): FieldChange[] {
       ca.constants.forEach((c, i) => {
         const d = cb.constants[i]!;
         if (c.value === d.value) return;
+        // A ratio or percentile alert's traffic floor: `<condition> and on (...) <events> >= N` (alerts/terms.ts trafficFloor).
+        if (i > 0 && c.op === ">=") {
+          out.push({ field: "traffic floor", old: `${c.op} ${c.text}`, new: `${d.op} ${d.text}` });
+          return;
+        }
         const [o, n] = thresholdChange(c.value, d.value, textA, textB);
         const line = `${c.op} ${o}|${n}`;
         if (seen.has(line)) return; // `x > 0.0144 and y > 0.0144`: one threshold, written twice
