@@ -53,6 +53,9 @@ export function run(
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     child.on("error", fail);
     child.on("close", (code, signal) => done({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+    // A program that exits without reading its input (initdb refusing a directory) closes the pipe first:
+    // its exit code and stderr say why, an EPIPE on our side must not crash the runner instead.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(options.input ?? "");
   });
 }
