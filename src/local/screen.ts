@@ -43,7 +43,7 @@ export function upScreen(s: Settings, l: Layout, ports: Ports, ruleFiles: number
     "",
     "Notifications appear below as Alertmanager delivers them (alert, severity, receiver, summary, runbook).",
     "In another terminal:  npm run local -- status | drill <scenario> | drill all | down",
-    "Loki and Grafana are not part of the local stack (README \"Local stack\"). Ctrl-C stops everything; data stays for the next start.",
+    "Loki and Grafana are not part of the local stack (docs/local.md). Ctrl-C stops everything; data stays for the next start.",
     "",
   ].join("\n");
 }
