@@ -1,0 +1,102 @@
+/**
+ * Recording rules a Prometheus does not hold over the range, materialised by the real engine
+ * (`promtool tsdb create-blocks-from rules`) into a scratch Prometheus that reads the source's raw
+ * data through remote_read. One pass per dependency level, each pass restarting the scratch
+ * Prometheus over the blocks so far. Every pass names its group and file alike, so promtool picks
+ * the same evaluation offset each time: a second-level rule reads its inputs at its own timestamps
+ * instead of lagging them by up to an interval.
+ */
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { dump } from "js-yaml";
+import { startPrometheus, type LocalPrometheus } from "./prometheus";
+import { queryInstant } from "./query";
+import { selector } from "./recorded";
+import { levels, type Recording } from "./rules";
+
+const run = promisify(execFile);
+
+export interface Scratch {
+  /** The scratch Prometheus: raw series from the source, the materialised rules from its own blocks. */
+  readonly url: string;
+  /** Seconds past each multiple of an interval at which the materialised rules were evaluated, per interval. */
+  readonly offsets: ReadonlyMap<number, number>;
+  close(): Promise<void>;
+}
+
+const config = (source: string) =>
+  dump({ global: { evaluation_interval: "1m" }, remote_read: [{ url: `${source.replace(/\/$/, "")}/api/v1/read`, read_recent: true }] });
+
+function rulesFile(records: readonly Recording[]): string {
+  const byInterval = new Map<number, Recording[]>();
+  for (const r of records) byInterval.set(r.interval, [...(byInterval.get(r.interval) ?? []), r]);
+  const groups = [...byInterval].sort(([a], [b]) => a - b).map(([interval, rs]) => ({
+    name: `backtest-${interval}s`,
+    interval: `${interval}s`,
+    rules: rs.map((r) => ({ record: r.record, expr: r.expr, ...(Object.keys(r.labels).length ? { labels: r.labels } : {}) })),
+  }));
+  return dump({ groups }, { lineWidth: -1 });
+}
+
+/** Moves every block promtool wrote under `from` into the TSDB directory `to`. */
+function moveBlocks(from: string, to: string): number {
+  let n = 0;
+  for (const e of fs.existsSync(from) ? fs.readdirSync(from) : []) {
+    if (!/^[0-9A-Z]{26}$/.test(e)) continue;
+    fs.renameSync(path.join(from, e), path.join(to, e));
+    n++;
+  }
+  return n;
+}
+
+export async function materialise(
+  source: string,
+  records: readonly Recording[],
+  start: number,
+  end: number,
+  progress: (line: string) => void = () => {},
+): Promise<Scratch> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "authwatch-backtest-"));
+  const tsdb = path.join(dir, "tsdb");
+  const ruleFile = path.join(dir, "rules.yaml");
+  let prom: LocalPrometheus | undefined;
+  const close = async () => {
+    await prom?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    prom = await startPrometheus(tsdb, config(source));
+    const level = levels(records);
+    const max = Math.max(0, ...level.values());
+    for (let l = 1; l <= max; l++) {
+      const pass = records.filter((r) => level.get(r) === l);
+      fs.writeFileSync(ruleFile, rulesFile(pass));
+      const out = path.join(dir, `blocks-${l}`);
+      progress(`materialising ${pass.length} recording rule(s) of level ${l}/${max} with promtool`);
+      await run(
+        "promtool",
+        ["tsdb", "create-blocks-from", "rules", `--start=${start}`, `--end=${end}`, `--url=${prom.url}`, `--output-dir=${out}`, ruleFile],
+        { maxBuffer: 64 * 1024 * 1024, cwd: dir },
+      ).catch((e: Error & { stderr?: string }) => {
+        throw new Error(`promtool tsdb create-blocks-from rules (level ${l}: ${pass.map((r) => r.record).join(", ")}): ${e.stderr || e.message}`);
+      });
+      await prom.stop();
+      moveBlocks(out, tsdb);
+      prom = await startPrometheus(tsdb, config(source));
+    }
+    const offsets = new Map<number, number>();
+    for (const r of records) {
+      if (offsets.has(r.interval)) continue;
+      const [s] = await queryInstant(prom.url, `timestamp(${selector(r)})`, end);
+      if (s) offsets.set(r.interval, ((Math.round(s.value) % r.interval) + r.interval) % r.interval);
+    }
+    const url = prom.url;
+    return { url, offsets, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}

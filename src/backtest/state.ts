@@ -1,0 +1,39 @@
+/**
+ * Prometheus' alert state machine for one label set, replayed over evaluation timestamps:
+ * inactive → pending when the expression returns the label set, pending → firing once it held
+ * for `for`, back to inactive (ending a firing episode) at the first evaluation that returns nothing.
+ */
+
+export interface Episode {
+  /** Seconds since the epoch: the evaluation at which the alert turned firing. */
+  readonly start: number;
+  /** The first evaluation that no longer returned the label set, or the window's end plus one interval. */
+  readonly end: number;
+  /** Still firing at the window's last evaluation. */
+  readonly open: boolean;
+}
+
+/** Evaluation timestamps in [start, end] every `step` seconds, at `offset` past each multiple of the step. */
+export function evaluationSteps(start: number, end: number, step: number, offset = 0): number[] {
+  const out: number[] = [];
+  for (let t = Math.ceil((start - offset) / step) * step + offset; t <= end; t += step) out.push(t);
+  return out;
+}
+
+export function forStateMachine(steps: readonly number[], present: ReadonlySet<number>, forSeconds: number, interval: number): Episode[] {
+  const episodes: Episode[] = [];
+  let activeAt: number | undefined;
+  let firingSince: number | undefined;
+  for (const t of steps) {
+    if (!present.has(t)) {
+      if (firingSince !== undefined) episodes.push({ start: firingSince, end: t, open: false });
+      activeAt = undefined;
+      firingSince = undefined;
+      continue;
+    }
+    activeAt ??= t;
+    if (firingSince === undefined && t - activeAt >= forSeconds) firingSince = t;
+  }
+  if (firingSince !== undefined && steps.length) episodes.push({ start: firingSince, end: steps[steps.length - 1]! + interval, open: true });
+  return episodes;
+}
