@@ -75,7 +75,7 @@ describe("backtest over raw data, recording rules materialised", () => {
     const [a] = report.alerts;
     expect(a!.skipped).toBeUndefined();
     // The same condition over raw series, at the offset promtool evaluated the rules at.
-    const offset = Date.parse(a!.episodes[0]!.start) / 1000 % step;
+    const offset = (Date.parse(a!.episodes[0]!.start) / 1000) % step;
     const inline = await backtestAlert(
       prom.url,
       alert('sum by (job) (rate(req_total{job="auth",code=~"5.."}[5m])) / sum by (job) (rate(req_total{job="auth"}[5m])) > 0.1'),

@@ -6,7 +6,7 @@
 import { renderTemplate } from "../gotemplate";
 import { materialise, type Scratch } from "./materialise";
 import { queryRange } from "./query";
-import { coverage } from "./recorded";
+import { coverage, liveSchedule } from "./recorded";
 import { recordingsRead, type Alerting, type Recording, type RuleGroup } from "./rules";
 import { evaluationSteps, forStateMachine } from "./state";
 
@@ -96,6 +96,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestReport> {
   progress(`checking ${needed.length} recording rule(s) the alerts read`);
   const cov = await coverage(o.prometheus, needed, o.start, o.end);
   const missing = [...cov.missing.keys()];
+  const schedule = await liveSchedule(o.prometheus);
   let scratch: Scratch | undefined;
   let failure: string | undefined;
   if (missing.length) {
@@ -115,8 +116,10 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestReport> {
         out.push({ ...base, episodes: [], skipped: `recording rules missing over the range: ${why}; materialising them failed: ${failure}` });
         continue;
       }
-      const url = scratch?.url ?? o.prometheus;
-      const offset = scratch?.offsets.get(a.interval) ?? 0;
+      // Rules reading materialised recordings evaluate on promtool's schedule; others on the Prometheus' own, when it runs the group.
+      const url = lacking.length ? scratch!.url : o.prometheus;
+      const live = schedule.get(a.group);
+      const offset = lacking.length ? (scratch!.offsets.get(a.interval) ?? 0) : live?.interval === a.interval ? live.offset : 0;
       progress(`[${i + 1}/${alerts.length}] ${a.alert} ${base.severity}`);
       const episodes = await backtestAlert(url, a, o.start, o.end, offset, (done, total) => {
         if (total > done) progress(`  ${a.alert}: ${done}/${total} evaluations`);

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { dump } from "js-yaml";
+import { dump, load } from "js-yaml";
 import { startPrometheus, type LocalPrometheus } from "./prometheus";
 import { queryInstant } from "./query";
 import { selector } from "./recorded";
@@ -27,8 +27,19 @@ export interface Scratch {
   close(): Promise<void>;
 }
 
-const config = (source: string) =>
-  dump({ global: { evaluation_interval: "1m" }, remote_read: [{ url: `${source.replace(/\/$/, "")}/api/v1/read`, read_recent: true }] });
+/**
+ * The scratch Prometheus shares the source's external labels: remote read then matches and strips
+ * them, so series read through it carry the labels rules see on the source.
+ */
+async function config(source: string): Promise<string> {
+  const res = await fetch(`${source.replace(/\/$/, "")}/api/v1/status/config`).catch(() => undefined);
+  const yaml = res?.ok ? ((await res.json()) as { data?: { yaml?: string } }).data?.yaml : undefined;
+  const external = ((yaml ? load(yaml) : undefined) as { global?: { external_labels?: Record<string, string> } } | undefined)?.global?.external_labels;
+  return dump({
+    global: { evaluation_interval: "1m", ...(external && Object.keys(external).length ? { external_labels: external } : {}) },
+    remote_read: [{ url: `${source.replace(/\/$/, "")}/api/v1/read`, read_recent: true }],
+  });
+}
 
 function rulesFile(records: readonly Recording[]): string {
   const byInterval = new Map<number, Recording[]>();
@@ -68,7 +79,8 @@ export async function materialise(
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    prom = await startPrometheus(tsdb, config(source));
+    const scratchConfig = await config(source);
+    prom = await startPrometheus(tsdb, scratchConfig);
     const level = levels(records);
     const max = Math.max(0, ...level.values());
     for (let l = 1; l <= max; l++) {
@@ -85,13 +97,13 @@ export async function materialise(
       });
       await prom.stop();
       moveBlocks(out, tsdb);
-      prom = await startPrometheus(tsdb, config(source));
+      prom = await startPrometheus(tsdb, scratchConfig);
     }
     const offsets = new Map<number, number>();
     for (const r of records) {
       if (offsets.has(r.interval)) continue;
       const [s] = await queryInstant(prom.url, `timestamp(${selector(r)})`, end);
-      if (s) offsets.set(r.interval, ((Math.round(s.value) % r.interval) + r.interval) % r.interval);
+      if (s) offsets.set(r.interval, Math.round((((s.value % r.interval) + r.interval) % r.interval) * 1000) / 1000);
     }
     const url = prom.url;
     return { url, offsets, close };

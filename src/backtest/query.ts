@@ -49,7 +49,7 @@ export async function queryRange(url: string, expr: string, steps: readonly numb
     for (const m of data.result) {
       const key = seriesKey(m.metric);
       const s = out.get(key) ?? { labels: m.metric, values: new Map<number, number>() };
-      for (const [t, v] of m.values ?? []) s.values.set(Math.round(t), Number(v));
+      for (const [t, v] of m.values ?? []) s.values.set(Math.round(t * 1000) / 1000, Number(v));
       out.set(key, s);
     }
     onChunk?.(Math.min(i + MAX_POINTS, steps.length), steps.length);

@@ -4,7 +4,27 @@ import type { Recording } from "./rules";
 
 interface RulesApi {
   status: string;
-  data?: { groups: { rules: { type: string; name: string; query: string }[] }[] };
+  data?: { groups: { name: string; interval: number; lastEvaluation?: string; rules: { type: string; name: string; query: string }[] }[] };
+}
+
+async function rulesApi(url: string): Promise<RulesApi["data"]> {
+  const res = await fetch(`${url.replace(/\/$/, "")}/api/v1/rules`).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  return ((await res.json()) as RulesApi).data;
+}
+
+/**
+ * Where the Prometheus evaluates each rule group it loads: group name → seconds past each multiple
+ * of its interval (from the group's last evaluation), so a backtest evaluates on the same schedule.
+ */
+export async function liveSchedule(url: string): Promise<Map<string, { interval: number; offset: number }>> {
+  const out = new Map<string, { interval: number; offset: number }>();
+  for (const g of (await rulesApi(url))?.groups ?? []) {
+    const last = g.lastEvaluation ? Date.parse(g.lastEvaluation) / 1000 : NaN;
+    if (!Number.isFinite(last) || last <= 0 || !(g.interval > 0)) continue;
+    out.set(g.name, { interval: g.interval, offset: Math.round((last % g.interval) * 1000) / 1000 });
+  }
+  return out;
 }
 
 /** The series one recording rule writes: its name and its static labels. */
@@ -16,10 +36,7 @@ const squash = (s: string) => s.replace(/\s+/g, "");
 /** Recording rule name → the expressions the Prometheus evaluates for it (empty when it has no rules API answer). */
 async function loadedRules(url: string): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
-  const res = await fetch(`${url.replace(/\/$/, "")}/api/v1/rules?type=record`).catch(() => undefined);
-  if (!res?.ok) return out;
-  const body = (await res.json()) as RulesApi;
-  for (const g of body.data?.groups ?? []) for (const r of g.rules) if (r.type === "recording") out.set(r.name, [...(out.get(r.name) ?? []), squash(r.query)]);
+  for (const g of (await rulesApi(url))?.groups ?? []) for (const r of g.rules) if (r.type === "recording") out.set(r.name, [...(out.get(r.name) ?? []), squash(r.query)]);
   return out;
 }
 

@@ -13,10 +13,16 @@ export interface Episode {
   readonly open: boolean;
 }
 
-/** Evaluation timestamps in [start, end] every `step` seconds, at `offset` past each multiple of the step. */
+/** Evaluation timestamps (seconds, to the millisecond) in [start, end] every `step` seconds, at `offset` past each multiple of the step. */
 export function evaluationSteps(start: number, end: number, step: number, offset = 0): number[] {
   const out: number[] = [];
-  for (let t = Math.ceil((start - offset) / step) * step + offset; t <= end; t += step) out.push(t);
+  // Milliseconds are Prometheus' precision; rounding keeps a fractional offset's timestamps exact.
+  const first = Math.ceil((start - offset) / step) * step + offset;
+  for (let i = 0; ; i++) {
+    const t = Math.round((first + i * step) * 1000) / 1000;
+    if (t > end) break;
+    out.push(t);
+  }
   return out;
 }
 
