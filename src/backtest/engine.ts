@@ -49,6 +49,8 @@ export interface BacktestOptions {
   /** Only these alerts (by name); every alerting rule when empty. */
   readonly only?: readonly string[];
   readonly progress?: (line: string) => void;
+  /** The Prometheus' TSDB directory, when at hand: recording rules are then materialised over a copy of it. */
+  readonly data?: string;
 }
 
 export const rfc3339 = (t: number): string => new Date(t * 1000).toISOString().replace(".000Z", "Z");
@@ -101,7 +103,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestReport> {
   let failure: string | undefined;
   if (missing.length) {
     try {
-      scratch = await materialise(o.prometheus, missing, o.start, o.end, progress);
+      scratch = await materialise(o.prometheus, missing, o.start, o.end, progress, o.data);
     } catch (e) {
       failure = (e as Error).message.split("\n")[0]!;
     }

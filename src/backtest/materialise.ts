@@ -63,15 +63,24 @@ function moveBlocks(from: string, to: string): number {
   return n;
 }
 
+/**
+ * `data`: the source's TSDB directory when it is at hand: the scratch Prometheus then runs over a
+ * copy of it instead of reading the source through remote_read (much faster over weeks).
+ */
 export async function materialise(
   source: string,
   records: readonly Recording[],
   start: number,
   end: number,
   progress: (line: string) => void = () => {},
+  data?: string,
 ): Promise<Scratch> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "authwatch-backtest-"));
   const tsdb = path.join(dir, "tsdb");
+  if (data) {
+    progress(`copying ${data}`);
+    fs.cpSync(data, tsdb, { recursive: true, filter: (p) => !/(^|\/)(lock|queries\.active)$/.test(p) });
+  }
   const ruleFile = path.join(dir, "rules.yaml");
   let prom: LocalPrometheus | undefined;
   const close = async () => {
@@ -79,7 +88,7 @@ export async function materialise(
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const scratchConfig = await config(source);
+    const scratchConfig = data ? "global:\n  evaluation_interval: 1m\n" : await config(source);
     prom = await startPrometheus(tsdb, scratchConfig);
     const level = levels(records);
     const max = Math.max(0, ...level.values());

@@ -1,0 +1,86 @@
+/** The labelled month's generator: deterministic from its seed, incidents labelled from their kind, the messy parts present. */
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { generateMonth, trafficAt } from "../src/backtest/month/generate";
+import { INCIDENT_KINDS, scheduleIncidents } from "../src/backtest/month/incidents";
+import { seeded } from "../src/backtest/month/random";
+
+const DAY = 86400;
+const START = Date.UTC(2026, 9, 1) / 1000; // a Thursday, midnight UTC
+
+function twoDays(seed: number) {
+  const days: string[] = [];
+  const month = generateMonth({ seed, start: START, days: 2, step: 30 }, (_d, text) => days.push(text));
+  return { month, days };
+}
+
+const samples = (text: string, series: RegExp) =>
+  text.split("\n").filter((l) => series.test(l)).map((l) => { const parts = l.split(" "); return { line: l, v: Number(parts.at(-2)), t: Number(parts.at(-1)) }; });
+
+describe("labelled month generator", () => {
+  const a = twoDays(7);
+
+  it("is deterministic from its seed", () => {
+    const b = twoDays(7);
+    const c = twoDays(8);
+    const hash = (days: string[]) => createHash("sha256").update(days.join("")).digest("hex");
+    expect(hash(b.days)).toBe(hash(a.days));
+    expect(b.month).toEqual(a.month);
+    expect(hash(c.days)).not.toBe(hash(a.days));
+  });
+
+  it("schedules two of every incident kind, each labelled with the tier meant for it and a deadline", () => {
+    const incidents = scheduleIncidents(START, 30, seeded(1));
+    for (const kind of INCIDENT_KINDS) expect(incidents.filter((i) => i.kind === kind), kind).toHaveLength(2);
+    for (const i of incidents) {
+      expect(i.start).toBeGreaterThanOrEqual(START);
+      expect(i.end).toBeLessThanOrEqual(START + 30 * DAY);
+      expect(i.expect.within).toBeGreaterThan(0);
+      expect(i.settlesAt).toBeGreaterThanOrEqual(i.end);
+      expect(["critical", "warning"]).toContain(i.expect.severity);
+    }
+    // Restore verification runs on Sundays: its failures start on one.
+    for (const i of incidents.filter((x) => x.kind === "restore-failing")) expect(new Date(i.start * 1000).getUTCDay()).toBe(0);
+    // Same kind, same expectation: the label comes from the kind, not the moment.
+    for (const kind of INCIDENT_KINDS) expect(new Set(incidents.filter((i) => i.kind === kind).map((i) => JSON.stringify(i.expect))).size).toBe(1);
+  });
+
+  it("traffic goes from a few requests a minute at night to hundreds a second at peak, less at weekends", () => {
+    const weekday = [...Array(24).keys()].map((h) => trafficAt(START + h * 3600, START));
+    expect(Math.min(...weekday) * 60).toBeGreaterThanOrEqual(1);
+    expect(Math.min(...weekday) * 60).toBeLessThan(10);
+    expect(Math.max(...weekday)).toBeGreaterThan(100);
+    const saturday = START + 2 * DAY;
+    expect(Math.max(...[...Array(24).keys()].map((h) => trafficAt(saturday + h * 3600, START)))).toBeLessThan(Math.max(...weekday) / 2);
+  });
+
+  it("deploys daily: new instance labels whose counters start from zero", () => {
+    const deploy = a.month.deploys[0]!;
+    const before = samples(a.days[0]!, /^http_requests_total\{.*code="200"/).filter((s) => s.t < deploy);
+    const after = samples(a.days[0]!, /^http_requests_total\{.*code="200"/).filter((s) => s.t >= deploy + 300);
+    const instances = (xs: { line: string }[]) => new Set(xs.map((s) => /instance="([^"]+)"/.exec(s.line)![1]));
+    const old = instances(before);
+    const fresh = [...instances(after)].filter((i) => !old.has(i));
+    expect(fresh.length).toBeGreaterThan(0);
+    const firstOfNew = samples(a.days[0]!, new RegExp(`^http_requests_total\\{.*instance="${fresh[0]!.replace(/\./g, "\\.")}".*route="/v1/token/validate".*code="200"`))[0]!;
+    const lastOfOld = before.filter((s) => s.line.includes('route="/v1/token/validate"')).at(-1)!;
+    expect(firstOfNew.v).toBeLessThan(lastOfOld.v);
+  });
+
+  it("leaves scrape gaps empty (one longer than an hour) and restarts the Pushgateway", () => {
+    const long = a.month.gaps.find((g) => g.what === "scrape-gap" && g.end - g.start > 3600);
+    expect(long).toBeDefined();
+    const all = a.days.join("");
+    if (long!.end <= START + 2 * DAY) {
+      const inside = samples(all, /^up\{/).filter((s) => s.t >= long!.start && s.t < long!.end);
+      expect(inside).toEqual([]);
+      expect(samples(all, /^up\{/).some((s) => s.t >= long!.end && s.t < long!.end + 30)).toBe(true);
+    }
+    expect(a.month.gaps.filter((g) => g.what === "pushgateway-restart").length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("runs the backup every day at 02:03 while backups are not stopped", () => {
+    const backups = samples(a.days[1]!, /^backup_last_success_timestamp_seconds\{/);
+    expect(backups.at(-1)!.v).toBe(START + DAY + 2 * 3600 + 180);
+  });
+});
