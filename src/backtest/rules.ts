@@ -104,10 +104,3 @@ export function levels(records: readonly Recording[]): Map<Recording, number> {
   for (const r of records) of(r, []);
   return level;
 }
-
-/** The longest range selector (`[30d]`, `[5m:1m]`) in an expression, in seconds. */
-export function longestRange(expr: string): number {
-  let max = 0;
-  for (const [, d] of expr.matchAll(/\[([0-9a-z]+)(?::[0-9a-z]*)?\]/g)) max = Math.max(max, parseDuration(d!) ?? 0);
-  return max;
-}
