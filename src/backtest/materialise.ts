@@ -1,7 +1,7 @@
 /**
  * Recording rules a Prometheus does not hold over the range, materialised by the real engine
  * (`promtool tsdb create-blocks-from rules`) into a scratch Prometheus that reads the source's raw
- * data through remote_read. One pass per dependency level, each pass restarting the scratch
+ * data through remote_read (or runs over a copy of its TSDB). One pass per dependency level, each pass restarting the scratch
  * Prometheus over the blocks so far. Every pass names its group and file alike, so promtool picks
  * the same evaluation offset each time: a second-level rule reads its inputs at its own timestamps
  * instead of lagging them by up to an interval.
@@ -18,6 +18,8 @@ import { selector } from "./recorded";
 import { levels, type Recording } from "./rules";
 
 const run = promisify(execFile);
+const WORKERS = 2;
+const RULES = "rules.yaml";
 
 export interface Scratch {
   /** The scratch Prometheus: raw series from the source, the materialised rules from its own blocks. */
@@ -81,7 +83,6 @@ export async function materialise(
     progress(`copying ${data}`);
     fs.cpSync(data, tsdb, { recursive: true, filter: (p) => !/(^|\/)(lock|queries\.active)$/.test(p) });
   }
-  const ruleFile = path.join(dir, "rules.yaml");
   let prom: LocalPrometheus | undefined;
   const close = async () => {
     await prom?.stop();
@@ -94,18 +95,25 @@ export async function materialise(
     const max = Math.max(0, ...level.values());
     for (let l = 1; l <= max; l++) {
       const pass = records.filter((r) => level.get(r) === l);
-      fs.writeFileSync(ruleFile, rulesFile(pass));
-      const out = path.join(dir, `blocks-${l}`);
       progress(`materialising ${pass.length} recording rule(s) of level ${l}/${max} with promtool`);
-      await run(
-        "promtool",
-        ["tsdb", "create-blocks-from", "rules", `--start=${start}`, `--end=${end}`, `--url=${prom.url}`, `--output-dir=${out}`, ruleFile],
-        { maxBuffer: 64 * 1024 * 1024, cwd: dir },
-      ).catch((e: Error & { stderr?: string }) => {
-        throw new Error(`promtool tsdb create-blocks-from rules (level ${l}: ${pass.map((r) => r.record).join(", ")}): ${e.stderr || e.message}`);
-      });
+      // Two promtool processes, each its share of the rules in a file of the same relative name: the
+      // group's offset hashes the name as given, so both (and every level) evaluate at the same offset.
+      const shares = Array.from({ length: Math.min(WORKERS, pass.length) }, (_, k) => pass.filter((_r, i) => i % WORKERS === k));
+      await Promise.all(
+        shares.map(async (share, k) => {
+          const cwd = path.join(dir, `pass-${l}-${k}`);
+          fs.mkdirSync(cwd);
+          fs.writeFileSync(path.join(cwd, RULES), rulesFile(share));
+          await run("promtool", ["tsdb", "create-blocks-from", "rules", `--start=${start}`, `--end=${end}`, `--url=${prom!.url}`, "--output-dir=blocks", RULES], {
+            maxBuffer: 64 * 1024 * 1024,
+            cwd,
+          }).catch((e: Error & { stderr?: string }) => {
+            throw new Error(`promtool tsdb create-blocks-from rules (level ${l}: ${share.map((r) => r.record).join(", ")}): ${e.stderr || e.message}`);
+          });
+        }),
+      );
       await prom.stop();
-      moveBlocks(out, tsdb);
+      for (let k = 0; k < shares.length; k++) moveBlocks(path.join(dir, `pass-${l}-${k}`, "blocks"), tsdb);
       prom = await startPrometheus(tsdb, scratchConfig);
     }
     const offsets = new Map<number, number>();
