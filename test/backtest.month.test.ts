@@ -1,9 +1,11 @@
-/** The labelled month's generator: deterministic from its seed, incidents labelled from their kind, the messy parts present. */
+/** The labelled month's generator (deterministic from its seed, incidents labelled from their kind, the messy parts present) and its scoring. */
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { generateMonth, trafficAt } from "../src/backtest/month/generate";
+import type { AlertOut } from "../src/backtest/engine";
+import { generateMonth, trafficAt, type Month } from "../src/backtest/month/generate";
 import { INCIDENT_KINDS, scheduleIncidents } from "../src/backtest/month/incidents";
 import { seeded } from "../src/backtest/month/random";
+import { score } from "../src/backtest/month/score";
 
 const DAY = 86400;
 const START = Date.UTC(2026, 9, 1) / 1000; // a Thursday, midnight UTC
@@ -82,5 +84,43 @@ describe("labelled month generator", () => {
   it("runs the backup every day at 02:03 while backups are not stopped", () => {
     const backups = samples(a.days[1]!, /^backup_last_success_timestamp_seconds\{/);
     expect(backups.at(-1)!.v).toBe(START + DAY + 2 * 3600 + 180);
+  });
+});
+
+describe("quality score", () => {
+  const HOUR = 3600;
+  const iso = (t: number) => new Date(t * 1000).toISOString();
+  const incident = (id: string, start: number, alert: string, severity: "critical" | "warning", within: number) => ({
+    id, kind: "outage" as const, start, end: start + 600, expect: { alert, severity, within }, settlesAt: start + 600 + HOUR, budgetUntil: start + 600 + 3 * DAY,
+  });
+  const month: Month = {
+    incidents: [incident("outage-1", START + 2 * DAY + 14 * HOUR, "Down", "critical", 300), incident("outage-2", START + 4 * DAY + 14 * HOUR, "Down", "critical", 300)],
+    replicaStarts: START + 15 * DAY, gaps: [], deploys: [],
+  };
+  const tier = (alert: string, severity: string, starts: number[]): AlertOut => ({
+    alert, severity, labels: { severity }, group: "g", interval: 30, for: 0, episodes: starts.map((s) => ({ start: iso(s), end: iso(s + 600), labels: {}, annotations: {} })),
+  });
+
+  it("counts detections within the deadline, their delay, and episodes outside every incident as false with a cause", () => {
+    const q = score(
+      [
+        tier("Down", "critical", [month.incidents[0]!.start + 60, month.incidents[1]!.start + 900]), // the second is too late: missed, though not false (during the incident)
+        tier("Noisy", "warning", [START + 3 * DAY + 2 * HOUR, month.incidents[0]!.start + 1800]), // a night episode; one during the incident
+        tier("AuthAvailabilitySLOBurn", "warning", [month.incidents[0]!.start + 2 * DAY]), // budget spent two days ago: not false
+      ],
+      month, START, START + 7 * DAY,
+    );
+    const down = q.tiers.find((t) => t.tier === "Down")!;
+    expect([down.detected, down.expected, down.delays, down.missed]).toEqual([1, 2, [60], ["outage-2"]]);
+    expect(down.falseEpisodes).toBe(0);
+    expect(q.tiers.find((t) => t.tier === "Noisy")!.why).toEqual(["night traffic ×1"]);
+    expect(q.tiers.find((t) => t.tier === "AuthAvailabilitySLOBurn")!.falseEpisodes).toBe(0);
+    expect(q).toMatchObject({ recall: 0.5, falseCritical: 0, falseWarningsPerWeek: 1 });
+  });
+
+  it("scores the rules of one tier together", () => {
+    const q = score([tier("Down", "critical", [month.incidents[0]!.start]), tier("Down", "critical", [month.incidents[1]!.start])], month, START, START + 7 * DAY);
+    expect(q.tiers).toHaveLength(1);
+    expect(q.recall).toBe(1);
   });
 });

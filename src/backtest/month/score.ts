@@ -1,10 +1,12 @@
 /**
  * Alert quality of a backtest over the labelled month: per alert tier, incidents detected / expected,
- * detection delay, false episodes (starting outside every incident's window) with the likely cause,
+ * detection delay, false episodes (starting outside every incident's window: an hour after it ends,
+ * three days for the SLO burn alerts when it spent error budget) with the likely cause,
  * pages per week; and the catalog totals the bench reports.
  */
 import type { AlertOut } from "../engine";
 import { trafficAt, type Month } from "./generate";
+import { BUDGET_ALERTS } from "./incidents";
 
 export interface TierQuality {
   readonly tier: string;
@@ -35,8 +37,8 @@ function cause(t: number, month: Month, monthStart: number): string {
   if (month.gaps.some((g) => g.what === "scrape-gap" && t >= g.start && t < g.end + 600)) return "scrape gap";
   if (month.gaps.some((g) => g.what === "pushgateway-restart" && t >= g.start && t < g.end + 600)) return "pushgateway restart";
   if (month.deploys.some((d) => t >= d && t < d + 900)) return "deploy";
-  if (t < monthStart + 3 * 86400) return "history shorter than the rule's window";
   if (trafficAt(t, monthStart) < 2) return "night traffic";
+  if (t < monthStart + 86400) return "history shorter than the rule's window";
   return "noise";
 }
 
@@ -73,7 +75,8 @@ export function score(rules: readonly AlertOut[], month: Month, monthStart: numb
     const causes = new Map<string, number>();
     let falseEpisodes = 0;
     for (const e of episodes) {
-      if (month.incidents.some((i) => e.start >= i.start && e.start < i.settlesAt)) continue;
+      const until = (i: Month["incidents"][number]) => (BUDGET_ALERTS.includes(a.alert) ? i.budgetUntil : i.settlesAt);
+      if (month.incidents.some((i) => e.start >= i.start && e.start < until(i))) continue;
       falseEpisodes++;
       const c = cause(e.start, month, monthStart);
       causes.set(c, (causes.get(c) ?? 0) + 1);
