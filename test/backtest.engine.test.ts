@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { backtestAlert, runBacktest } from "../src/backtest/engine";
+import { backtestAlert, notRunning, runBacktest } from "../src/backtest/engine";
 import { startPrometheus, type LocalPrometheus } from "../src/backtest/prometheus";
 import type { Alerting, RuleGroup } from "../src/backtest/rules";
 import { REPO_ROOT } from "../src/synth";
@@ -41,6 +41,9 @@ describe("backtest over raw data, recording rules materialised", () => {
       bad.push(`req_total{job="auth",code="500"} ${badCount} ${t0 + i * step}`);
     }
     lines.push(...ok, ...bad);
+    // `up` of one target, missing over minutes [150, 170): the Prometheus was not running then.
+    lines.push("# TYPE up gauge");
+    for (let i = 0; i <= (hours * 3600) / step; i++) if (i * step < 150 * 60 || i * step >= 170 * 60) lines.push(`up{job="auth",instance="a"} 1 ${t0 + i * step}`);
     fs.writeFileSync(path.join(dir, "data.om"), `${lines.join("\n")}\n# EOF\n`);
     execFileSync("promtool", ["tsdb", "create-blocks-from", "openmetrics", path.join(dir, "data.om"), path.join(dir, "tsdb")], { stdio: "ignore" });
     prom = await startPrometheus(path.join(dir, "tsdb"), "global:\n  evaluation_interval: 30s\n");
@@ -90,6 +93,19 @@ describe("backtest over raw data, recording rules materialised", () => {
     expect(a!.episodes[0]!.labels).toEqual({ job: "auth", severity: "critical", alertname: "ReqErrors" });
     expect(a!.episodes[0]!.annotations.summary).toMatch(/^[0-9.]+% of auth fail$/);
   }, 180_000);
+
+  it("finds when the Prometheus recorded nothing at all, and evaluates nothing there", async () => {
+    // The window [t - step, t] may still see the last sample before the hole (Prometheus 2) or not (3).
+    const down = await notRunning(prom.url, t0, end(), step);
+    expect(down).toHaveLength(1);
+    expect(down[0]!.start - (t0 + 150 * 60)).toBeGreaterThanOrEqual(0);
+    expect(down[0]!.start - (t0 + 150 * 60)).toBeLessThanOrEqual(step);
+    expect(down[0]!.end).toBe(t0 + 170 * 60);
+    const always: Alerting = { ...alert("vector(1)"), forSeconds: 0 };
+    const episodes = await backtestAlert(prom.url, always, t0, end(), 0, undefined, down);
+    const iso = (t: number) => new Date(t * 1000).toISOString().replace(".000Z", "Z");
+    expect(episodes.map((e) => [e.start, e.end])).toEqual([[iso(t0), iso(down[0]!.start)], [iso(down[0]!.end), null]]);
+  });
 
   it("npm run backtest prints the JSON of its interface, and refuses an unknown alert", () => {
     const cli = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "src", "cli", "backtest.ts"), ...args], { cwd: REPO_ROOT, encoding: "utf8" });

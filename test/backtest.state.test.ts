@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { BacktestReport } from "../src/backtest/engine";
 import { formatText } from "../src/backtest/format";
 import { levels, reads, recordingsRead, stackRuleGroups } from "../src/backtest/rules";
-import { evaluationSteps, forStateMachine } from "../src/backtest/state";
+import { episodesAround, evaluationSteps, forStateMachine } from "../src/backtest/state";
 
 describe("for state machine", () => {
   const step = 30;
@@ -30,6 +30,14 @@ describe("for state machine", () => {
   it("keeps an episode open at the window's end, one interval past the last evaluation", () => {
     expect(forStateMachine(steps, at(0, 270, 300), 0, step)).toEqual([closed(0, 30), { start: 270, end: 330, open: true }]);
     expect(forStateMachine([], at(0), 0, step)).toEqual([]);
+  });
+  it("evaluates nothing while Prometheus was not running: pending restarts, a firing episode ends at the outage", () => {
+    const always = new Set(steps);
+    // Down over [90, 180): evaluations 90, 120, 150 never ran.
+    expect(episodesAround(steps, always, 60, step, [{ start: 90, end: 180 }])).toEqual([closed(60, 90), { start: 240, end: 330, open: true }]);
+    // Pending at 60 when it went down: never fired before, fires `for` after the restart.
+    expect(episodesAround(steps, at(60, 180, 210, 240), 60, step, [{ start: 90, end: 180 }])).toEqual([closed(240, 270)]);
+    expect(episodesAround(steps, always, 0, step, [])).toEqual(forStateMachine(steps, always, 0, step));
   });
   it("evaluates at the interval, at an offset past each multiple", () => {
     expect(evaluationSteps(50, 130, 30)).toEqual([60, 90, 120]);
@@ -70,6 +78,7 @@ describe("text report", () => {
   it("one row per alert tier: episodes, firing time, first and last, and why a rule was not backtested", () => {
     const report: BacktestReport = {
       prometheus: "http://p", start: "2026-11-01T00:00:00Z", end: "2026-11-02T00:00:00Z", recordings: { stored: [], materialised: ["job:a:rate5m"] },
+      notRunning: [{ start: "2026-11-01T05:00:00Z", end: "2026-11-01T06:15:00Z" }],
       alerts: [
         { alert: "A", severity: "critical", labels: {}, group: "g", interval: 30, for: 60, episodes: [
           { start: "2026-11-01T01:00:00Z", end: "2026-11-01T01:30:00Z", labels: {}, annotations: {} },
@@ -83,5 +92,6 @@ describe("text report", () => {
     expect(text).toMatch(/^B\s+warning\s+-\s+-\s+not backtested$/m);
     expect(text).toContain("B warning: not backtested: no data");
     expect(text).toContain("materialised with promtool: job:a:rate5m");
+    expect(text).toContain("recorded nothing from 2026-11-01T05:00:00Z to 2026-11-01T06:15:00Z (not running): no evaluation there");
   });
 });

@@ -8,7 +8,7 @@ import { materialise, type Scratch } from "./materialise";
 import { queryRange } from "./query";
 import { coverage, liveSchedule } from "./recorded";
 import { recordingsRead, type Alerting, type Recording, type RuleGroup } from "./rules";
-import { evaluationSteps, forStateMachine } from "./state";
+import { episodesAround, evaluationSteps, type Span } from "./state";
 
 export interface EpisodeOut {
   /** RFC3339. */
@@ -38,6 +38,8 @@ export interface BacktestReport {
   /** Recording rules read from the Prometheus, and those materialised with promtool. */
   readonly recordings: { readonly stored: readonly string[]; readonly materialised: readonly string[] };
   readonly alerts: readonly AlertOut[];
+  /** Spans the Prometheus recorded nothing at all (it was not running): no evaluation there. */
+  readonly notRunning: readonly { readonly start: string; readonly end: string }[];
 }
 
 export interface BacktestOptions {
@@ -71,14 +73,35 @@ function templated(a: Alerting, labels: Readonly<Record<string, string>>, value:
   };
 }
 
+/**
+ * When the Prometheus recorded nothing at all (not even `up` of one target), it was not running and
+ * evaluated nothing: spans [start, end) of at least two intervals without any `up` sample.
+ */
+export async function notRunning(url: string, start: number, end: number, step: number): Promise<Span[]> {
+  const steps = evaluationSteps(start, end, step);
+  const alive = new Set<number>();
+  for (const s of (await queryRange(url, `count(count_over_time(up[${step}s]))`, steps, step)).values()) for (const t of s.values.keys()) alive.add(t);
+  const out: Span[] = [];
+  if (alive.size === 0) return out; // no `up` at all (data backfilled without it): nothing to tell
+  let from: number | undefined;
+  for (const t of steps) {
+    if (!alive.has(t)) from ??= t;
+    else if (from !== undefined) {
+      if (t - from >= 2 * step) out.push({ start: from, end: t });
+      from = undefined;
+    }
+  }
+  return out;
+}
+
 /** One alerting rule over [start, end] against `url`, evaluations at `offset` past each interval. */
-export async function backtestAlert(url: string, a: Alerting, start: number, end: number, offset = 0, onChunk?: (done: number, total: number) => void): Promise<EpisodeOut[]> {
+export async function backtestAlert(url: string, a: Alerting, start: number, end: number, offset = 0, onChunk?: (done: number, total: number) => void, down: readonly Span[] = []): Promise<EpisodeOut[]> {
   const steps = evaluationSteps(start, end, a.interval, offset);
   if (steps.length === 0) return [];
   const series = await queryRange(url, a.expr, steps, a.interval, onChunk);
   const out: (EpisodeOut & { at: number })[] = [];
   for (const s of series.values()) {
-    for (const e of forStateMachine(steps, new Set(s.values.keys()), a.forSeconds, a.interval)) {
+    for (const e of episodesAround(steps, new Set(s.values.keys()), a.forSeconds, a.interval, down)) {
       const { labels, annotations } = templated(a, s.labels, s.values.get(e.start) ?? NaN);
       out.push({ at: e.start, start: rfc3339(e.start), end: e.open ? null : rfc3339(e.end), labels, annotations });
     }
@@ -99,6 +122,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestReport> {
   const cov = await coverage(o.prometheus, needed, o.start, o.end);
   const missing = [...cov.missing.keys()];
   const schedule = await liveSchedule(o.prometheus);
+  const down = await notRunning(o.prometheus, o.start, o.end, Math.min(...o.groups.map((g) => g.interval), 60));
   let scratch: Scratch | undefined;
   let failure: string | undefined;
   if (missing.length) {
@@ -125,7 +149,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestReport> {
       progress(`[${i + 1}/${alerts.length}] ${a.alert} ${base.severity}`);
       const episodes = await backtestAlert(url, a, o.start, o.end, offset, (done, total) => {
         if (total > done) progress(`  ${a.alert}: ${done}/${total} evaluations`);
-      });
+      }, down);
       out.push({ ...base, episodes });
     }
     return {
@@ -134,6 +158,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestReport> {
       end: rfc3339(o.end),
       recordings: { stored: [...new Set([...cov.stored].map((r) => r.record))], materialised: scratch ? [...new Set(missing.map((r) => r.record))] : [] },
       alerts: out,
+      notRunning: down.map((d) => ({ start: rfc3339(d.start), end: rfc3339(d.end) })),
     };
   } finally {
     await scratch?.close();

@@ -43,3 +43,33 @@ export function forStateMachine(steps: readonly number[], present: ReadonlySet<n
   if (firingSince !== undefined && steps.length) episodes.push({ start: firingSince, end: steps[steps.length - 1]! + interval, open: true });
   return episodes;
 }
+
+export interface Span {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The state machine over evaluations Prometheus actually ran: none inside `down` (it was not
+ * running). Each restart begins inactive; an episode cut by an outage ends when the outage starts.
+ */
+export function episodesAround(steps: readonly number[], present: ReadonlySet<number>, forSeconds: number, interval: number, down: readonly Span[]): Episode[] {
+  if (down.length === 0) return forStateMachine(steps, present, forSeconds, interval);
+  const out: Episode[] = [];
+  let segment: number[] = [];
+  const flush = (cut: Span | undefined) => {
+    for (const e of forStateMachine(segment, present, forSeconds, interval)) out.push(e.open && cut ? { start: e.start, end: cut.start, open: false } : e);
+    segment = [];
+  };
+  let d = 0;
+  for (const t of steps) {
+    while (d < down.length && down[d]!.end <= t) {
+      if (segment.length) flush(down[d]);
+      d++;
+    }
+    if (d < down.length && t >= down[d]!.start) continue;
+    segment.push(t);
+  }
+  flush(undefined);
+  return out;
+}
