@@ -43,6 +43,7 @@ describe("labelled month generator", () => {
     }
     // Restore verification runs on Sundays: its failures start on one.
     for (const i of incidents.filter((x) => x.kind === "restore-failing")) expect(new Date(i.start * 1000).getUTCDay()).toBe(0);
+    for (const i of incidents) expect(i.mayFire).toContain(`${i.expect.alert} ${i.expect.severity}`);
     // Same kind, same expectation: the label comes from the kind, not the moment.
     for (const kind of INCIDENT_KINDS) expect(new Set(incidents.filter((i) => i.kind === kind).map((i) => JSON.stringify(i.expect))).size).toBe(1);
   });
@@ -91,7 +92,7 @@ describe("quality score", () => {
   const HOUR = 3600;
   const iso = (t: number) => new Date(t * 1000).toISOString();
   const incident = (id: string, start: number, alert: string, severity: "critical" | "warning", within: number) => ({
-    id, kind: "outage" as const, start, end: start + 600, expect: { alert, severity, within }, settlesAt: start + 600 + HOUR, budgetUntil: start + 600 + 3 * DAY,
+    id, kind: "outage" as const, start, end: start + 600, expect: { alert, severity, within }, mayFire: [`${alert} ${severity}`, "Side warning"], settlesAt: start + 600 + HOUR, budgetUntil: start + 600 + 3 * DAY,
   });
   const month: Month = {
     incidents: [incident("outage-1", START + 2 * DAY + 14 * HOUR, "Down", "critical", 300), incident("outage-2", START + 4 * DAY + 14 * HOUR, "Down", "critical", 300)],
@@ -105,7 +106,8 @@ describe("quality score", () => {
     const q = score(
       [
         tier("Down", "critical", [month.incidents[0]!.start + 60, month.incidents[1]!.start + 900, START + 6 * DAY + 14 * HOUR]), // late: missed, not false; the third: false
-        tier("Noisy", "warning", [START + 3 * DAY + 2 * HOUR, month.incidents[0]!.start + 1800]), // a night episode; one during the incident
+        tier("Noisy", "warning", [START + 3 * DAY + 2 * HOUR, month.incidents[0]!.start + 300]), // a night episode; one during an incident that does not explain it
+        tier("Side", "warning", [month.incidents[0]!.start + 300]), // a side effect the incident names
         tier("AuthAvailabilitySLOBurn", "warning", [month.incidents[0]!.start + 2 * DAY]), // budget spent two days ago: not false
       ],
       month, START, START + 7 * DAY,
@@ -113,9 +115,10 @@ describe("quality score", () => {
     const down = q.tiers.find((t) => t.tier === "Down")!;
     expect([down.detected, down.expected, down.delays, down.missed]).toEqual([1, 2, [60], ["outage-2"]]);
     expect([down.falseEpisodes, down.why]).toEqual([1, ["noise ×1"]]);
-    expect(q.tiers.find((t) => t.tier === "Noisy")!.why).toEqual(["night traffic ×1"]);
+    expect(q.tiers.find((t) => t.tier === "Noisy")!.why).toEqual(["night traffic ×1", "noise ×1"]);
+    expect(q.tiers.find((t) => t.tier === "Side")!.falseEpisodes).toBe(0);
     expect(q.tiers.find((t) => t.tier === "AuthAvailabilitySLOBurn")!.falseEpisodes).toBe(0);
-    expect(q).toMatchObject({ recall: 0.5, falseCritical: 1, falseWarningsPerWeek: 1 });
+    expect(q).toMatchObject({ recall: 0.5, falseCritical: 1, falseWarningsPerWeek: 2 });
   });
 
   it("scores the rules of one tier together", () => {

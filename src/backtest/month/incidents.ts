@@ -25,6 +25,8 @@ export interface Incident {
   readonly start: number;
   readonly end: number;
   readonly expect: Expectation;
+  /** Tiers ("Alert severity") that rightly fire for this fault: the expected one and its side effects. */
+  readonly mayFire: readonly string[];
   /** Until when the fault's own alerts may still fire (their 5m to 1h windows decay after it). */
   readonly settlesAt: number;
   /** Until when the SLO burn alerts may still fire: the fault spent error budget their windows of days still see. */
@@ -38,26 +40,29 @@ const MIN = 60;
 const HOUR = 3600;
 const DAY = 86400;
 
-/** The fault's length, the tier meant for it, how soon it must fire and how long its effects linger. */
-const SPEC: Readonly<Record<IncidentKind, { length: number; expect: Expectation; settle: number; budget?: true; hour: readonly [number, number] }>> = {
-  outage: { length: 12 * MIN, expect: { alert: "AuthServiceDown", severity: "critical", within: 5 * MIN }, settle: HOUR, budget: true, hour: [0, 24] },
-  "error-burst": { length: 25 * MIN, expect: { alert: "AuthHighErrorRate", severity: "critical", within: 10 * MIN }, settle: HOUR, budget: true, hour: [9, 20] },
-  latency: { length: 30 * MIN, expect: { alert: "AuthLatencyHigh", severity: "critical", within: 15 * MIN }, settle: HOUR, budget: true, hour: [9, 20] },
-  "credential-stuffing": { length: 40 * MIN, expect: { alert: "AuthHighLoginFailureRate", severity: "critical", within: 10 * MIN }, settle: HOUR, hour: [0, 24] },
-  "refresh-reuse": { length: 1 * MIN, expect: { alert: "AuthRefreshTokenReuse", severity: "critical", within: 5 * MIN }, settle: 2 * HOUR, hour: [0, 24] },
-  "rate-limit-burst": { length: 20 * MIN, expect: { alert: "AuthRateLimitSpike", severity: "critical", within: 10 * MIN }, settle: HOUR, hour: [0, 24] },
-  "registration-spike": { length: 40 * MIN, expect: { alert: "AuthRegistrationSpike", severity: "warning", within: 15 * MIN }, settle: HOUR, hour: [10, 18] },
-  "invalid-token-spike": { length: 30 * MIN, expect: { alert: "AuthInvalidTokenSpike", severity: "warning", within: 15 * MIN }, settle: HOUR, hour: [10, 18] },
-  "database-down": { length: 8 * MIN, expect: { alert: "DatabaseDown", severity: "critical", within: 5 * MIN }, settle: HOUR, budget: true, hour: [0, 24] },
-  "connections-high": { length: 30 * MIN, expect: { alert: "DatabaseConnectionsHigh", severity: "warning", within: 15 * MIN }, settle: HOUR, hour: [9, 20] },
-  "database-errors": { length: 20 * MIN, expect: { alert: "DatabaseDeadlocks", severity: "warning", within: 15 * MIN }, settle: HOUR, budget: true, hour: [9, 20] },
+/**
+ * The fault's length, the tier meant for it and how soon it must fire, the other tiers ("Alert severity")
+ * the fault rightly fires too, and how long its effects linger.
+ */
+const SPEC: Readonly<Record<IncidentKind, { length: number; expect: Expectation; also: readonly string[]; settle: number; budget?: true; hour: readonly [number, number] }>> = {
+  outage: { length: 12 * MIN, expect: { alert: "AuthServiceDown", severity: "critical", within: 5 * MIN }, also: ["PrometheusTargetDown warning"], settle: HOUR, budget: true, hour: [0, 24] },
+  "error-burst": { length: 25 * MIN, expect: { alert: "AuthHighErrorRate", severity: "critical", within: 10 * MIN }, also: ["AuthHighErrorRate warning"], settle: HOUR, budget: true, hour: [9, 20] },
+  latency: { length: 30 * MIN, expect: { alert: "AuthLatencyHigh", severity: "critical", within: 15 * MIN }, also: ["AuthLatencyHigh warning", "AuthLoginLatencyHigh warning", "AuthRefreshLatencyHigh warning"], settle: HOUR, budget: true, hour: [9, 20] },
+  "credential-stuffing": { length: 40 * MIN, expect: { alert: "AuthHighLoginFailureRate", severity: "critical", within: 10 * MIN }, also: ["AuthHighLoginFailureRate warning"], settle: HOUR, hour: [0, 24] },
+  "refresh-reuse": { length: 1 * MIN, expect: { alert: "AuthRefreshTokenReuse", severity: "critical", within: 5 * MIN }, also: [], settle: 2 * HOUR, hour: [0, 24] },
+  "rate-limit-burst": { length: 20 * MIN, expect: { alert: "AuthRateLimitSpike", severity: "critical", within: 10 * MIN }, also: ["AuthRateLimitSpike warning"], settle: HOUR, hour: [0, 24] },
+  "registration-spike": { length: 40 * MIN, expect: { alert: "AuthRegistrationSpike", severity: "warning", within: 15 * MIN }, also: [], settle: HOUR, hour: [10, 18] },
+  "invalid-token-spike": { length: 30 * MIN, expect: { alert: "AuthInvalidTokenSpike", severity: "warning", within: 15 * MIN }, also: ["AuthTokenValidationFailureRate warning"], settle: HOUR, hour: [10, 18] },
+  "database-down": { length: 8 * MIN, expect: { alert: "DatabaseDown", severity: "critical", within: 5 * MIN }, also: ["AuthHighErrorRate critical", "AuthHighErrorRate warning"], settle: HOUR, budget: true, hour: [0, 24] },
+  "connections-high": { length: 30 * MIN, expect: { alert: "DatabaseConnectionsHigh", severity: "warning", within: 15 * MIN }, also: [], settle: HOUR, hour: [9, 20] },
+  "database-errors": { length: 20 * MIN, expect: { alert: "DatabaseDeadlocks", severity: "warning", within: 15 * MIN }, also: ["AuthHighErrorRate warning"], settle: HOUR, budget: true, hour: [9, 20] },
   // The day's backup (02:00) does not run, nor the next: the last success ages past a day.
-  "backups-stopped": { length: 2 * DAY, expect: { alert: "BackupTooOld", severity: "warning", within: 27 * HOUR }, settle: HOUR, hour: [2, 2] },
+  "backups-stopped": { length: 2 * DAY, expect: { alert: "BackupTooOld", severity: "warning", within: 27 * HOUR }, also: [], settle: HOUR, hour: [2, 2] },
   // The weekly verification (Sunday 04:00) finds mismatched rows; it stays failed until the next run.
-  "restore-failing": { length: 7 * DAY, expect: { alert: "BackupRestoreVerificationFailed", severity: "warning", within: 15 * MIN }, settle: HOUR, hour: [4, 4] },
-  "pagerduty-failing": { length: 20 * MIN, expect: { alert: "AlertmanagerNotificationsFailing", severity: "critical", within: 15 * MIN }, settle: HOUR, hour: [0, 24] },
+  "restore-failing": { length: 7 * DAY, expect: { alert: "BackupRestoreVerificationFailed", severity: "warning", within: 15 * MIN }, also: [], settle: HOUR, hour: [4, 4] },
+  "pagerduty-failing": { length: 20 * MIN, expect: { alert: "AlertmanagerNotificationsFailing", severity: "critical", within: 15 * MIN }, also: [], settle: HOUR, hour: [0, 24] },
   // 0.3 % errors for three days: the SLO's slow-burn tier, never the fast ones.
-  "slow-burn": { length: 3 * DAY, expect: { alert: "AuthAvailabilitySLOBurn", severity: "warning", within: 2 * DAY }, settle: HOUR, budget: true, hour: [0, 0] },
+  "slow-burn": { length: 3 * DAY, expect: { alert: "AuthAvailabilitySLOBurn", severity: "warning", within: 2 * DAY }, also: [], settle: HOUR, budget: true, hour: [0, 0] },
 };
 
 /** Two of every kind over `days` days from `start` (midnight UTC), on distinct days, deterministic from `rnd`. */
@@ -87,7 +92,7 @@ export function scheduleIncidents(start: number, days: number, rnd: Random): Inc
       const hour = h0 === h1 ? h0 * HOUR : h0 * HOUR + Math.floor(rnd() * (h1 - h0) * 4) * 15 * MIN;
       const begin = start + day * DAY + hour;
       out.push({
-        id: `${kind}-${n + 1}`, kind, start: begin, end: begin + s.length, expect: s.expect,
+        id: `${kind}-${n + 1}`, kind, start: begin, end: begin + s.length, expect: s.expect, mayFire: [`${s.expect.alert} ${s.expect.severity}`, ...s.also],
         settlesAt: begin + s.length + s.settle, budgetUntil: begin + s.length + (s.budget ? 3 * DAY : s.settle),
       });
     }

@@ -1,7 +1,7 @@
 /**
  * Alert quality of a backtest over the labelled month: per alert tier, incidents detected / expected,
- * detection delay, false episodes (starting outside every incident's window: an hour after it ends,
- * three days for the SLO burn alerts when it spent error budget) with the likely cause,
+ * detection delay, false episodes (any not starting during an incident that rightly fires its tier,
+ * or the hour after; three days for the SLO burn alerts when it spent error budget) with the likely cause,
  * pages per week; and the catalog totals the bench reports.
  */
 import type { AlertOut } from "../engine";
@@ -75,8 +75,10 @@ export function score(rules: readonly AlertOut[], month: Month, monthStart: numb
     const causes = new Map<string, number>();
     let falseEpisodes = 0;
     for (const e of episodes) {
-      const until = (i: Month["incidents"][number]) => (BUDGET_ALERTS.includes(a.alert) ? i.budgetUntil : i.settlesAt);
-      if (month.incidents.some((i) => e.start >= i.start && e.start < until(i))) continue;
+      const excused = (i: Month["incidents"][number]) =>
+        e.start >= i.start &&
+        ((BUDGET_ALERTS.includes(a.alert) && e.start < i.budgetUntil) || (i.mayFire.includes(`${a.alert} ${a.severity}`) && e.start < i.settlesAt));
+      if (month.incidents.some(excused)) continue;
       falseEpisodes++;
       const c = cause(e.start, month, monthStart);
       causes.set(c, (causes.get(c) ?? 0) + 1);
