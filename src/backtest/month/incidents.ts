@@ -42,18 +42,18 @@ const DAY = 86400;
 
 /**
  * The fault's length, the tier meant for it and how soon it must fire, the other tiers ("Alert severity")
- * the fault rightly fires too, and how long its effects linger.
+ * the fault rightly fires too (logins answered 5xx count as failed logins), and how long its effects linger.
  */
 const SPEC: Readonly<Record<IncidentKind, { length: number; expect: Expectation; also: readonly string[]; settle: number; budget?: true; hour: readonly [number, number] }>> = {
   outage: { length: 12 * MIN, expect: { alert: "AuthServiceDown", severity: "critical", within: 5 * MIN }, also: ["PrometheusTargetDown warning"], settle: HOUR, budget: true, hour: [0, 24] },
-  "error-burst": { length: 25 * MIN, expect: { alert: "AuthHighErrorRate", severity: "critical", within: 10 * MIN }, also: ["AuthHighErrorRate warning"], settle: HOUR, budget: true, hour: [9, 20] },
+  "error-burst": { length: 25 * MIN, expect: { alert: "AuthHighErrorRate", severity: "critical", within: 10 * MIN }, also: ["AuthHighErrorRate warning", "AuthHighLoginFailureRate critical", "AuthHighLoginFailureRate warning"], settle: HOUR, budget: true, hour: [9, 20] },
   latency: { length: 30 * MIN, expect: { alert: "AuthLatencyHigh", severity: "critical", within: 15 * MIN }, also: ["AuthLatencyHigh warning", "AuthLoginLatencyHigh warning", "AuthRefreshLatencyHigh warning"], settle: HOUR, budget: true, hour: [9, 20] },
   "credential-stuffing": { length: 40 * MIN, expect: { alert: "AuthHighLoginFailureRate", severity: "critical", within: 10 * MIN }, also: ["AuthHighLoginFailureRate warning"], settle: HOUR, hour: [0, 24] },
   "refresh-reuse": { length: 1 * MIN, expect: { alert: "AuthRefreshTokenReuse", severity: "critical", within: 5 * MIN }, also: [], settle: 2 * HOUR, hour: [0, 24] },
   "rate-limit-burst": { length: 20 * MIN, expect: { alert: "AuthRateLimitSpike", severity: "critical", within: 10 * MIN }, also: ["AuthRateLimitSpike warning"], settle: HOUR, hour: [0, 24] },
   "registration-spike": { length: 40 * MIN, expect: { alert: "AuthRegistrationSpike", severity: "warning", within: 15 * MIN }, also: [], settle: HOUR, hour: [10, 18] },
   "invalid-token-spike": { length: 30 * MIN, expect: { alert: "AuthInvalidTokenSpike", severity: "warning", within: 15 * MIN }, also: ["AuthTokenValidationFailureRate warning"], settle: HOUR, hour: [10, 18] },
-  "database-down": { length: 8 * MIN, expect: { alert: "DatabaseDown", severity: "critical", within: 5 * MIN }, also: ["AuthHighErrorRate critical", "AuthHighErrorRate warning"], settle: HOUR, budget: true, hour: [0, 24] },
+  "database-down": { length: 8 * MIN, expect: { alert: "DatabaseDown", severity: "critical", within: 5 * MIN }, also: ["AuthHighErrorRate critical", "AuthHighErrorRate warning", "AuthHighLoginFailureRate critical", "AuthHighLoginFailureRate warning"], settle: HOUR, budget: true, hour: [0, 24] },
   "connections-high": { length: 30 * MIN, expect: { alert: "DatabaseConnectionsHigh", severity: "warning", within: 15 * MIN }, also: [], settle: HOUR, hour: [9, 20] },
   "database-errors": { length: 20 * MIN, expect: { alert: "DatabaseDeadlocks", severity: "warning", within: 15 * MIN }, also: ["AuthHighErrorRate warning"], settle: HOUR, budget: true, hour: [9, 20] },
   // The day's backup (02:00) does not run, nor the next: the last success ages past a day.
