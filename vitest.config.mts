@@ -17,6 +17,8 @@ const TOOL_TESTS = [
   "test/diff.test.ts",
   "test/diff.routing.test.ts",
   "test/diff.backtest.test.ts",
+  "test/backtest.engine.test.ts",
+  "test/backtest.agreement.test.ts",
 ];
 
 export default defineConfig({

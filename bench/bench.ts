@@ -1,10 +1,11 @@
 /**
- * npm run bench [-- --only synth|database|local|diff]
+ * npm run bench [-- --only synth|database|local|diff|quality]
  * Prints the numbers behind the speed targets; never asserts on them.
  *   synth: time to render every stack (goal: all stacks in under a second), rules rendered.
  *   database: backup, restore-verify and cleanup on 1M refresh tokens (bench/database.ts).
  *   local: every drill on a fresh local stack, time to page / floor (bench/local.ts).
  *   diff: npm run diff -- --all between two commits, median of 5 (bench/diff.ts).
+ *   quality: the prod rules backtested over a labelled month: recall, false pages (bench/quality.ts).
  */
 import { parseArgs } from "node:util";
 import { listStacks, loadStackSettings } from "../src/settings";
@@ -12,6 +13,7 @@ import { renderStack } from "../src/synth";
 import { main as databaseBench } from "./database";
 import { main as diffBench } from "./diff";
 import { main as localBench } from "./local";
+import { main as qualityBench } from "./quality";
 
 function benchSynth(): void {
   const stacks = listStacks();
@@ -47,6 +49,7 @@ async function run(): Promise<void> {
   if (!values.only || values.only === "database") await databaseBench();
   if (!values.only || values.only === "local") await localBench();
   if (!values.only || values.only === "diff") await diffBench();
+  if (!values.only || values.only === "quality") await qualityBench();
 }
 
 run().catch((e: unknown) => {

@@ -1,6 +1,6 @@
 /**
- * The backtest of `npm run diff -- --prometheus`: the `for` state machine on hand-made sequences,
- * then old and new rules replayed over a real Prometheus whose history was backfilled with promtool.
+ * The backtest of `npm run diff -- --prometheus` (the state machine's own tests: backtest.state.test.ts):
+ * old and new rules replayed over a real Prometheus whose history was backfilled with promtool.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -8,31 +8,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AlertRule } from "../src/diff/artifacts";
-import { backtest, backtestChanges, evaluationSteps, forStateMachine } from "../src/diff/backtest";
+import { backtest, backtestChanges } from "../src/diff/backtest";
 import type { StackDiff } from "../src/diff/compare";
 import { freePort, waitFor } from "./support/servers";
-
-describe("for state machine", () => {
-  const steps = evaluationSteps(0, 300, 30); // 0, 30, ..., 300
-  const at = (...ts: number[]) => new Set(ts);
-
-  it("fires once the condition held for `for`, and ends when it stops", () => {
-    expect(forStateMachine(steps, at(30, 60, 90, 120, 150), 60, 30)).toEqual([{ start: 90, end: 180 }]);
-  });
-  it("never fires when the condition breaks before `for` elapsed, and restarts pending after a gap", () => {
-    expect(forStateMachine(steps, at(30, 60, 120, 150), 60, 30)).toEqual([]);
-    expect(forStateMachine(steps, at(30, 60, 120, 150, 180), 60, 30)).toEqual([{ start: 180, end: 210 }]);
-  });
-  it("fires on the first evaluation without `for`, and keeps an episode open at the window's end", () => {
-    expect(forStateMachine(steps, at(0, 270, 300), 0, 30)).toEqual([
-      { start: 0, end: 30 },
-      { start: 270, end: 330 },
-    ]);
-  });
-  it("aligns evaluations to the interval", () => {
-    expect(evaluationSteps(50, 130, 30)).toEqual([60, 90, 120]);
-  });
-});
 
 describe("backtest against a real Prometheus", () => {
   const step = 30;

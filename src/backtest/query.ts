@@ -1,0 +1,68 @@
+/** The Prometheus HTTP API the backtest reads: range queries in chunks, instant queries. */
+
+export interface Series {
+  readonly labels: Readonly<Record<string, string>>;
+  /** Evaluation timestamp (seconds) → value. */
+  readonly values: Map<number, number>;
+}
+
+interface Sample {
+  metric: Record<string, string>;
+  values?: [number, string][];
+  value?: [number, string];
+}
+
+/** Prometheus refuses more than 11,000 points per series in one range query. */
+export const MAX_POINTS = 11_000;
+
+async function api(url: string, endpoint: string, params: Record<string, string>): Promise<{ resultType: string; result: Sample[] }> {
+  const base = url.replace(/\/$/, "");
+  const res = await fetch(`${base}/api/v1/${endpoint}`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(params).toString(),
+  }).catch((e: Error) => {
+    throw new Error(`${url}: ${e.message}${e.cause ? ` (${String((e.cause as Error).message ?? e.cause)})` : ""}`);
+  });
+  const text = await res.text();
+  let body: { status?: string; error?: string; data?: { resultType: string; result: Sample[] } };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    throw new Error(`${url}: ${endpoint} ${JSON.stringify(params.query)}: HTTP ${res.status}: ${text.slice(0, 200)}`);
+  }
+  if (body.status !== "success" || !body.data) throw new Error(`${url}: ${endpoint} ${JSON.stringify(params.query)}: ${body.error ?? res.statusText}`);
+  return body.data;
+}
+
+export const seriesKey = (labels: Readonly<Record<string, string>>): string => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+/**
+ * `expr` at every timestamp of `steps` (evenly spaced by `step`), in chunks of at most MAX_POINTS
+ * points; `onChunk` reports progress after each chunk.
+ */
+export async function queryRange(url: string, expr: string, steps: readonly number[], step: number, onChunk?: (done: number, total: number) => void): Promise<Map<string, Series>> {
+  const out = new Map<string, Series>();
+  for (let i = 0; i < steps.length; i += MAX_POINTS) {
+    const chunk = steps.slice(i, i + MAX_POINTS);
+    const data = await api(url, "query_range", { query: expr, start: String(chunk[0]), end: String(chunk[chunk.length - 1]), step: `${step}s` });
+    for (const m of data.result) {
+      const key = seriesKey(m.metric);
+      const s = out.get(key) ?? { labels: m.metric, values: new Map<number, number>() };
+      for (const [t, v] of m.values ?? []) s.values.set(Math.round(t * 1000) / 1000, Number(v));
+      out.set(key, s);
+    }
+    onChunk?.(Math.min(i + MAX_POINTS, steps.length), steps.length);
+  }
+  return out;
+}
+
+/** An instant query's vector at `time` (seconds). */
+export async function queryInstant(url: string, expr: string, time: number): Promise<{ labels: Record<string, string>; value: number; at: number }[]> {
+  const data = await api(url, "query", { query: expr, time: String(time) });
+  if (data.resultType === "scalar") {
+    const v = (data.result as unknown as [number, string]);
+    return [{ labels: {}, value: Number(v[1]), at: v[0] }];
+  }
+  return data.result.map((m) => ({ labels: m.metric, value: Number(m.value![1]), at: m.value![0] }));
+}
