@@ -80,17 +80,21 @@ function notified(received: Received[], endpoint: string): string[] {
 
 const has = (list: string[], name: string) => list.some((x) => x.includes(` ${name} `));
 
+/** The prod routing on a real Alertmanager delivering to a fresh sink; the maintenance window is off (proven on its own below). */
+async function startProdAlertmanager(): Promise<{ sink: Awaited<ReturnType<typeof startSink>>; am: Alertmanager; s: Settings }> {
+  const sink = await startSink();
+  const prepared = prepare(loadStackSettings("prod"), sink.url, (d) => (d.routing.maintenanceWindow.enabled = false));
+  return { sink, s: prepared.s, am: await startAlertmanager(prepared.file) };
+}
+
 describe("Alertmanager (prod routing) delivers, inhibits and reads secrets from files", () => {
   let sink: Awaited<ReturnType<typeof startSink>>;
   let am: Alertmanager;
   let s: Settings;
 
   beforeAll(async () => {
-    sink = await startSink();
-    // The maintenance window is proven on its own below; here it must not depend on the day CI runs.
-    const prepared = prepare(loadStackSettings("prod"), sink.url, (d) => (d.routing.maintenanceWindow.enabled = false));
-    s = prepared.s;
-    am = await startAlertmanager(prepared.file);
+    // Without the maintenance window: what is delivered must not depend on the day CI runs.
+    ({ sink, s, am } = await startProdAlertmanager());
     await post(am, [
       alertFor(s, "AuthRefreshTokenReuse", "critical", 1, { job: "auth" }),
       alertFor(s, "AuthCSRFFailures", "warning", 25, { job: "auth" }),
@@ -240,21 +244,20 @@ describe("Alertmanager maintenance window", () => {
 describe("Alertmanager inhibition while the service is down", () => {
   let sink: Awaited<ReturnType<typeof startSink>>;
   let am: Alertmanager;
+  let s: Settings;
 
   beforeAll(async () => {
-    sink = await startSink();
-    const prepared = prepare(loadStackSettings("prod"), sink.url, (d) => (d.routing.maintenanceWindow.enabled = false));
-    am = await startAlertmanager(prepared.file);
+    ({ sink, s, am } = await startProdAlertmanager());
     // Every alert carries env, as Prometheus' external labels and Loki's ruler external labels attach it.
-    const env = { env: prepared.s.environment };
+    const env = { env: s.environment };
     await post(am, [
-      alertFor(prepared.s, "AuthServiceDown", "critical", 0, { job: "auth-health", instance: "http://auth/health", ...env }),
-      alertFor(prepared.s, "DatabaseDown", "critical", 0, { job: "postgres", instance: "pg:9187", ...env }),
-      alertFor(prepared.s, "AuthHighLoginFailureRate", "critical", 0.5, { job: "auth", ...env }),
-      alertFor(prepared.s, "DatabaseConnectionsHigh", "warning", 0.9, { job: "postgres", instance: "pg:9187", ...env }),
-      alertFor(prepared.s, "AuthRefreshTokenReuse", "critical", 1, { job: "auth", ...env }),
-      alertFor(prepared.s, "AuthBruteForceSuspected", "warning", 40, { ip: "203.0.113.9", ...env }),
-      alertFor(prepared.s, "DatabaseRLSViolation", "warning", 2, env),
+      alertFor(s, "AuthServiceDown", "critical", 0, { job: "auth-health", instance: "http://auth/health", ...env }),
+      alertFor(s, "DatabaseDown", "critical", 0, { job: "postgres", instance: "pg:9187", ...env }),
+      alertFor(s, "AuthHighLoginFailureRate", "critical", 0.5, { job: "auth", ...env }),
+      alertFor(s, "DatabaseConnectionsHigh", "warning", 0.9, { job: "postgres", instance: "pg:9187", ...env }),
+      alertFor(s, "AuthRefreshTokenReuse", "critical", 1, { job: "auth", ...env }),
+      alertFor(s, "AuthBruteForceSuspected", "warning", 40, { ip: "203.0.113.9", ...env }),
+      alertFor(s, "DatabaseRLSViolation", "warning", 2, env),
     ]);
     // Security warnings wait the 30s group_wait; inhibited ones would have been sent with them.
     await waitFor("the availability pages", () => (has(notified(sink.received, "pagerduty"), "AuthServiceDown") && has(notified(sink.received, "pagerduty"), "DatabaseDown") ? true : undefined), 40_000);
@@ -290,10 +293,7 @@ describe("Alertmanager pages a second incident within a minute of the first one'
   let s: Settings;
 
   beforeAll(async () => {
-    sink = await startSink();
-    const prepared = prepare(loadStackSettings("prod"), sink.url, (d) => (d.routing.maintenanceWindow.enabled = false));
-    s = prepared.s;
-    am = await startAlertmanager(prepared.file);
+    ({ sink, s, am } = await startProdAlertmanager());
   }, 30_000);
 
   afterAll(async () => {
