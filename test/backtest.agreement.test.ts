@@ -78,7 +78,20 @@ describe("backtest agrees with the local stack's Prometheus", () => {
       150_000,
       500,
     );
-    // From the moment Prometheus evaluates: an expression that needs no data (Watchdog) is true before it ran.
+    // From the moment Prometheus evaluates: an expression that needs no data (Watchdog) is true before it ran,
+    // and "ready" (targets up) can come seconds before the first rule evaluation on a busy machine. Watchdog
+    // always fires, so its first ALERTS sample marks the first evaluation; one more interval covers every group.
+    const prometheus = localUrl(state.ports.prometheus);
+    await waitFor(
+      "Prometheus' first rule evaluation",
+      async () => {
+        const res = (await (await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent('ALERTS{alertname="Watchdog"}')}`)).json()) as { data: { result: unknown[] } };
+        return res.data.result.length > 0 ? true : undefined;
+      },
+      60_000,
+      500,
+    );
+    await sleep(Math.max(...stackRuleGroups("local").map((g) => g.interval)) * 1000);
     start = Math.ceil(Date.now() / 1000);
     const json = join(dir, "drills.json");
     const run = await cli(["drill", ...DRILLS, "--dir", dir, "--json", json]).done;
