@@ -4,34 +4,41 @@
 --
 --   AUTHWATCH_MIGRATE_PASSWORD=... AUTHWATCH_BACKUP_PASSWORD=... \
 --   AUTHWATCH_RESTORE_VERIFY_PASSWORD=... AUTHWATCH_TOKEN_CLEANUP_PASSWORD=... \
+--   AUTHWATCH_SERVICE_PASSWORD=... AUTHWATCH_ROLLBACK_PASSWORD=... \
 --   psql -X -v ON_ERROR_STOP=1 -d postgresql://admin@db:5432/auth -f postgres/roles.sql
 --
 -- Idempotent. Run it before the first migration (the migrate role then owns
--- the schema) and again after a migration that adds a table token-cleanup
--- cleans (its grants name tables). Passwords come from the environment
+-- the schema) and again after a migration that adds a table a grant below
+-- names (token-cleanup's tables, feature_flags, rollback_log). Passwords come from the environment
 -- (psql's \getenv), never from this file or a command line; an unset one
 -- leaves that role's password as it is. Role names may be changed with
 -- psql variables: -v migrate_role=... backup_role=... restore_verify_role=...
--- token_cleanup_role=...
+-- token_cleanup_role=... service_role=... rollback_role=...
 \set ON_ERROR_STOP on
 \if :{?migrate_role} \else \set migrate_role authwatch_migrate \endif
 \if :{?backup_role} \else \set backup_role authwatch_backup \endif
 \if :{?restore_verify_role} \else \set restore_verify_role authwatch_restore_verify \endif
 \if :{?token_cleanup_role} \else \set token_cleanup_role authwatch_token_cleanup \endif
+\if :{?service_role} \else \set service_role authwatch_service \endif
+\if :{?rollback_role} \else \set rollback_role authwatch_rollback \endif
 \getenv migrate_password AUTHWATCH_MIGRATE_PASSWORD
 \getenv backup_password AUTHWATCH_BACKUP_PASSWORD
 \getenv restore_verify_password AUTHWATCH_RESTORE_VERIFY_PASSWORD
 \getenv token_cleanup_password AUTHWATCH_TOKEN_CLEANUP_PASSWORD
+\getenv service_password AUTHWATCH_SERVICE_PASSWORD
+\getenv rollback_password AUTHWATCH_ROLLBACK_PASSWORD
 SET client_min_messages = warning;
 
 -- The roles: log in, nothing else cluster-wide; restore-verify alone may
 -- create databases (its scratch database, which it then owns and drops).
-SELECT format('CREATE ROLE %I', r) FROM unnest(ARRAY[:'migrate_role', :'backup_role', :'restore_verify_role', :'token_cleanup_role']) r
+SELECT format('CREATE ROLE %I', r) FROM unnest(ARRAY[:'migrate_role', :'backup_role', :'restore_verify_role', :'token_cleanup_role', :'service_role', :'rollback_role']) r
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) \gexec
 ALTER ROLE :"migrate_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 ALTER ROLE :"backup_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 ALTER ROLE :"restore_verify_role" LOGIN NOSUPERUSER CREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 ALTER ROLE :"token_cleanup_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+ALTER ROLE :"service_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+ALTER ROLE :"rollback_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 \if :{?migrate_password}
 ALTER ROLE :"migrate_role" PASSWORD :'migrate_password';
 \endif
@@ -43,6 +50,12 @@ ALTER ROLE :"restore_verify_role" PASSWORD :'restore_verify_password';
 \endif
 \if :{?token_cleanup_password}
 ALTER ROLE :"token_cleanup_role" PASSWORD :'token_cleanup_password';
+\endif
+\if :{?service_password}
+ALTER ROLE :"service_role" PASSWORD :'service_password';
+\endif
+\if :{?rollback_password}
+ALTER ROLE :"rollback_role" PASSWORD :'rollback_password';
 \endif
 -- Even a mistaken statement of the backup job cannot write.
 ALTER ROLE :"backup_role" SET default_transaction_read_only = on;
@@ -77,3 +90,25 @@ SELECT format('GRANT SELECT, DELETE ON %s TO %I', string_agg(t::text, ', '), :'t
   FROM unnest(ARRAY[to_regclass('public.refresh_tokens'), to_regclass('public.refresh_token_families')]) t
  WHERE t IS NOT NULL
 HAVING count(*) > 0 \gexec
+
+-- service: the auth service (and the local demo) reads the feature flags and
+-- LISTENs on their channel (LISTEN needs no privilege). Nothing else here:
+-- it never changes a flag.
+SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), :'service_role') \gexec
+GRANT USAGE ON SCHEMA public TO :"service_role";
+SELECT format('GRANT SELECT ON %s TO %I', t, :'service_role')
+  FROM to_regclass('public.feature_flags') t WHERE t IS NOT NULL \gexec
+
+-- rollback: the operator identity of `npm run flags` and `npm run rollback`
+-- (docs/rollback.md). Reads and changes flags (no DELETE: a flag is switched,
+-- never removed), appends to rollback_log (no UPDATE or DELETE: the log is
+-- history), and revokes refresh-token families: it may set revoked_at and
+-- read it, and see no other column of a session.
+SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), :'rollback_role') \gexec
+GRANT USAGE ON SCHEMA public TO :"rollback_role";
+SELECT format('GRANT SELECT, INSERT, UPDATE ON %s TO %I', t, :'rollback_role')
+  FROM to_regclass('public.feature_flags') t WHERE t IS NOT NULL \gexec
+SELECT format('GRANT SELECT, INSERT ON %s TO %I', t, :'rollback_role')
+  FROM to_regclass('public.rollback_log') t WHERE t IS NOT NULL \gexec
+SELECT format('GRANT SELECT (revoked_at), UPDATE (revoked_at) ON %s TO %I', t, :'rollback_role')
+  FROM to_regclass('public.refresh_token_families') t WHERE t IS NOT NULL \gexec

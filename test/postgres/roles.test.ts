@@ -17,6 +17,8 @@ const ROLES = {
   backup: { name: "authwatch_backup", env: "AUTHWATCH_BACKUP_PASSWORD", password: "bak-pw-2" },
   restoreVerify: { name: "authwatch_restore_verify", env: "AUTHWATCH_RESTORE_VERIFY_PASSWORD", password: "rv-pw-3" },
   cleanup: { name: "authwatch_token_cleanup", env: "AUTHWATCH_TOKEN_CLEANUP_PASSWORD", password: "tc-pw-4" },
+  service: { name: "authwatch_service", env: "AUTHWATCH_SERVICE_PASSWORD", password: "svc-pw-5" },
+  rollback: { name: "authwatch_rollback", env: "AUTHWATCH_ROLLBACK_PASSWORD", password: "rb-pw-6" },
 } as const;
 type Job = keyof typeof ROLES;
 const url = (job: Job, database = db) => pg.urlAs(ROLES[job].name, ROLES[job].password, database);
@@ -145,4 +147,51 @@ describe("roles.sql", () => {
     const ddl = await as("migrate", `BEGIN; CREATE TABLE allowed (id int); ROLLBACK;`);
     expect(ddl.code, ddl.stderr).toBe(0);
   });
+
+  it("the service role reads the flags, and nothing else", async () => {
+    expect((await as("service", `SELECT count(*) FROM feature_flags`)).stdout.trim()).toMatch(/^[1-9]\d*$/);
+    const listen = await as("service", `LISTEN feature_flags`);
+    expect(listen.code, listen.stderr).toBe(0);
+    for (const sql of [
+      ...writes,
+      `UPDATE feature_flags SET value = 'false' WHERE name = 'auth_enabled'`,
+      `INSERT INTO rollback_log (reason, actor, kind, outcome, actions, duration) VALUES ('r', 'a', 'rollback', 'completed', '[]', '0')`,
+      `SELECT count(*) FROM rollback_log`,
+      `SELECT count(*) FROM refresh_tokens`,
+      `SELECT count(*) FROM refresh_token_families`,
+    ]) {
+      await expectRefused("service", sql);
+    }
+  });
+
+  it("the rollback role changes flags, appends to rollback_log and revokes token families", async () => {
+    const allowed = await as(
+      "rollback",
+      `BEGIN;
+       UPDATE feature_flags SET value = 'true', updated_by = 'op', reason = 'test' WHERE name = 'auth_bypass';
+       INSERT INTO feature_flags (name, value, reason) VALUES ('auth_enabled', 'false', 'test')
+         ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, reason = EXCLUDED.reason;
+       SELECT name FROM feature_flags WHERE name = 'auth_bypass' FOR UPDATE;
+       INSERT INTO rollback_log (reason, actor, kind, outcome, actions, duration) VALUES ('r', 'a', 'rollback', 'completed', '[]', '0');
+       SELECT count(*) FROM rollback_log;
+       UPDATE refresh_token_families SET revoked_at = now() WHERE revoked_at IS NULL;
+       SELECT count(*) FROM refresh_token_families WHERE revoked_at IS NULL;
+       ROLLBACK;`,
+    );
+    expect(allowed.code, allowed.stderr).toBe(0);
+  });
+
+  it.each([
+    ...writes.filter((sql) => !sql.startsWith("UPDATE refresh_token_families SET revoked_at")),
+    `DELETE FROM feature_flags`,
+    `TRUNCATE feature_flags`,
+    `UPDATE rollback_log SET reason = 'rewritten'`,
+    `DELETE FROM rollback_log`,
+    `SELECT user_id FROM refresh_token_families`,
+    `UPDATE refresh_token_families SET revoked_at = NULL WHERE user_id = 1`,
+    `DELETE FROM refresh_token_families`,
+    `SELECT count(*) FROM refresh_tokens`,
+    `SELECT count(*) FROM schema_migrations`,
+    `ALTER TABLE feature_flags DISABLE TRIGGER feature_flags_notify`,
+  ])("the rollback role cannot: %s", (sql) => expectRefused("rollback", sql));
 });

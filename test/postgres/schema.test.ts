@@ -10,7 +10,7 @@ beforeAll(async () => {
   pg = await startPostgres();
   await pg.createDatabase(db);
   const migrated = await runJob("migrate.sh", { DATABASE_URL: pg.url(db) });
-  expect(migrated.stderr).toContain("2 migrations done");
+  expect(migrated.stderr).toMatch(/\d+ migrations done/);
   expect(migrated.code).toBe(0);
 });
 
