@@ -294,6 +294,17 @@ describe("npm run rollback", () => {
     }
   });
 
+  it("refuses to run while another rollback holds the database's rollback lock", () =>
+    withDatabase(async (url, admin) => {
+      await admin.query(`SELECT pg_advisory_lock(hashtext('authwatch.rollback'))`);
+      const r = await run(url, ["--reason", "errors", "--stack", "quiet"]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain("another rollback is running against this database right now; nothing was changed");
+      expect(await flagValues(admin)).toEqual(defaults());
+      await admin.query(`SELECT pg_advisory_unlock(hashtext('authwatch.rollback'))`);
+      expect((await run(url, ["--reason", "errors", "--stack", "quiet"])).code).toBe(0);
+    }));
+
   it("exits 2 on a bad command line or a template field it lacks, before connecting", async () => {
     const cases: [string[], RegExp][] = [
       [[], /--reason "<why>" is required/],
