@@ -2,6 +2,7 @@
 // rollback_log, the log line format, and command-line flag values.
 import { describe, expect, it } from "vitest";
 import { parseFlagValue } from "../src/flags/store";
+import { parseSettings } from "../src/settings";
 import { parseRollbackArgs } from "../src/rollback/args";
 import { flagsBeforeRollbacks, logLine, type LoggedRun } from "../src/rollback/log";
 
@@ -81,4 +82,22 @@ describe("parseFlagValue", () => {
     ["auth_groups", "[1]"],
     ["auth_nope", "true"],
   ])("refuses %s %j", (name, text) => expect(() => parseFlagValue(name, text)).toThrow(new RegExp(name)));
+});
+
+describe("the rollback settings block", () => {
+  const settings = (rollback: unknown) =>
+    parseSettings("t", { "authwatch:environment": "dev", "authwatch:routing": { mode: "chat-only", slackAuthChannel: "#t" }, "authwatch:rollback": rollback }, "Pulumi.t.yaml");
+
+  it("defaults to no webhook and seed 002's two hours", () => {
+    expect(settings(undefined).rollback).toEqual({ estimatedResolution: "2 hours" });
+    expect(settings({ statusPageWebhookUrl: "https://status.example.com/api/incidents" }).rollback.statusPageWebhookUrl).toBe("https://status.example.com/api/incidents");
+  });
+
+  it("refuses a webhook URL carrying a credential, and unknown keys, naming the setting", () => {
+    expect(() => settings({ statusPageWebhookUrl: "https://user:secret@status.example.com/x" })).toThrow(
+      /authwatch:rollback\.statusPageWebhookUrl: must not carry a user or password/,
+    );
+    expect(() => settings({ webhook: "https://status.example.com" })).toThrow(/authwatch:rollback: .*"webhook"/);
+    expect(() => settings({ statusPageWebhookUrl: "not a url" })).toThrow(/authwatch:rollback\.statusPageWebhookUrl: must be an absolute URL/);
+  });
 });
