@@ -74,8 +74,8 @@ function applyChanges(dir: string): void {
   );
   edit(dir, "dashboards/security.ts", 'linkedFrom: ["AuthCSRFFailures"]', () => 'linkedFrom: ["AuthCSRFFailures", "AuthCSRFFailureBurst"]');
   edit(dir, "alerts/availability.ts", /\n\s*errorTier\("warning",[^\n]*/, () => "");
-  fs.writeFileSync(path.join(dir, "postgres/migrations/0003_audit_log.up.sql"), "CREATE TABLE audit_log (id bigint PRIMARY KEY);\n");
-  fs.writeFileSync(path.join(dir, "postgres/migrations/0003_audit_log.down.sql"), "DROP TABLE audit_log;\n");
+  fs.writeFileSync(path.join(dir, "postgres/migrations/0099_audit_log.up.sql"), "CREATE TABLE audit_log (id bigint PRIMARY KEY);\n");
+  fs.writeFileSync(path.join(dir, "postgres/migrations/0099_audit_log.down.sql"), "DROP TABLE audit_log;\n");
 }
 
 function cli(dir: string, ...args: string[]) {
@@ -149,7 +149,7 @@ describe("npm run diff", () => {
   });
 
   it("names the migration and the shorter security-log retention", () => {
-    expect(diff.migrations.added).toEqual(["0003_audit_log.down.sql", "0003_audit_log.up.sql"]);
+    expect(diff.migrations.added).toEqual(["0099_audit_log.down.sql", "0099_audit_log.up.sql"]);
     expect(diff.securityRetentionShortened).toEqual({ old: `${oldSecurityDays} days`, new: `${newSecurityDays} days` });
   });
 
@@ -178,7 +178,7 @@ describe("npm run diff", () => {
     expect(summary).toContain("Pages more:\n    - prod: AuthCSRFFailureBurst critical added: now pages (slack-security, pagerduty-critical)\n    - prod: AuthCSRFFailures critical added: now pages (slack-security, pagerduty-critical)");
     expect(summary).toContain(`Pages differently:\n    - prod: AuthHighErrorRate critical: threshold > ${pct(oldRatio)} → > ${pct(newRatio)}`);
     expect(summary).toContain(`Security-log retention shortened:\n    - prod: security logs kept ${oldSecurityDays} days → ${newSecurityDays} days`);
-    expect(summary).toContain("Migration to run:\n    - prod: 0003_audit_log.up.sql");
+    expect(summary).toContain("Migration to run:\n    - prod: 0099_audit_log.up.sql");
     expect(summary).toContain("prod: AuthHighErrorRate warning removed (was → slack-auth)");
     expect(git(repo, "worktree", "list").split("\n")).toHaveLength(1);
     expect(tmpDirsBefore()).toBe(tmpCount);
