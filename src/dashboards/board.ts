@@ -203,7 +203,11 @@ export class Board {
           .step("60s"),
       );
     if (s.grafana.postgres) {
-      b.withVariable(datasourceVariable(VAR.postgres, "postgres", POSTGRES_DATASOURCE_TYPE, "PostgreSQL", "rollback annotation", s.grafana.postgresUid).hide(dashboard.VariableHide.HideVariable));
+      b.withVariable(
+        datasourceVariable(VAR.postgres, "postgres", POSTGRES_DATASOURCE_TYPE, "PostgreSQL", "", s.grafana.postgresUid)
+          .description("The PostgreSQL the Rollbacks annotation reads rollback_log from: this stack's data source.")
+          .hide(dashboard.VariableHide.HideVariable),
+      );
       b.annotation(rollbackAnnotation());
     }
     b.link(
