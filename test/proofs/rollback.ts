@@ -64,6 +64,12 @@ export function rollbackProofs(s: Settings): AlertProof[] {
           firing: [engaged("auth_bypass", 1, "warning")],
         },
         {
+          name: "a rollback (the bypass on, then authentication off) is one alert per flag",
+          series: [enabledOff(), flag("auth_bypass", 0, runs([0, on - 1], [1, total - on + 1]))],
+          at: `${on + 1}m`,
+          firing: [engaged("auth_enabled", 0, "warning"), engaged("auth_bypass", 1, "warning")],
+        },
+        {
           name: "one instance of two off is engaged",
           series: [enabledOff(0), flag("auth_enabled", 1, gauge(1, total))],
           at: `${on + 1}m`,
