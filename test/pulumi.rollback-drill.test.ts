@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadStackSettings, parseSettings } from "../src/settings";
 import { renderStack } from "../src/synth";
 import { networkPolicies } from "../src/pulumi/network";
+import { mustParseDuration } from "../src/duration";
 import { DRILL_COMMAND, ROLLBACK_DRILL, ROLLBACK_DRILL_SECRET } from "../src/pulumi/rollback-drill";
 import { deployableConfig, FAKE_SECRETS, isSecretMarker, ofType, one, runProgram, unwrapSecrets, withoutSecrets, type Config } from "./support/pulumi";
 
@@ -35,7 +36,7 @@ describe("the rollback drill CronJob", () => {
     expect(cron).toMatchObject({ schedule: d.schedule, timeZone: settings.cluster!.jobs.timeZone, concurrencyPolicy: "Forbid" });
     expect(program.rollbackDrillSchedule).toBe(d.schedule);
     const job = cron.jobTemplate.spec;
-    expect(job.activeDeadlineSeconds).toBe(15 * 60);
+    expect(job.activeDeadlineSeconds).toBe(mustParseDuration(d.activeDeadline));
     const pod = job.template.spec;
     const [container, ...others] = pod.containers;
     expect(others).toEqual([]);

@@ -229,6 +229,8 @@ describe("stack settings", () => {
     expect(problems({ "authwatch:thresholds": { killSwitch: { rollbackWindow: "5m" } } })).toEqual([expect.stringMatching(/^authwatch:thresholds\.killSwitch\.rollbackWindow: must be at least 10m/)]);
     expect(problems({ "authwatch:thresholds": { killSwitch: { rollbackWindow: "2d" } } })).toEqual([expect.stringMatching(/^authwatch:thresholds\.killSwitch\.rollbackWindow: must be at most 24h/)]);
     expect(problems({ "authwatch:thresholds": { killSwitch: { rollbackWindow: "10m" } } })).toEqual([]);
+    // Issue 14's number: no successful rollback drill in 35 days (seed 002 drills monthly).
+    expect(s.thresholds.rollbackDrill.maxAge).toBe("35d");
   });
 
   it("refuses grafana:auth as plain text and accepts it as a secret", () => {
