@@ -12,7 +12,7 @@ import { renderStack } from "../src/synth";
 import { networkPolicies } from "../src/pulumi/network";
 import { mustParseDuration } from "../src/duration";
 import { DRILL_COMMAND, ROLLBACK_DRILL, ROLLBACK_DRILL_SECRET } from "../src/pulumi/rollback-drill";
-import { deployableConfig, FAKE_SECRETS, isSecretMarker, ofType, one, runProgram, unwrapSecrets, withoutSecrets, type Config } from "./support/pulumi";
+import { deployableConfig, FAKE_SECRETS, isSecretMarker, one, runProgram, unwrapSecrets, withoutSecrets, type Config } from "./support/pulumi";
 
 const CRONJOB = "kubernetes:batch/v1:CronJob";
 const DRILL_URL = FAKE_SECRETS.rollbackDrillDatabaseUrl;
