@@ -16,6 +16,8 @@ import { ScrapeTargets } from "./src/pulumi/scraping";
 import { LokiStack } from "./src/pulumi/loki";
 import { LogShipper } from "./src/pulumi/alloy";
 import { DatabaseJobs } from "./src/pulumi/database";
+import { RollbackDrill } from "./src/pulumi/rollback-drill";
+import { rollbackDrillRuns } from "./src/settings";
 import { NetworkPolicies } from "./src/pulumi/network";
 import { GrafanaDelivery } from "./src/pulumi/grafana";
 import { dashboardFile } from "./src/render/grafana";
@@ -47,6 +49,8 @@ const loki = new LokiStack("logs", { settings, rendered, ...(aws ? { aws } : {})
 new LogShipper("log-shipper", { settings, rendered }, { dependsOn: [loki] });
 const jobs = new DatabaseJobs("database-jobs", { settings, rendered, ...(aws ? { aws } : {}) }, inNamespace);
 new NetworkPolicies("network-policies", { settings, routing: rendered.routing }, inNamespace);
+/** The monthly rollback drill, where the stack runs it (cluster.rollbackDrill; on by default in staging). */
+const drill = rollbackDrillRuns(settings) ? new RollbackDrill("rollback-drill", { settings }, inNamespace) : undefined;
 
 /** Dashboards, folder and data sources through the Grafana API, or ConfigMaps for the Grafana sidecar (settings grafana.delivery). */
 const grafana = new GrafanaDelivery(
@@ -74,6 +78,8 @@ export const backupBucket = aws?.backupBucket;
 export const lokiBucket = aws?.lokiBucket;
 export const backupDestination = jobs.backupDestination;
 export const migrationJob = jobs.migrationJob;
+/** The rollback drill's schedule, where the stack runs it. */
+export const rollbackDrillSchedule = drill?.schedule;
 /** Dashboard uid → the URL on-call engineers open (alerts' dashboard_url points into these). */
 export const dashboardUrls = grafana.dashboardUrls;
 export const grafanaDelivery = grafana.delivery;

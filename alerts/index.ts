@@ -13,6 +13,7 @@ import { databaseAlerts } from "./database";
 import { monitoringAlerts } from "./monitoring";
 import { performanceAlerts } from "./performance";
 import { recordingRules } from "./recording";
+import { rollbackAlerts } from "./rollback";
 import { securityAlerts, securityLogAlerts } from "./security";
 import { sloRuleGroups } from "./slo";
 
@@ -25,6 +26,7 @@ export function prometheusRuleGroups(s: Settings): PromRuleGroup[] {
     securityAlerts(s),
     databaseAlerts(s),
     backupAlerts(s),
+    rollbackAlerts(s),
     ...sloRuleGroups(s),
     monitoringAlerts(s),
   ];

@@ -122,3 +122,31 @@ export function databaseJobFailures(jobs: { backup: string; verify: string; clea
 
 /** AuthDatabaseErrors and its panel: the window the service's database errors are counted over (see the rule's comment). */
 export const DATABASE_ERRORS_WINDOW = "90s";
+
+/**
+ * How far back AuthKillSwitchEngaged and its panel look for an engaged kill switch: a pod restart or a
+ * missed scrape shorter than this does not reset how long it has been engaged, and switching it off
+ * and on again within it is not an undo (the alert resolves this long after the undo).
+ */
+export const KILL_SWITCH_BRIDGE = "5m";
+
+/**
+ * AuthKillSwitchEngaged: per flag, auth_enabled at 0 on any instance (min) or auth_bypass at 1 on any
+ * instance (max) at any sample of the last KILL_SWITCH_BRIDGE. The value is the flag's (0 or 1).
+ */
+export function killSwitchEngaged(m: Matchers<"auth_feature_flag">, by: readonly string[]): string {
+  const enabled = sel("auth_feature_flag", { ...m, flag: "auth_enabled" });
+  const bypass = sel("auth_feature_flag", { ...m, flag: "auth_bypass" });
+  const keep = [...by, "flag"];
+  return `(${agg("min", keep, `min_over_time(${enabled}[${KILL_SWITCH_BRIDGE}])`)} == 0) or (${agg("max", keep, `max_over_time(${bypass}[${KILL_SWITCH_BRIDGE}])`)} == 1)`;
+}
+
+/**
+ * AuthRolloutChanged: the rollout percentage now (highest of the instances), where it moved within `window`.
+ * The change is counted on the service-wide value (a subquery at the evaluation interval), so a pod that
+ * restarts or a scrape gap is no change, and a change a pod picked up while restarting still is.
+ */
+export function rolloutChanged(m: Matchers<"auth_feature_flag">, by: readonly string[], window: string): string {
+  const rollout = agg("max", by, sel("auth_feature_flag", { ...m, flag: "auth_rollout_percentage" }));
+  return `${rollout} and on (${by.join(", ")}) (changes((${rollout})[${window}:]) > 0)`;
+}

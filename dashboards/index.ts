@@ -6,10 +6,11 @@ import { databaseDashboard } from "./database";
 import { monitoringDashboard } from "./monitoring";
 import { overviewDashboard } from "./overview";
 import { performanceDashboard } from "./performance";
+import { rollbackDashboard } from "./rollback";
 import { securityDashboard } from "./security";
 import { sloDashboard } from "./slo";
 
-export const DASHBOARDS = [overviewDashboard, securityDashboard, performanceDashboard, databaseDashboard, sloDashboard, monitoringDashboard] as const;
+export const DASHBOARDS = [overviewDashboard, securityDashboard, performanceDashboard, databaseDashboard, sloDashboard, monitoringDashboard, rollbackDashboard] as const;
 
 /** The alerting rules of a catalog by name (every tier of a name under one key). */
 export function alertsByName(prometheus: readonly PromRuleGroup[], loki: readonly LogRuleGroup[]): Map<string, AlertRule[]> {

@@ -122,6 +122,14 @@ export const PANELS = {
     rowLoki: 103,
     lokiRuleEvaluationFailures: 10,
   },
+  rollback: {
+    rowKillSwitch: 100,
+    killSwitch: 1,
+    flagStates: 2,
+    rolloutPercentage: 3,
+    rowDrill: 101,
+    drillAge: 4,
+  },
 } as const;
 
 /**

@@ -6,4 +6,5 @@ export const DASHBOARD_UIDS = {
   database: "auth-database",
   slo: "auth-slo",
   monitoring: "monitoring-health",
+  rollback: "auth-rollback",
 } as const;

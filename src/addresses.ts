@@ -17,4 +17,7 @@ export function dashboardUrl(s: Settings, uid: string, panel?: number): string {
 }
 
 /** Names the data sources get in Grafana (delivery creates them with the settings' uids; dashboards' variables default to them). */
-export const DATASOURCE_NAMES = { prometheus: "authwatch Prometheus", loki: "authwatch Loki", alertmanager: "authwatch Alertmanager" } as const;
+export const DATASOURCE_NAMES = { prometheus: "authwatch Prometheus", loki: "authwatch Loki", alertmanager: "authwatch Alertmanager", postgres: "authwatch PostgreSQL" } as const;
+
+/** Grafana's plugin id of the PostgreSQL data source (core since Grafana 10.3; "postgres" before). */
+export const POSTGRES_DATASOURCE_TYPE = "grafana-postgresql-datasource";

@@ -14,6 +14,7 @@ export const COMPONENTS = {
   blackboxExporter: "blackbox-exporter",
   postgresExporter: "postgres-exporter",
   databaseJobs: "database-jobs",
+  rollbackDrill: "rollback-drill",
 } as const;
 
 /** The ports of those components (their Services, scrape targets and NetworkPolicies). */

@@ -5,6 +5,7 @@
  * carries, so an expression builder cannot name a metric or label that does
  * not exist, and the validator can reject hand-written PromQL that does.
  */
+import { FLAG_NAMES } from "./flags/catalog";
 
 /** Labels attached by scraping, present on every scraped series. */
 export const SCRAPE_LABELS = ["job", "instance", "namespace", "env"] as const;
@@ -79,6 +80,12 @@ export const METRICS = {
     values: { error_type: ["database", "upstream", "internal", "validation"] },
     help: "Auth errors by type",
   }),
+  auth_feature_flag: m({
+    type: "gauge",
+    labels: ["flag"],
+    values: { flag: FLAG_NAMES },
+    help: "A feature flag as the service applies it (src/flags/catalog.ts flagGaugeValue: 1/0 for a switch, 0-100 for the rollout percentage, the number of groups)",
+  }),
 
   // Blackbox exporter probing /health (job "auth-health").
   probe_success: m({ type: "gauge", labels: [], help: "1 when the probe succeeded" }),
@@ -93,7 +100,7 @@ export const METRICS = {
   pg_locks_count: m({ type: "gauge", labels: ["datname", "mode"], help: "Locks by database and mode" }),
   pg_stat_activity_max_tx_duration: m({ type: "gauge", labels: ["datname", "state"], help: "Age in seconds of the oldest transaction by database and state" }),
 
-  // Batch jobs through the Pushgateway (jobs "pg-backup", "restore-verify", "token-cleanup").
+  // Batch jobs through the Pushgateway (jobs "pg-backup", "restore-verify", "token-cleanup", "rollback-drill").
   backup_last_success_timestamp_seconds: m({ type: "gauge", labels: ["database"], help: "Unix time of the last successful backup" }),
   backup_size_bytes: m({ type: "gauge", labels: ["database"], help: "Size of the last backup" }),
   backup_duration_seconds: m({ type: "gauge", labels: ["database"], help: "Duration of the last backup" }),
@@ -105,6 +112,8 @@ export const METRICS = {
   restore_verify_last_failure_timestamp_seconds: m({ type: "gauge", labels: ["database"], help: "Unix time of the last failed restore verification" }),
   refresh_token_cleanup_last_success_timestamp_seconds: m({ type: "gauge", labels: [], help: "Unix time of the last successful token-cleanup run" }),
   refresh_token_cleanup_last_failure_timestamp_seconds: m({ type: "gauge", labels: [], help: "Unix time of the last failed token-cleanup run" }),
+  // The monthly rollback drill (job "rollback-drill"): `npm run rollback -- --dry-run --drill` pushes it on success.
+  rollback_drill_last_success_timestamp_seconds: m({ type: "gauge", labels: ["stack"], help: "Unix time of the last successful rollback drill against the stack's database" }),
 
   // Kubernetes (cAdvisor, kube-state-metrics).
   container_memory_working_set_bytes: m({ type: "gauge", labels: ["pod", "container"], help: "Container working set" }),
@@ -161,7 +170,9 @@ export const SERIES: ReadonlyMap<string, SeriesInfo> = (() => {
 /**
  * The auth service's log events (docs/telemetry.md "Logs"). The log shipper
  * labels exactly these `category="security"` (kept 1 year), every other line
- * `category="app"`.
+ * `category="app"`. The kill switch's events are among them: who turned
+ * authentication off or bypassed it, when and why, is what a security
+ * investigation of that window asks first, a year later too.
  */
 export const SECURITY_LOG_EVENTS = [
   "auth.login.success",
@@ -174,13 +185,20 @@ export const SECURITY_LOG_EVENTS = [
   "auth.ratelimit.exceeded",
   "auth.csrf.failure",
   "auth.account.lockout",
+  "auth.flag.changed",
+  "auth.rollback",
 ] as const;
 
-/** Every event of the contract: the security events, then the rest (the shipper labels those `category="app"`). */
-export const LOG_EVENTS = [...SECURITY_LOG_EVENTS, "auth.flag.changed", "auth.rollback"] as const;
+/** Every event of the contract (today every one is a security event; a new event says which it is here). */
+export const LOG_EVENTS = [...SECURITY_LOG_EVENTS] as const;
 
-/** Fields of the auth service's JSON log lines (docs/telemetry.md "Logs"). */
-export const LOG_FIELDS = ["evt", "at", "level", "userId", "email", "deviceId", "familyId", "ip", "country", "reason"] as const;
+/**
+ * Fields of the auth service's JSON log lines (docs/telemetry.md "Logs"). The
+ * flag and rollback events carry `flag`, `value` (the new value as JSON),
+ * `actor` (who ran the command), `reason`, and per rollback step `step`,
+ * `outcome` (done, skipped, failed, planned) and `durationMs`.
+ */
+export const LOG_FIELDS = ["evt", "at", "level", "userId", "email", "deviceId", "familyId", "ip", "country", "reason", "flag", "value", "actor", "step", "outcome", "durationMs"] as const;
 
 /** Stream labels of the logs and their bounded values (null: any value), docs/telemetry.md "Logs". */
 export const LOG_STREAM_LABELS = {

@@ -9,7 +9,7 @@ import { parser as logqlParser } from "@grafana/lezer-logql";
 import type { SyntaxNode, Tree } from "@lezer/common";
 import type { AlertRule, LogRuleGroup, PromRuleGroup } from "./model";
 import { CATEGORIES, SERVICES, SEVERITIES } from "./model";
-import { LOG_FIELDS, LOG_STREAM_LABELS, PII_LABELS, SECURITY_LOG_EVENTS, SERIES } from "./telemetry";
+import { LOG_EVENTS, LOG_FIELDS, LOG_STREAM_LABELS, PII_LABELS, SERIES } from "./telemetry";
 import { parseDuration } from "./duration";
 import { templateProblems } from "./gotemplate";
 
@@ -120,7 +120,7 @@ export function logqlProblems(expr: string, opts: { readonly metricOnly?: boolea
           const value = unquote(text(expr, str));
           // Literal values, and regexes that are plain alternations of literals, must be events of the contract.
           const events = op === "=" || op === "!=" ? [value] : /^[A-Za-z0-9_.|]+$/.test(value) ? value.split("|") : [];
-          for (const e of events) if (!(SECURITY_LOG_EVENTS as readonly string[]).includes(e)) problems.push(`evt="${e}" is not a log event of the contract`);
+          for (const e of events) if (!(LOG_EVENTS as readonly string[]).includes(e)) problems.push(`evt="${e}" is not a log event of the contract`);
         }
       }
       if (n.name !== "Selector") return;

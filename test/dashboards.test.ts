@@ -43,7 +43,7 @@ describe.each(listStacks())("dashboards of stack %s", (stack) => {
   const s = loadStackSettings(stack);
   const { dashboards, alerts, records, catalog } = build(s);
 
-  it("builds the six reserved dashboards, and they pass validation", () => {
+  it("builds the reserved dashboards, and they pass validation", () => {
     expect(dashboards.map((d) => d.uid)).toEqual(Object.values(DASHBOARD_UIDS));
     expect(dashboardProblems(catalog)).toEqual([]);
     for (const d of dashboards) expect(d.model.schemaVersion).toBe(42);
@@ -129,7 +129,7 @@ describe.each(listStacks())("dashboards of stack %s", (stack) => {
   it("takes the data source uids of the stack and never a fixed uid in a query", () => {
     for (const d of dashboards) {
       const vars = d.model.templating.list ?? [];
-      expect(vars.map((v) => v.name)).toEqual(["prometheus", "loki", "env", "instance"]);
+      expect(vars.map((v) => v.name)).toEqual(["prometheus", "loki", "env", "instance", ...(s.grafana.postgres ? ["postgres"] : [])]);
       expect(vars[0]!.current?.value).toBe(s.grafana.prometheusUid);
       expect(vars[1]!.current?.value).toBe(s.grafana.lokiUid);
       for (const p of panels(d).filter((x) => x.type !== "row")) {

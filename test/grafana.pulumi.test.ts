@@ -10,7 +10,9 @@ import { parseSettings } from "../src/settings";
 import { renderStack } from "../src/synth";
 import { DASHBOARD_UIDS } from "../dashboards/uids";
 import { inClusterUrls } from "../src/pulumi/cluster";
-import { deployableConfig, PROVIDER_FAKE_SECRETS, runProgram as run, SECRET_SIG, unwrapSecrets, type Config, type Registered } from "./support/pulumi";
+import { POSTGRES_DATASOURCE_TYPE } from "../src/addresses";
+import { GRAFANA_POSTGRES_PASSWORD_ENV, GRAFANA_POSTGRES_SECRET } from "../src/pulumi/grafana";
+import { deployableConfig, FAKE_SECRETS, isSecretMarker, PROVIDER_FAKE_SECRETS, runProgram as run, SECRET_SIG, unwrapSecrets, type Config, type Registered } from "./support/pulumi";
 
 /** Data sources in the order Prometheus, Loki, Alertmanager (registration order under mocks is not guaranteed). */
 const byType = (sources: Record<string, any>[]): Record<string, any>[] => {
@@ -46,7 +48,8 @@ describe("delivery through the Grafana API", () => {
     const folders = ofType(resources, "grafana:oss/folder:Folder");
     expect(folders.map((f) => f.inputs)).toEqual([{ uid: "authwatch", title: "Authentication" }]);
 
-    const sources = byType(ofType(resources, "grafana:oss/dataSource:DataSource").map((d) => d.inputs));
+    // The PostgreSQL data source of the rollback annotations has its own tests below.
+    const sources = byType(ofType(resources, "grafana:oss/dataSource:DataSource").map((d) => d.inputs).filter((d) => d.type !== POSTGRES_DATASOURCE_TYPE));
     expect(sources.map((d) => [d.type, d.uid])).toEqual([
       ["prometheus", "authwatch-prometheus"],
       ["loki", "authwatch-loki"],
@@ -96,7 +99,7 @@ describe("delivery through the Grafana API", () => {
       ...config(),
       "authwatch:grafana": { prometheusUid: "prom-staging", lokiUid: "loki-staging", alertmanagerUid: "am-staging" },
     });
-    expect(byType(ofType(resources, "grafana:oss/dataSource:DataSource").map((d) => d.inputs)).map((d) => d.uid)).toEqual(["prom-staging", "loki-staging", "am-staging"]);
+    expect(byType(ofType(resources, "grafana:oss/dataSource:DataSource").map((d) => d.inputs).filter((d) => d.type !== POSTGRES_DATASOURCE_TYPE)).map((d) => d.uid)).toEqual(["prom-staging", "loki-staging", "am-staging"]);
     const overview = ofType(resources, "grafana:oss/dashboard:Dashboard").find((d) => d.name.endsWith("auth-overview"))!;
     const model = JSON.parse(overview.inputs.configJson);
     expect(model.templating.list.find((v: any) => v.name === "prometheus").current.value).toBe("prom-staging");
@@ -116,9 +119,10 @@ describe("delivery through the Grafana sidecar", () => {
     expect(resources.filter((r) => r.type.startsWith("grafana:") || r.type === "pulumi:providers:grafana")).toEqual([]);
 
     const maps = delivered(resources, "kubernetes:core/v1:ConfigMap").map((r) => r.inputs);
-    expect(maps).toHaveLength(7);
+    const uids = Object.values(DASHBOARD_UIDS);
+    expect(maps).toHaveLength(uids.length + 1);
     const dashboards = maps.filter((m) => m.metadata.labels.grafana_dashboard === "1");
-    expect(dashboards).toHaveLength(6);
+    expect(dashboards).toHaveLength(uids.length);
     for (const m of dashboards) {
       expect(m.metadata.namespace).toBe("observability");
       expect(m.metadata.annotations).toEqual({ grafana_folder: "Authentication" });
@@ -133,7 +137,7 @@ describe("delivery through the Grafana sidecar", () => {
     const [sources] = maps.filter((m) => m.metadata.labels.grafana_datasource === "1");
     const provisioning = yaml.load(sources!.data["authwatch-datasources.yaml"]) as { apiVersion: number; datasources: { uid: string; type: string }[] };
     expect(provisioning.apiVersion).toBe(1);
-    expect(provisioning.datasources.map((d) => [d.type, d.uid])).toEqual([
+    expect(provisioning.datasources.filter((d) => d.type !== POSTGRES_DATASOURCE_TYPE).map((d) => [d.type, d.uid])).toEqual([
       ["prometheus", "authwatch-prometheus"],
       ["loki", "authwatch-loki"],
       ["alertmanager", "authwatch-alertmanager"],
@@ -142,5 +146,61 @@ describe("delivery through the Grafana sidecar", () => {
     expect(loki.jsonData.httpHeaderName1).toBe("X-Scope-OrgID");
     expect(loki.secureJsonData).toEqual({ httpHeaderValue1: parseSettings("prod", config(), "stacks/Pulumi.prod.yaml").loki.tenant });
     expect(program.grafanaDelivery).toBe("sidecar");
+  });
+});
+
+describe("the PostgreSQL data source of the rollback annotations", () => {
+  const PASSWORD = FAKE_SECRETS.grafanaPostgresPassword;
+  const pg = { host: "auth-db.test.example.internal:6432", database: "auth_test" };
+  /** prod's config with this data source (whatever prod's own file says), delivered through the API or the sidecar. */
+  const config = (grafana: Record<string, unknown> = {}, omit: string[] = []): Config => {
+    const c = stackConfig("prod", omit);
+    return { ...c, "grafana:url": "https://grafana.internal.example.com", "grafana:auth": { secure: "v1:ciphertext" }, "authwatch:grafana": { postgres: pg, postgresUid: "pg-test", ...grafana } };
+  };
+  const sidecar = (): Config => {
+    const c = config({ delivery: "sidecar", sidecarNamespace: "observability" });
+    return { ...c, "authwatch:cluster": { ...(c["authwatch:cluster"] as object), namespace: "observability" } };
+  };
+  const postgresSources = (resources: Registered[]) => ofType(resources, "grafana:oss/dataSource:DataSource").filter((d) => d.inputs.type === POSTGRES_DATASOURCE_TYPE);
+
+  it("through the API: the read-only user, TLS, the password only as a secret in secureJsonData", async () => {
+    const { resources } = await runProgram(config());
+    const [source, ...more] = postgresSources(resources);
+    expect(more).toEqual([]);
+    expect(source!.inputs).toMatchObject({ name: "authwatch PostgreSQL", uid: "pg-test", url: pg.host, username: "authwatch_grafana", accessMode: "proxy", isDefault: false });
+    expect(JSON.parse(source!.inputs.jsonDataEncoded)).toMatchObject({ database: pg.database, sslmode: "require" });
+    expect(isSecretMarker(source!.wire.secureJsonDataEncoded)).toBe(true);
+    expect(JSON.parse(unwrapSecrets(source!.wire.secureJsonDataEncoded))).toEqual({ password: PASSWORD });
+    for (const r of resources.filter((x) => x !== source)) expect(JSON.stringify(r.inputs), `${r.type} ${r.name}`).not.toContain(PASSWORD);
+    expect(JSON.stringify({ ...source!.wire, secureJsonDataEncoded: null })).not.toContain(PASSWORD);
+  });
+
+  it("through the sidecar: the provisioning file names Grafana's environment variable, the chart reads it from a Secret", async () => {
+    const { resources } = await runProgram(sidecar());
+    const [maps] = [delivered(resources, "kubernetes:core/v1:ConfigMap").map((r) => r.inputs).filter((m) => m.metadata.labels.grafana_datasource === "1")];
+    const file = maps![0]!.data["authwatch-datasources.yaml"] as string;
+    const source = (yaml.load(file) as { datasources: Record<string, any>[] }).datasources.find((d) => d.type === POSTGRES_DATASOURCE_TYPE)!;
+    expect(source).toMatchObject({ uid: "pg-test", url: pg.host, user: "authwatch_grafana", jsonData: { database: pg.database, sslmode: "require" } });
+    expect(source.secureJsonData).toEqual({ password: `$__env{${GRAFANA_POSTGRES_PASSWORD_ENV}}` });
+    for (const r of resources.filter((x) => x.type.includes("ConfigMap"))) expect(JSON.stringify(r.inputs), r.name).not.toContain(PASSWORD);
+
+    const secret = ofType(resources, "kubernetes:core/v1:Secret").find((r) => r.name === GRAFANA_POSTGRES_SECRET)!;
+    expect(unwrapSecrets(secret.wire.stringData)).toEqual({ password: PASSWORD });
+    expect(isSecretMarker(secret.wire.stringData) || isSecretMarker(secret.wire.stringData?.password)).toBe(true);
+    const chart = ofType(resources, "kubernetes:helm.sh/v4:Chart").find((r) => r.name === "kube-prometheus-stack")!;
+    const values = unwrapSecrets(chart.inputs.values);
+    expect(values.grafana.envValueFrom).toEqual({ [GRAFANA_POSTGRES_PASSWORD_ENV]: { secretKeyRef: { name: GRAFANA_POSTGRES_SECRET, key: "password" } } });
+    expect(JSON.stringify(chart.inputs)).not.toContain(PASSWORD);
+  });
+
+  it("lets Grafana reach the database's port", async () => {
+    const { resources } = await runProgram(config());
+    const policy = ofType(resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy").find((r) => r.name === "grafana-allow")!;
+    const egress = unwrapSecrets(policy.inputs.spec).egress as { to?: unknown[]; ports: { port?: number }[] }[];
+    expect(egress).toContainEqual({ ports: [{ protocol: "TCP", port: 6432 }] });
+  });
+
+  it("refuses to deploy without its password, naming the key", async () => {
+    await expect(runProgram(config({}, ["grafanaPostgresPassword"]))).rejects.toThrow(/authwatch:grafanaPostgresPassword: required by the PostgreSQL data source of the rollback annotations/);
   });
 });

@@ -61,18 +61,25 @@ const EXPECTED = {
     ingress: false,
     schedules: { "pg-backup": "15 3 * * *", "restore-verify": "30 5 * * 1", "token-cleanup": "0 4 * * *" },
     backupRetentionDays: 3,
+    rollbackDrill: false,
+    annotationsDatabase: false,
   },
   staging: {
     prometheus: { replicas: 1, retention: "7d", retentionSize: "18GB" },
     alertmanagerReplicas: 2,
     antiAffinity: { prometheus: "", alertmanager: "soft" },
     ...CLOUD,
+    // The monthly rollback drill runs in staging (test/pulumi.rollback-drill.test.ts).
+    rollbackDrill: true,
+    annotationsDatabase: true,
   },
   prod: {
     prometheus: { replicas: 2, retention: "30d", retentionSize: "90GB" },
     alertmanagerReplicas: 3,
     antiAffinity: { prometheus: "hard", alertmanager: "hard" },
     ...CLOUD,
+    rollbackDrill: false,
+    annotationsDatabase: true,
   },
 } as const;
 type Stack = keyof typeof EXPECTED;
@@ -294,7 +301,8 @@ describe.each(Object.keys(EXPECTED) as Stack[])("pulumi up on %s", (stack) => {
   });
 
   it("runs the database jobs on their schedules, from synth's scripts, without root and one at a time", () => {
-    const cron = Object.fromEntries(ofType(run.resources, CRONJOB).map((c) => [c.name, c.inputs.spec]));
+    expect(ofType(run.resources, CRONJOB).some((c) => c.name === "rollback-drill")).toBe(want.rollbackDrill);
+    const cron = Object.fromEntries(ofType(run.resources, CRONJOB).filter((c) => c.name !== "rollback-drill").map((c) => [c.name, c.inputs.spec]));
     expect(Object.fromEntries(Object.entries(cron).map(([n, s]) => [n, s.schedule]))).toEqual(want.schedules);
     const job = one(run.resources, JOB, `db-migrate-${migrationsHash(synth.files)}`).inputs.spec;
     const scripts = { "pg-backup": "backup.sh", "restore-verify": "restore-verify.sh", "token-cleanup": "token-cleanup.sh" } as const;
@@ -368,7 +376,10 @@ describe.each(Object.keys(EXPECTED) as Stack[])("pulumi up on %s", (stack) => {
       }
     }
     // Not vacuous: every secret the stack needs did reach a resource, marked secret.
-    const needed = [...receiverSecrets(synth.routing).keys(), "grafanaAdminPassword", "migrateDatabaseUrl", "backupDatabaseUrl", "restoreVerifyDatabaseUrl", "tokenCleanupDatabaseUrl", "postgresExporterDsn", "restoreVerifyTargetUrl"];
+    const needed = [...receiverSecrets(synth.routing).keys(), "grafanaAdminPassword", "migrateDatabaseUrl", "backupDatabaseUrl", "restoreVerifyDatabaseUrl", "tokenCleanupDatabaseUrl", "postgresExporterDsn", "restoreVerifyTargetUrl",
+      ...(want.rollbackDrill ? ["rollbackDrillDatabaseUrl"] : []),
+      ...(want.annotationsDatabase ? ["grafanaPostgresPassword"] : []),
+    ];
     expect([...used].sort()).toEqual(needed.sort());
     // Chart values carry no secret at all (Helm would copy it into rendered objects): they reference Secrets by name.
     for (const c of ofType(run.resources, CHART)) {

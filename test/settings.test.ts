@@ -210,8 +210,27 @@ describe("stack settings", () => {
     expect(problems({ "authwatch:grafana": { delivery: "configmap" } })[0]).toMatch(/^authwatch:grafana\.delivery: /);
     expect(problems({ "authwatch:grafana": { prometheusUid: "has spaces" } })[0]).toMatch(/^authwatch:grafana\.prometheusUid: must be 1-40 letters, digits, - or _/);
     expect(problems({ "authwatch:grafana": { lokiUid: "authwatch-prometheus" } })).toContain(
-      "authwatch:grafana.lokiUid: the Prometheus, Loki and Alertmanager data sources need three different uids",
+      "authwatch:grafana.lokiUid: the Prometheus, Loki, Alertmanager and PostgreSQL data sources need four different uids",
     );
+  });
+
+  it("validates the PostgreSQL data source of the rollback annotations: host:port, a read-only user by default, never without TLS", () => {
+    const pg = { host: "auth-db.example.internal:5432", database: "auth" };
+    const s = parseSettings("test", { ...base, "authwatch:environment": "local", "authwatch:grafana": { postgres: pg } }, FILE);
+    expect(s.grafana.postgres).toEqual({ ...pg, user: "authwatch_grafana", sslMode: "require" });
+    expect(problems({ "authwatch:grafana": { postgres: { ...pg, host: "auth-db.example.internal" } } })[0]).toMatch(/^authwatch:grafana\.postgres\.host: must be host:port/);
+    expect(problems({ "authwatch:grafana": { postgres: { ...pg, sslMode: "disable" } } })[0]).toMatch(/^authwatch:grafana\.postgres\.sslMode: /);
+    expect(problems({ "authwatch:grafana": { postgres: { ...pg, password: "x" } } })[0]).toMatch(/^authwatch:grafana\.postgres: .*"password"/);
+  });
+
+  it("validates the kill switch's rollback window: 10m to 24h, 2h by default", () => {
+    const s = parseSettings("test", { ...base, "authwatch:environment": "local" }, FILE);
+    expect(s.thresholds.killSwitch.rollbackWindow).toBe("2h");
+    expect(problems({ "authwatch:thresholds": { killSwitch: { rollbackWindow: "5m" } } })).toEqual([expect.stringMatching(/^authwatch:thresholds\.killSwitch\.rollbackWindow: must be at least 10m/)]);
+    expect(problems({ "authwatch:thresholds": { killSwitch: { rollbackWindow: "2d" } } })).toEqual([expect.stringMatching(/^authwatch:thresholds\.killSwitch\.rollbackWindow: must be at most 24h/)]);
+    expect(problems({ "authwatch:thresholds": { killSwitch: { rollbackWindow: "10m" } } })).toEqual([]);
+    // Issue 14's number: no successful rollback drill in 35 days (seed 002 drills monthly).
+    expect(s.thresholds.rollbackDrill.maxAge).toBe("35d");
   });
 
   it("refuses grafana:auth as plain text and accepts it as a secret", () => {

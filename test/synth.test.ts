@@ -20,6 +20,8 @@ const CONTRACT_ALERTS = [
   "AuthLatencyP99High", "AuthSlowAuthentication", "AuthAccountBruteForce", "AuthFailedLoginsHigh", "AuthRegistrationsFromOneIP",
   "AuthErrorLogBurst", "AuthDatabaseErrors", "DatabaseLongTransactions", "DatabaseJobFailing", "PrometheusNotificationsFailing",
   "LokiRuleEvaluationFailures",
+  // Issue 14: seed 002's kill switch, rollout and rollback drill.
+  "AuthKillSwitchEngaged", "AuthRolloutChanged", "RollbackDrillMissing",
 ].sort();
 
 /**
@@ -39,11 +41,14 @@ const CONTRACT_SEVERITIES: Record<string, string[]> = {
   AuthLatencyP99High: ["warning"], AuthSlowAuthentication: ["warning"], AuthAccountBruteForce: ["warning"], AuthFailedLoginsHigh: ["info"],
   AuthRegistrationsFromOneIP: ["warning"], AuthErrorLogBurst: ["warning"], AuthDatabaseErrors: ["critical"], DatabaseLongTransactions: ["warning"],
   DatabaseJobFailing: ["warning"], PrometheusNotificationsFailing: ["critical"], LokiRuleEvaluationFailures: ["critical"],
+  AuthKillSwitchEngaged: ["critical", "warning"], AuthRolloutChanged: ["info"], RollbackDrillMissing: ["warning"],
 };
 /** The rows the contract marks "category security". */
 const CONTRACT_SECURITY = [
   "AuthRefreshTokenReuse", "AuthRateLimitSpike", "AuthCSRFFailures", "AuthBruteForceSuspected", "AuthLoginGeoAnomaly", "DatabaseRLSViolation",
   "AuthAccountBruteForce", "AuthFailedLoginsHigh", "AuthRegistrationsFromOneIP",
+  // With the bypass on nobody is authenticated: the security channel hears of it, and no availability alert hides it.
+  "AuthKillSwitchEngaged",
 ];
 /** The service an alert is about: the database and its backups, the monitoring stack, or the auth service. */
 const contractService = (name: string) =>

@@ -57,6 +57,10 @@ describe("LogQL validation", () => {
     ]);
     expect(logqlProblems('sum by (ip) (count_over_time({app="auth"} | json evt="evt", ip="client_ip" [5m])) > 1')[0]).toMatch(/json extracts "client_ip", not a log field/);
   });
+  it("accepts the kill switch's events and fields", () => {
+    expect(logqlProblems('{app="auth", category="security"} | json evt="evt", flag="flag", actor="actor" | evt="auth.flag.changed"', { metricOnly: false })).toEqual([]);
+    expect(logqlProblems('sum by (step, outcome) (count_over_time({app="auth"} | json evt="evt", step="step", outcome="outcome" | evt=~"auth.rollback" [1h]))')).toEqual([]);
+  });
   it("rejects unparsable LogQL and streams outside the contract", () => {
     expect(logqlProblems('sum(count_over_time({app="auth"} | json [10m]) > 5')[0]).toMatch(/syntax error/);
     expect(logqlProblems('sum(count_over_time({service="auth"}[5m])) > 1')[0]).toMatch(/"service", not a stream label/);

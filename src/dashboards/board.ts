@@ -10,10 +10,11 @@ import type * as cog from "@grafana/grafana-foundation-sdk/cog";
 import type * as common from "@grafana/grafana-foundation-sdk/common";
 import type { AlertRule } from "../model";
 import type { Settings } from "../settings";
-import { DATASOURCE_NAMES, runbookUrl } from "../addresses";
+import { DATASOURCE_NAMES, POSTGRES_DATASOURCE_TYPE, runbookUrl } from "../addresses";
 import { sel } from "../promql";
 import { DASHBOARD_UIDS } from "../../dashboards/uids";
 import { ENV, PROMETHEUS, VAR } from "./kit";
+import { rollbackAnnotation } from "./rollbacks";
 
 /** What every panel builder of the SDK offers (they share the dashboard.Panel fields). */
 export interface PanelBuilderLike extends cog.Builder<dashboard.Panel> {
@@ -178,8 +179,8 @@ export class Board {
       .tooltip(dashboard.DashboardCursorSync.Crosshair)
       .time({ from: "now-6h", to: "now" })
       .refresh("1m")
-      .withVariable(datasourceVariable(VAR.prometheus, "prometheus", "Prometheus", "metric", s.grafana.prometheusUid))
-      .withVariable(datasourceVariable(VAR.loki, "loki", "Loki", "log", s.grafana.lokiUid))
+      .withVariable(datasourceVariable(VAR.prometheus, "prometheus", "prometheus", "Prometheus", "metric", s.grafana.prometheusUid))
+      .withVariable(datasourceVariable(VAR.loki, "loki", "loki", "Loki", "log", s.grafana.lokiUid))
       .withVariable(
         labelValuesVariable(VAR.env, "Environment", sel("up", { job: authJob }), "env").description(
           "The env label of the auth service's series. All also matches series without one (a Prometheus per environment).",
@@ -200,8 +201,16 @@ export class Board {
           .titleFormat("{{alertname}}")
           .textFormat("{{service}} / {{category}}")
           .step("60s"),
-      )
-      .link(
+      );
+    if (s.grafana.postgres) {
+      b.withVariable(
+        datasourceVariable(VAR.postgres, "postgres", POSTGRES_DATASOURCE_TYPE, "PostgreSQL", "", s.grafana.postgresUid)
+          .description("The PostgreSQL the Rollbacks annotation reads rollback_log from: this stack's data source.")
+          .hide(dashboard.VariableHide.HideVariable),
+      );
+      b.annotation(rollbackAnnotation());
+    }
+    b.link(
         new dashboard.DashboardLinkBuilder("authwatch dashboards")
           .type(dashboard.DashboardLinkType.Dashboards)
           .tags(["authwatch"])
@@ -245,7 +254,8 @@ function finishPanel(model: dashboard.Dashboard, item: Item): void {
 /** A data source variable of `type` whose default is this stack's data source (`uid`). */
 function datasourceVariable(
   name: string,
-  type: "prometheus" | "loki",
+  source: keyof typeof DATASOURCE_NAMES,
+  type: string,
   label: string,
   panels: string,
   uid: string,
@@ -254,7 +264,7 @@ function datasourceVariable(
     .label(label)
     .description(`The ${label} every ${panels} panel queries; defaults to this stack's data source.`)
     .type(type)
-    .current({ text: DATASOURCE_NAMES[type], value: uid });
+    .current({ text: DATASOURCE_NAMES[source], value: uid });
 }
 
 export function labelValuesVariable(name: string, label: string, selector: string, labelName: string): dashboard.QueryVariableBuilder {

@@ -11,16 +11,19 @@ import * as common from "@grafana/grafana-foundation-sdk/common";
 import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
 import * as stat from "@grafana/grafana-foundation-sdk/stat";
 import * as table from "@grafana/grafana-foundation-sdk/table";
+import { POSTGRES_DATASOURCE_TYPE } from "../addresses";
 
 export { dashboard, common };
 
 // ------------------------------------------------------------ data sources
 
 /** Template variable names; panels never name a data source uid directly. */
-export const VAR = { prometheus: "prometheus", loki: "loki", env: "env", instance: "instance" } as const;
+export const VAR = { prometheus: "prometheus", loki: "loki", postgres: "postgres", env: "env", instance: "instance" } as const;
 
 export const PROMETHEUS: common.DataSourceRef = { type: "prometheus", uid: `\${${VAR.prometheus}}` };
 export const LOKI: common.DataSourceRef = { type: "loki", uid: `\${${VAR.loki}}` };
+/** The rollback log's database (only where the stack has settings grafana.postgres). */
+export const POSTGRES: common.DataSourceRef = { type: POSTGRES_DATASOURCE_TYPE, uid: `\${${VAR.postgres}}` };
 
 /**
  * Matcher for the environment variable. `env` comes from scraping (or a

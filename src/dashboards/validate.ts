@@ -14,6 +14,7 @@ import { SERIES } from "../telemetry";
 import type { AlertRule } from "../model";
 import { GRID_WIDTH, type BuiltDashboard } from "./board";
 import { VAR } from "./kit";
+import { POSTGRES_DATASOURCE_TYPE } from "../addresses";
 import { linkMatches, linkTargets } from "./links";
 
 /**
@@ -119,6 +120,21 @@ function variableProblems(v: dashboard.VariableModel, variables: ReadonlySet<str
   return out;
 }
 
+/**
+ * A PostgreSQL annotation: on the dashboard's data source variable, reading
+ * rollback_log only (its role, authwatch_grafana, may read nothing else) and
+ * only the dashboard's time range.
+ */
+export function sqlAnnotationProblems(a: dashboard.AnnotationQuery, variables: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  if (a.datasource?.uid !== `\${${VAR.postgres}}` || !variables.has(VAR.postgres)) out.push(`data source uid "${a.datasource?.uid ?? ""}" must be the variable \${${VAR.postgres}}, never a fixed uid`);
+  const sql = (a.target as { rawSql?: string } | undefined)?.rawSql ?? "";
+  const tables = [...sql.matchAll(/\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_.]*)/gi)].map((t) => t[1]!);
+  if (tables.length === 0 || tables.some((t) => t !== "rollback_log")) out.push(`reads ${tables.join(", ") || "no table"}; only rollback_log (the Grafana role may read nothing else)`);
+  if (!sql.includes("$__timeFilter(")) out.push("has no $__timeFilter(...): it would read the whole log on every refresh");
+  return out;
+}
+
 export function dashboardProblems(c: DashboardCatalog): string[] {
   const problems: string[] = [];
   const byUid = new Map<string, BuiltDashboard>();
@@ -140,6 +156,10 @@ export function dashboardProblems(c: DashboardCatalog): string[] {
     const variables = new Set(variableList.map((v) => v.name));
     for (const v of variableList) for (const p of variableProblems(v, variables, c.records)) problems.push(`${where}: variable $${v.name}: ${p}`);
     for (const a of m.annotations.list ?? []) {
+      if (a.datasource?.type === POSTGRES_DATASOURCE_TYPE) {
+        for (const p of sqlAnnotationProblems(a, variables)) problems.push(`${where}: annotation "${a.name}": ${p}`);
+        continue;
+      }
       if (!a.expr) continue;
       const { expr, unknown } = substituteVariables(a.expr, variables);
       for (const p of [...unknown.map((u) => `unknown variable "${u}"`), ...promqlProblems(expr, c.records)]) problems.push(`${where}: annotation "${a.name}": ${p}`);

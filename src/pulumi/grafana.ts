@@ -4,12 +4,18 @@
  * delivery "api": the Grafana provider (@pulumiverse/grafana) talks to
  * Grafana's HTTP API: a folder, the Prometheus, Loki and Alertmanager data
  * sources with the stack's fixed uids (every panel's datasource variable
- * defaults to them), and one Dashboard per rendered file.
+ * defaults to them), and one Dashboard per rendered file. Where the stack
+ * sets grafana.postgres, also the PostgreSQL data source of the "Rollbacks"
+ * annotation: its password (the secret authwatch:grafanaPostgresPassword) in
+ * secureJsonData, a secret in state.
  *
  * delivery "sidecar": for clusters whose Grafana API the deployer cannot
  * reach. ConfigMaps labelled for kube-prometheus-stack's Grafana sidecar: one
  * per dashboard (`grafana_dashboard: "1"`) and one with the data sources as a
- * provisioning file (`grafana_datasource: "1"`).
+ * provisioning file (`grafana_datasource: "1"`). That file is a ConfigMap, so
+ * the PostgreSQL password is not in it: it names the environment variable
+ * the chart's Grafana reads from the Secret grafana-postgres
+ * (src/pulumi/prometheus.ts).
  *
  * This component never builds a dashboard: it only places rendered files.
  */
@@ -19,8 +25,27 @@ import * as k8s from "@pulumi/kubernetes";
 import { LOKI_TENANT_HEADER } from "./loki";
 import type { Settings } from "../settings";
 import { toYaml } from "../render/yaml";
-import { DATASOURCE_NAMES, dashboardUrl } from "../addresses";
-import { inClusterUrls } from "./cluster";
+import { DATASOURCE_NAMES, POSTGRES_DATASOURCE_TYPE, dashboardUrl } from "../addresses";
+import { inClusterUrls, secretConfig } from "./cluster";
+
+/** The Secret (key `password`) and the environment variable the chart's Grafana reads the PostgreSQL data source's password from. */
+export const GRAFANA_POSTGRES_SECRET = "grafana-postgres";
+export const GRAFANA_POSTGRES_PASSWORD_ENV = "AUTHWATCH_GRAFANA_POSTGRES_PASSWORD";
+
+/** The PostgreSQL data source of the rollback annotations, where the stack has one (settings grafana.postgres); no password. */
+export function postgresDataSource(s: Settings) {
+  const pg = s.grafana.postgres;
+  if (!pg) return undefined;
+  return {
+    name: DATASOURCE_NAMES.postgres,
+    type: POSTGRES_DATASOURCE_TYPE,
+    uid: s.grafana.postgresUid,
+    url: pg.host,
+    user: pg.user,
+    // Two connections at most: one annotation query per dashboard load, never a load on the auth database.
+    jsonData: { database: pg.database, sslmode: pg.sslMode, maxOpenConns: 2, maxIdleConns: 1, timescaledb: false },
+  } as const;
+}
 
 export interface GrafanaDeliveryArgs {
   readonly settings: Settings;
@@ -75,6 +100,14 @@ function provisionedJson(d: ReturnType<typeof dataSources>[number]): { jsonData:
     jsonData: { ...d.jsonData, ...Object.fromEntries(headers.map(([name], i) => [`httpHeaderName${i + 1}`, name])) },
     secureJsonData: Object.fromEntries(headers.map(([, value], i) => [`httpHeaderValue${i + 1}`, value])),
   };
+}
+
+/** The PostgreSQL data source in a provisioning file: the password is Grafana's expansion of its environment variable, never the value. */
+function provisionedPostgres(s: Settings): Record<string, unknown>[] {
+  const pg = postgresDataSource(s);
+  if (!pg) return [];
+  const { jsonData, ...rest } = pg;
+  return [{ ...rest, access: "proxy", isDefault: false, editable: false, jsonData, secureJsonData: { password: `$__env{${GRAFANA_POSTGRES_PASSWORD_ENV}}` } }];
 }
 
 /** Labels the kube-prometheus-stack Grafana sidecar looks for (its default `sidecar.dashboards.label` / `sidecar.datasources.label`). */
@@ -132,6 +165,26 @@ export class GrafanaDelivery extends pulumi.ComponentResource {
           child,
         ),
     );
+    const pg = postgresDataSource(s);
+    if (pg) {
+      sources.push(
+        new grafana.oss.DataSource(
+          `${name}-postgres`,
+          {
+            name: pg.name,
+            type: pg.type,
+            uid: pg.uid,
+            url: pg.url,
+            username: pg.user,
+            accessMode: "proxy",
+            isDefault: false,
+            jsonDataEncoded: JSON.stringify(pg.jsonData),
+            secureJsonDataEncoded: pulumi.secret(secretConfig("grafanaPostgresPassword").apply((password) => JSON.stringify({ password }))),
+          },
+          child,
+        ),
+      );
+    }
     for (const [uid, json] of [...dashboards].sort(([a], [b]) => (a < b ? -1 : 1))) {
       new grafana.oss.Dashboard(
         `${name}-${uid}`,
@@ -158,7 +211,10 @@ export class GrafanaDelivery extends pulumi.ComponentResource {
         data: {
           "authwatch-datasources.yaml": toYaml({
             apiVersion: 1,
-            datasources: dataSources(s).map((d) => ({ name: d.name, type: d.type, uid: d.uid, url: d.url, access: "proxy", isDefault: false, editable: false, ...provisionedJson(d) })),
+            datasources: [
+              ...dataSources(s).map((d) => ({ name: d.name, type: d.type, uid: d.uid, url: d.url, access: "proxy", isDefault: false, editable: false, ...provisionedJson(d) })),
+              ...provisionedPostgres(s),
+            ],
           }),
         },
       },

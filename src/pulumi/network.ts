@@ -13,7 +13,9 @@
  * - the operator, kube-state-metrics, Grafana's sidecars, Alloy and Prometheus
  *   reach the Kubernetes API (ports 443 and 6443: its address is the cluster's);
  * - exporters only from Prometheus; the Pushgateway from Prometheus and the
- *   database jobs; the jobs reach PostgreSQL (5432), the Pushgateway and S3.
+ *   database jobs and the rollback drill; the jobs reach PostgreSQL (5432),
+ *   the Pushgateway and S3; the rollback drill PostgreSQL and the Pushgateway;
+ * - Grafana also PostgreSQL's port of grafana.postgres (the rollback annotations).
  * Loki's own pods (gateway, read, write, backend) get their policies with the
  * Loki component. `kubectl port-forward` goes through the kubelet, not the pod
  * network: the people path is not subject to these policies.
@@ -21,7 +23,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { RoutingTree } from "../../alerts/routing";
-import type { Settings } from "../settings";
+import { rollbackDrillRuns, type Settings } from "../settings";
 import { clusterSettings, COMPONENTS, metadata, PORTS, RELEASES, selectorLabels } from "./cluster";
 
 type Labels = Record<string, string>;
@@ -107,6 +109,8 @@ export function networkRules(s: Settings, tree: RoutingTree): PolicyRule[] {
   const api: Flow = { peers: ["anywhere"], tcp: API_SERVER };
   const operatorPort = c.admissionWebhooks === "cert-manager" ? 10250 : 8080;
   const jobs = selectorLabels(COMPONENTS.databaseJobs);
+  const drill = rollbackDrillRuns(s) ? selectorLabels(COMPONENTS.rollbackDrill) : undefined;
+  const annotationsDb = s.grafana.postgres ? Number(s.grafana.postgres.host.split(":").pop()) : undefined;
   const health = new URL(c.auth.healthUrl);
   return [
     { policy: "dns", pods: {}, egress: [{ peers: [{ namespace: "kube-system" }], tcp: [PORT.dns], udp: [PORT.dns] }] },
@@ -139,6 +143,8 @@ export function networkRules(s: Settings, tree: RoutingTree): PolicyRule[] {
         { peers: [prometheus], tcp: [PORT.prometheus] },
         { peers: [pods(PODS.alertmanager)], tcp: [PORT.alertmanager] },
         { peers: [pods(PODS.lokiGateway)], tcp: [PORT.lokiGateway] },
+        // The auth database may run outside the cluster: its port, anywhere.
+        ...(annotationsDb ? [{ tcp: [annotationsDb] }] : []),
         api,
       ],
     },
@@ -181,7 +187,11 @@ export function networkRules(s: Settings, tree: RoutingTree): PolicyRule[] {
       ingress: [{ peers: [prometheus], tcp: [PORTS.postgresExporter] }],
       egress: [{ tcp: [PORT.postgres] }],
     },
-    { policy: COMPONENTS.pushgateway, pods: selectorLabels(COMPONENTS.pushgateway), ingress: [{ peers: [prometheus, pods(jobs)], tcp: [PORTS.pushgateway] }] },
+    {
+      policy: COMPONENTS.pushgateway,
+      pods: selectorLabels(COMPONENTS.pushgateway),
+      ingress: [{ peers: [prometheus, pods(jobs), ...(drill ? [pods(drill)] : [])], tcp: [PORTS.pushgateway] }],
+    },
     {
       policy: COMPONENTS.databaseJobs,
       pods: jobs,
@@ -192,6 +202,10 @@ export function networkRules(s: Settings, tree: RoutingTree): PolicyRule[] {
         ...(c.aws.enabled ? [{ peers: ["anywhere"] as Peer[], tcp: [PORT.https] }] : []),
       ],
     },
+    // The rollback drill: its database and the Pushgateway, nothing else (no S3, no API server).
+    ...(drill
+      ? [{ policy: COMPONENTS.rollbackDrill, pods: drill, egress: [{ peers: [pods(selectorLabels(COMPONENTS.pushgateway))], tcp: [PORTS.pushgateway] }, { tcp: [PORT.postgres] }] }]
+      : []),
   ];
 }
 

@@ -10,7 +10,7 @@
  */
 import type { ReceiverName, RoutingTree } from "../../alerts/routing";
 import { databaseJobSecrets } from "./database";
-import { PROJECT, SettingsError, type ClusterSecretKey, type SecretKey, type Settings } from "../settings";
+import { PROJECT, rollbackDrillRuns, SettingsError, type ClusterSecretKey, type SecretKey, type Settings } from "../settings";
 
 /** The receivers' secrets the rendered Alertmanager configuration reads as files, with the receiver that needs each. */
 export function receiverSecrets(tree: RoutingTree): Map<SecretKey, ReceiverName> {
@@ -31,6 +31,8 @@ export function clusterSecrets(s: Settings): Map<ClusterSecretKey, string> {
     ["restoreVerifyTargetUrl", "the restore verification (RESTORE_VERIFY_TARGET_URL: a server other than the production database's, where the scratch database is created)"],
   ]);
   if (s.cluster?.grafana.enabled) out.set("grafanaAdminPassword", "the chart's Grafana (admin password)");
+  if (s.grafana.postgres) out.set("grafanaPostgresPassword", `the PostgreSQL data source of the rollback annotations (grafana.postgres.user ${s.grafana.postgres.user})`);
+  if (rollbackDrillRuns(s)) out.set("rollbackDrillDatabaseUrl", "the rollback-drill CronJob (DATABASE_URL: the stack's database, read-only)");
   return out;
 }
 

@@ -43,7 +43,10 @@ import {
   volumeClaimSpec,
 } from "./cluster";
 import { externalLabels } from "../render/prometheus";
-import { SIDECAR_LABELS } from "./grafana";
+import { GRAFANA_POSTGRES_PASSWORD_ENV, GRAFANA_POSTGRES_SECRET, SIDECAR_LABELS } from "./grafana";
+
+/** The sidecar's provisioning file names the PostgreSQL password by an environment variable of the chart's Grafana (src/pulumi/grafana.ts). */
+const postgresPasswordFromEnv = (s: Settings) => s.cluster?.grafana.enabled === true && s.grafana.delivery === "sidecar" && s.grafana.postgres !== undefined;
 
 export const GRAFANA_ADMIN_SECRET = "grafana-admin";
 const GRAFANA_ADMIN_KEYS = { user: "admin-user", password: "admin-password" } as const;
@@ -159,6 +162,7 @@ export function kubePrometheusStackValues(s: Settings, refs: PrometheusStackRefs
       ? {
           enabled: true,
           admin: { existingSecret: GRAFANA_ADMIN_SECRET, userKey: GRAFANA_ADMIN_KEYS.user, passwordKey: GRAFANA_ADMIN_KEYS.password },
+          ...(postgresPasswordFromEnv(s) ? { envValueFrom: { [GRAFANA_POSTGRES_PASSWORD_ENV]: { secretKeyRef: { name: GRAFANA_POSTGRES_SECRET, key: "password" } } } } : {}),
           defaultDashboardsEnabled: false,
           resources: containerResources(c.grafana.resources),
           rbac: { create: true, namespaced: true, useExistingRole: GRAFANA_SIDECAR_ROLE },
@@ -240,6 +244,15 @@ export class PrometheusStack extends pulumi.ComponentResource {
           { parent: this },
         ),
       );
+      if (postgresPasswordFromEnv(s)) {
+        dependsOn.push(
+          new k8s.core.v1.Secret(
+            GRAFANA_POSTGRES_SECRET,
+            { metadata: metadata(s, GRAFANA_POSTGRES_SECRET, "grafana"), type: "Opaque", stringData: { password: secretConfig("grafanaPostgresPassword") } },
+            { parent: this },
+          ),
+        );
+      }
     }
     this.chart = new k8s.helm.v4.Chart(
       RELEASES.prometheusStack,

@@ -62,6 +62,9 @@ export function securityEventSelectorProblems(selector: string, events: readonly
   for (const evt of new Set([...events, ...LOG_EVENTS])) {
     if (re.test(evt) !== wanted.has(evt)) problems.push(`${wanted.has(evt) ? "misses" : "also matches"} the event "${evt}"`);
   }
+  // Every event of the contract may be a security event: near misses stand for the lines that are not.
+  const nearMisses = [...wanted].flatMap((evt) => [`x${evt}`, `${evt}x`, evt.replace(".", "X")]).filter((e) => !wanted.has(e));
+  for (const near of new Set(nearMisses)) if (re.test(near)) problems.push(`also matches "${near}", which is not an event of the list`);
   return problems;
 }
 

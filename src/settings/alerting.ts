@@ -3,6 +3,7 @@
  * the SLOs, each a named setting whose default is the prod value.
  */
 import { z } from "zod";
+import { parseDuration } from "../duration";
 import { HTTP_DURATION_BUCKETS } from "../telemetry";
 import { count, duration, factor, obj, ratio, seconds, type IssueSink } from "./fields";
 
@@ -121,6 +122,27 @@ export const thresholdsSchema = obj({
   databaseJobFailing: obj({ for: duration.default("10m") }),
   /** PrometheusNotificationsFailing: how long Prometheus may fail to deliver to Alertmanager. */
   prometheusNotifications: obj({ for: duration.default("5m") }),
+  /**
+   * AuthKillSwitchEngaged: rollbackWindow, how long the kill switch (auth_enabled off or auth_bypass on)
+   * may stay engaged before it pages. 2h: seed 002's rollback tells users to expect authentication
+   * back within 2 hours; a kill switch still engaged after that is an outage of its own. At least 10m
+   * (a rollback runs in under 5 minutes, seed 002, and the page must not arrive while it is being
+   * verified), at most 24h (a day without authentication is not a window).
+   */
+  killSwitch: obj({
+    rollbackWindow: duration
+      .refine((d) => (parseDuration(d) ?? 0) >= 600, { message: "must be at least 10m (a rollback and its verification take minutes; shorter pages every rollback)" })
+      .refine((d) => (parseDuration(d) ?? 0) <= 86400, { message: "must be at most 24h (a kill switch engaged longer unpaged is an outage nobody owns)" })
+      .default("2h"),
+  }),
+  /** AuthRolloutChanged: how long the info alert stays firing after the rollout percentage moved (one e-mail per change). */
+  rolloutChange: obj({ window: duration.default("15m") }),
+  /**
+   * RollbackDrillMissing: maxAge, the age of the last successful rollback drill. Seed 002 drills
+   * monthly; 35d is the longest month plus four days to repeat a failed run. absentFor: as
+   * backup.absentFor, on the stacks that run the drill (cluster.rollbackDrill).
+   */
+  rollbackDrill: obj({ maxAge: duration.default("35d"), absentFor: duration.default("15m") }),
 });
 type Thresholds = z.output<typeof thresholdsSchema>;
 

@@ -166,6 +166,24 @@ export const clusterSchema = z
         backupVolume: volume("20Gi"),
       }, required("jobs.image at least"))
       .strict(),
+    /**
+     * The monthly rollback drill (seed 002 "run rollback drill monthly", "test rollback in staging"):
+     * a CronJob running `npm run rollback -- --dry-run --drill` against the stack's database, which
+     * pushes rollback_drill_last_success_timestamp_seconds{stack} (docs/deploy.md "Rollback drill").
+     * enabled unset: on where environment is staging (prod's rollback is proven there), off elsewhere.
+     */
+    rollbackDrill: obj({
+      enabled: z.boolean().optional(),
+      /** The authwatch image (Node.js, this repository at its WORKDIR, `npm run rollback`); required where the drill runs. */
+      image: image.optional(),
+      /** 07:00 on the 1st of each month (jobs.timeZone): a working day's morning most months, within RollbackDrillMissing's 35d. */
+      schedule: cron.default("0 7 1 * *"),
+      /** The pod's user; never root. */
+      runAsUser: z.number().int().min(1, "must not be 0 (root)").default(1000),
+      /** A dry run takes seconds; one that hangs is killed (and pushes nothing, so RollbackDrillMissing tells). */
+      activeDeadline: duration.default("15m"),
+      resources: resources("50m", "128Mi", "512Mi"),
+    }),
     aws: obj({
       enabled: z.boolean().default(false),
       region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, "must be an AWS region such as eu-west-1").default("eu-west-1"),
@@ -203,8 +221,20 @@ export const CLUSTER_SECRET_KEYS = [
   "postgresExporterDsn",
   /** The server restore-verify restores into (RESTORE_VERIFY_TARGET_URL); never the production database (the job refuses it). */
   "restoreVerifyTargetUrl",
+  /**
+   * The rollback drill's DATABASE_URL (where cluster.rollbackDrill runs): the stack's database as a
+   * read-only role (SELECT on feature_flags and rollback_log: the dry run changes nothing).
+   */
+  "rollbackDrillDatabaseUrl",
+  /** The password of grafana.postgres.user (authwatch_grafana: SELECT on rollback_log only), where grafana.postgres is set. */
+  "grafanaPostgresPassword",
 ] as const;
 export type ClusterSecretKey = (typeof CLUSTER_SECRET_KEYS)[number];
+
+/** Whether the stack runs the monthly rollback drill: cluster.rollbackDrill.enabled, by default where environment is staging. */
+export function rollbackDrillRuns(s: { environment: string; cluster?: ClusterSettings | undefined }): boolean {
+  return s.cluster !== undefined && (s.cluster.rollbackDrill.enabled ?? s.environment === "staging");
+}
 
 /** Cross-field rules of the cluster block, and what a cluster stack needs of the rest. */
 export function clusterProblems(
@@ -240,7 +270,10 @@ export function clusterProblems(
   if (promSizeBytes(c.prometheus.retentionSize) > 0.9 * volume) {
     add(["cluster", "prometheus", "retentionSize"], `must leave headroom on the volume: at most 90 % of prometheus.storage.size (${c.prometheus.storage.size})`);
   }
-  for (const [part, r] of Object.entries({ prometheus: c.prometheus.resources, alertmanager: c.alertmanager.resources, grafana: c.grafana.resources, loki: c.loki.resources, logShipper: c.logShipper.resources, exporters: c.exporters.resources, jobs: c.jobs.resources })) {
+  if (rollbackDrillRuns(s) && !c.rollbackDrill.image) {
+    add(["cluster", "rollbackDrill", "image"], `required where the rollback drill runs (${c.rollbackDrill.enabled ? "rollbackDrill.enabled" : "on by default for environment staging"}): the authwatch image that runs npm run rollback, or set rollbackDrill.enabled: false`);
+  }
+  for (const [part, r] of Object.entries({ prometheus: c.prometheus.resources, alertmanager: c.alertmanager.resources, grafana: c.grafana.resources, loki: c.loki.resources, logShipper: c.logShipper.resources, exporters: c.exporters.resources, jobs: c.jobs.resources, rollbackDrill: c.rollbackDrill.resources })) {
     if ((quantityBytes(r.limits.memory) ?? 0) < (quantityBytes(r.requests.memory) ?? 0)) add(["cluster", part, "resources", "limits", "memory"], `must be at least requests.memory (${r.requests.memory})`);
   }
   if (s.grafana.delivery === "sidecar" && !c.grafana.enabled) add(["grafana", "delivery"], "sidecar needs the chart's Grafana (cluster.grafana.enabled), or use api with an external Grafana");

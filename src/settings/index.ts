@@ -6,7 +6,7 @@
 export { cronProblems } from "./cron";
 export { quantityBytes } from "./quantities";
 export { ALERTMANAGER_CONFIG_DIR, ALERTMANAGER_SECRETS_DIR, SECRET_KEYS, type SecretKey } from "./routing";
-export { CLUSTER_SECRET_KEYS, type ClusterSecretKey, type ClusterSettings } from "./cluster";
+export { CLUSTER_SECRET_KEYS, rollbackDrillRuns, type ClusterSecretKey, type ClusterSettings } from "./cluster";
 export type { Settings, Thresholds } from "./schema";
 export {
   listStacks,

@@ -36,6 +36,7 @@ const scrapeJobsSchema = obj({
   pgBackup: z.string().min(1).default("pg-backup"),
   restoreVerify: z.string().min(1).default("restore-verify"),
   tokenCleanup: z.string().min(1).default("token-cleanup"),
+  rollbackDrill: z.string().min(1).default("rollback-drill"),
   prometheus: z.string().min(1).default("prometheus"),
   alertmanager: z.string().min(1).default("alertmanager"),
   grafana: z.string().min(1).default("grafana"),
@@ -72,6 +73,24 @@ const grafanaSchema = obj({
   prometheusUid: grafanaUid.default("authwatch-prometheus"),
   lokiUid: grafanaUid.default("authwatch-loki"),
   alertmanagerUid: grafanaUid.default("authwatch-alertmanager"),
+  postgresUid: grafanaUid.default("authwatch-postgres"),
+  /**
+   * The PostgreSQL data source the dashboards' "Rollbacks" annotations read rollback_log through
+   * (docs/dashboards.md). Unset: no such data source and no annotation. The user is a read-only role
+   * with SELECT on rollback_log only (authwatch_grafana, postgres/roles.sql); its password is the
+   * secret authwatch:grafanaPostgresPassword, never a setting.
+   */
+  postgres: z
+    .object({
+      /** host:port of the auth database, as Grafana reaches it. */
+      host: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:\d{1,5}$/, "must be host:port, e.g. auth-db.example.internal:5432"),
+      database: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a PostgreSQL database name: lower-case letters, digits and _"),
+      user: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a PostgreSQL role name: lower-case letters, digits and _").default("authwatch_grafana"),
+      /** libpq's sslmode; disable is refused (the password would cross the network in the clear). */
+      sslMode: z.enum(["require", "verify-ca", "verify-full"]).default("require"),
+    })
+    .strict()
+    .optional(),
   /** Where Grafana reaches the data sources. Unset: the stack's own in-cluster services (cluster block), else kube-prometheus-stack's in namespace monitoring. */
   prometheusUrl: url.optional(),
   lokiUrl: url.optional(),
@@ -104,8 +123,8 @@ export const settingsSchema = z
   .superRefine((s, ctx) => {
     thresholdProblems(s.thresholds, ctx);
     const g = s.grafana;
-    if (new Set([g.prometheusUid, g.lokiUid, g.alertmanagerUid]).size < 3) {
-      ctx.addIssue({ code: "custom", path: ["grafana", "lokiUid"], message: "the Prometheus, Loki and Alertmanager data sources need three different uids" });
+    if (new Set([g.prometheusUid, g.lokiUid, g.alertmanagerUid, g.postgresUid]).size < 4) {
+      ctx.addIssue({ code: "custom", path: ["grafana", "lokiUid"], message: "the Prometheus, Loki, Alertmanager and PostgreSQL data sources need four different uids" });
     }
     if (s.environment === "dev" && s.routing.mode !== "chat-only") {
       ctx.addIssue({ code: "custom", path: ["routing", "mode"], message: "must be chat-only in dev: dev never pages" });

@@ -7,6 +7,7 @@ import { backupProofs } from "./backups";
 import { databaseProofs } from "./database";
 import { monitoringProofs } from "./monitoring";
 import { performanceProofs } from "./performance";
+import { rollbackProofs } from "./rollback";
 import { securityProofs } from "./security";
 import { sloProofs } from "./slo";
 
@@ -18,6 +19,7 @@ export function allProofs(s: Settings): AlertProof[] {
     ...securityProofs(s),
     ...databaseProofs(s),
     ...backupProofs(s),
+    ...rollbackProofs(s),
     ...sloProofs(s),
     ...monitoringProofs(s),
   ];
