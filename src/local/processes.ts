@@ -10,11 +10,13 @@ export interface ProcessContext {
   readonly l: Layout;
   readonly ports: Ports;
   readonly databaseUrl: string;
+  /** The demo service's identity: it reads the feature flags (postgres/roles.sql's service role). */
+  readonly serviceDatabaseUrl: string;
   /** The OS user PostgreSQL runs as (under root). */
   readonly pgOwner: { uid: number; gid: number } | undefined;
 }
 
-export function processSpecs({ l, ports, databaseUrl, pgOwner }: ProcessContext): Record<ProcessName, ChildSpec> {
+export function processSpecs({ l, ports, databaseUrl, serviceDatabaseUrl, pgOwner }: ProcessContext): Record<ProcessName, ChildSpec> {
   const http = (port: number, path: string) => async () => (await tryFetch(`${localUrl(port)}${path}`, {}, 1000))?.ok === true;
   const bin = (p: ProgramName) => locate(p)!;
   return {
@@ -45,6 +47,7 @@ export function processSpecs({ l, ports, databaseUrl, pgOwner }: ProcessContext)
       command: process.execPath,
       args: ["--import", "tsx", join(__dirname, "demo", "main.ts"), "--port", String(ports.auth), "--log", l.authLog],
       marker: "demo/main.ts",
+      env: { ...process.env, DATABASE_URL: serviceDatabaseUrl },
       ready: http(ports.auth, "/health"),
     },
     blackbox: {

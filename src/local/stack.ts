@@ -17,6 +17,7 @@ import { getJson, localUrl, LOOPBACK, pickPort, waitFor } from "./net";
 import { ensurePackages } from "./packages";
 import { isRoot, jobEnv, PG_BIN, psql, REPO_ROOT, run, runJob, serverUser } from "./postgres";
 import { processSpecs } from "./processes";
+import { applyRoles, localDatabaseUrl, roleName } from "./roles";
 import { clock, upScreen } from "./screen";
 import { startSink, type Notification, type Sink } from "./sink";
 import { DEFAULT_PORTS, layout, readState, removePid, supervisorRunning, writePid, writeState, type Layout, type Ports, type ProcessName, type StackState } from "./state";
@@ -67,7 +68,7 @@ export async function up(o: UpOptions = {}): Promise<RunningStack> {
   const ruleFiles = writeConfigs(s, l, ports);
   const state = recordStart(l, s.stack, ports);
   const supervisor = new Supervisor(l, state, print);
-  const r: Run = { l, print, ports, state, supervisor, databaseUrl: `postgresql://postgres@${LOOPBACK}:${ports.postgres}/auth` };
+  const r: Run = { l, print, ports, state, supervisor, databaseUrl: localDatabaseUrl(ports.postgres) };
 
   // The notification sink and control API, first: Alertmanager delivers to it.
   const inbox = new Inbox(l.notifications, print);
@@ -77,7 +78,9 @@ export async function up(o: UpOptions = {}): Promise<RunningStack> {
   process.once("exit", lastResort);
   try {
     const pgOwner = serverUser();
-    const specs = processSpecs({ l, ports, databaseUrl: r.databaseUrl, pgOwner });
+    // The demo service reads the flags as roles.sql's service role (applied in startDatabase, before it starts).
+    const serviceDatabaseUrl = localDatabaseUrl(ports.postgres, roleName("service") ?? "postgres");
+    const specs = processSpecs({ l, ports, databaseUrl: r.databaseUrl, serviceDatabaseUrl, pgOwner });
     await startDatabase(r, specs.postgres, pgOwner);
     await startScrapeTargets(r, specs);
     const { firstRound } = await startJobs(r);
@@ -171,6 +174,8 @@ async function startDatabase(r: Run, spec: ChildSpec, owner: { uid: number; gid:
   const migrated = await runJob("migrate.sh", { DATABASE_URL: r.databaseUrl, BACKUP_DESTINATION: `file://${r.l.backups}` }, ["up"]);
   appendFileSync(r.l.log("jobs"), migrated.stderr);
   if (migrated.code !== 0) throw new Error(`postgres/jobs/migrate.sh up failed (exit ${migrated.code}):\n${migrated.stderr}`);
+  const roles = await applyRoles(r.databaseUrl);
+  if (roles.code !== 0) throw new Error(`postgres/roles.sql failed (exit ${roles.code}):\n${roles.stderr}`);
   const rows = await psql(r.databaseUrl, "SELECT count(*) FROM refresh_token_families");
   if (rows.stdout.trim() === "0") await psql(r.databaseUrl, SEED_SQL);
 }
