@@ -4,6 +4,7 @@ import { parseDuration } from "../duration";
 import { slosSchema, thresholdProblems, thresholdsSchema } from "./alerting";
 import { clusterProblems, clusterSchema, type ClusterSecretKey } from "./cluster";
 import { count, duration, obj, url } from "./fields";
+import { rollbackSchema } from "./rollback";
 import { ALERTMANAGER_CONFIG_DIR, receiverProblems, resolveRouting, routingSchema, type SecretKey } from "./routing";
 
 /**
@@ -96,6 +97,7 @@ export const settingsSchema = z
     routing: routingSchema,
     loki: lokiSchema,
     grafana: grafanaSchema,
+    rollback: rollbackSchema,
     cluster: clusterSchema.optional(),
   })
   .strict()
