@@ -88,7 +88,11 @@ async function rollbackCli(ctx: DrillContext, rollbackArgs: string[]): Promise<{
     const killer = setTimeout(() => child.kill("SIGTERM"), ROLLBACK_TARGET_MS);
     child.on("close", (code) => {
       clearTimeout(killer);
-      for (const line of output.trimEnd().split("\n")) if (line) ctx.log(`    ${line}`);
+      // What the on-call reads; the JSON log lines (auth.rollback, auth.flag.changed) are counted, not shown.
+      const lines = output.trimEnd().split("\n").filter((line) => line !== "");
+      const json = lines.filter((line) => line.startsWith('{"evt":'));
+      for (const line of lines) if (!json.includes(line)) ctx.log(`    ${line}`);
+      if (json.length > 0) ctx.log(`    (and ${json.length} JSON log lines: auth.rollback, auth.flag.changed)`);
       resolve({ code: code ?? 1, output, ms: Date.now() - t0 });
     });
   });
