@@ -35,6 +35,8 @@ function askStdin(question: string, err: (s: string) => void): Promise<boolean> 
     let answered = false;
     rl.once("line", (line) => {
       answered = true;
+      // Piped answers are not echoed: show it, so the report reads as a dialogue.
+      if (!process.stdin.isTTY) err(`${line.trim()}\n`);
       rl.close();
       resolve(/^y(es)?$/i.test(line.trim()));
     });

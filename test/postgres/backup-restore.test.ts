@@ -15,7 +15,7 @@ import {
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/servers";
-import { PG_BIN, run, runJob } from "../support/postgres";
+import { MIGRATIONS_DIR, PG_BIN, run, runJob } from "../support/postgres";
 import { useJobBed } from "../support/job-bed";
 
 const db = "auth";
@@ -113,7 +113,7 @@ describe("backup and restore verification", () => {
     expect(manifest.get("dump_size_bytes")).toBe(String(size));
     expect(manifest.get("table public.refresh_token_families")).toBe(String(FAMILIES));
     expect(manifest.get("table public.refresh_tokens")).toBe(String(TOKENS));
-    expect(manifest.get("table public.schema_migrations")).toBe("2");
+    expect(manifest.get("table public.schema_migrations")).toBe(String(readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".up.sql")).length));
     // The dump is pg_dump's custom (compressed) format.
     expect(readFileSync(join(dest, `${name}.dump`)).subarray(0, 5).toString()).toBe("PGDMP");
 
@@ -129,7 +129,16 @@ describe("backup and restore verification", () => {
     const verified = await verify(dest);
     const verifyEnd = nowSeconds();
     expect(verified.code, verified.stderr).toBe(0);
-    expect(verified.stderr).toContain(`verified ${name}: 3 tables, ${FAMILIES + TOKENS + 2} rows, 0 mismatched`);
+    // Every table the migrations create, and every row: the test's tokens, the ledger, the seeded flags.
+    const [tables, rows] = (
+      await bed.pg.sql(
+        `SELECT count(*), sum((xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', tablename), false, true, '')))[1]::text::int)
+           FROM pg_tables WHERE schemaname = 'public'`,
+        db,
+      )
+    ).split("|");
+    expect(Number(rows)).toBeGreaterThan(FAMILIES + TOKENS);
+    expect(verified.stderr).toContain(`verified ${name}: ${tables} tables, ${rows} rows, 0 mismatched`);
     expect(await verifyMetric("restore_verify_rows_mismatched")).toBe(0);
     const verifiedAt = await verifyMetric("restore_verify_last_success_timestamp_seconds");
     expect(verifiedAt).toBeGreaterThanOrEqual(Math.floor(verifyStart));
@@ -334,7 +343,7 @@ describe("backup failures push nothing that looks like success", () => {
     expect(success).toBeGreaterThan(0);
 
     // pg_dump cannot read a table: a role without SELECT on refresh_tokens.
-    await bed.pg.sql(`CREATE ROLE limited LOGIN; GRANT SELECT ON refresh_token_families, schema_migrations TO limited;`, db);
+    await bed.pg.sql(`CREATE ROLE limited LOGIN; GRANT SELECT ON refresh_token_families, schema_migrations, feature_flags, rollback_log TO limited;`, db);
     const failedAt = nowSeconds();
     const result = await runJob("backup.sh", {
       DATABASE_URL: `postgresql://limited@${bed.pg.host}:${bed.pg.port}/${db}`,
