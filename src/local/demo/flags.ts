@@ -187,7 +187,8 @@ export class LiveFlags {
 export function registerFlagGauge(registry: Registry, values: () => FlagValues): void {
   new Gauge({
     name: "auth_feature_flag",
-    help: "Feature flag value: 1/0 for a switch, 0-100 for the rollout percentage, the number of groups for a group list",
+    // The contract's help text (h/rollback-monitor adds auth_feature_flag to src/telemetry.ts METRICS: read it from there once merged).
+    help: "A feature flag as the service applies it (src/flags/catalog.ts flagGaugeValue: 1/0 for a switch, 0-100 for the rollout percentage, the number of groups)",
     labelNames: ["flag"],
     registers: [registry],
     collect() {
