@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { localUrl, LOOPBACK, tryFetch } from "./net";
 import { PG_BIN, run } from "./postgres";
+import { localDatabaseUrl, roleName } from "./roles";
 import { alertmanagerArgs, blackboxArgs, locate, postgresExporterArgs, prometheusArgs, pushgatewayArgs, type ProgramName } from "./services";
 import type { Layout, Ports, ProcessName } from "./state";
 import type { ChildSpec } from "./supervisor";
@@ -10,13 +11,11 @@ export interface ProcessContext {
   readonly l: Layout;
   readonly ports: Ports;
   readonly databaseUrl: string;
-  /** The demo service's identity: it reads the feature flags (postgres/roles.sql's service role). */
-  readonly serviceDatabaseUrl: string;
   /** The OS user PostgreSQL runs as (under root). */
   readonly pgOwner: { uid: number; gid: number } | undefined;
 }
 
-export function processSpecs({ l, ports, databaseUrl, serviceDatabaseUrl, pgOwner }: ProcessContext): Record<ProcessName, ChildSpec> {
+export function processSpecs({ l, ports, databaseUrl, pgOwner }: ProcessContext): Record<ProcessName, ChildSpec> {
   const http = (port: number, path: string) => async () => (await tryFetch(`${localUrl(port)}${path}`, {}, 1000))?.ok === true;
   const bin = (p: ProgramName) => locate(p)!;
   return {
@@ -47,7 +46,8 @@ export function processSpecs({ l, ports, databaseUrl, serviceDatabaseUrl, pgOwne
       command: process.execPath,
       args: ["--import", "tsx", join(__dirname, "demo", "main.ts"), "--port", String(ports.auth), "--log", l.authLog],
       marker: "demo/main.ts",
-      env: { ...process.env, DATABASE_URL: serviceDatabaseUrl },
+      // It reads the feature flags as roles.sql's service role (the stack applies roles.sql before starting it).
+      env: { ...process.env, DATABASE_URL: localDatabaseUrl(ports.postgres, roleName("service") ?? "postgres") },
       ready: http(ports.auth, "/health"),
     },
     blackbox: {

@@ -17,7 +17,7 @@ import { getJson, localUrl, LOOPBACK, pickPort, waitFor } from "./net";
 import { ensurePackages } from "./packages";
 import { isRoot, jobEnv, PG_BIN, psql, REPO_ROOT, run, runJob, serverUser } from "./postgres";
 import { processSpecs } from "./processes";
-import { applyRoles, localDatabaseUrl, roleName } from "./roles";
+import { applyRoles } from "./roles";
 import { clock, upScreen } from "./screen";
 import { startSink, type Notification, type Sink } from "./sink";
 import { DEFAULT_PORTS, layout, readState, removePid, supervisorRunning, writePid, writeState, type Layout, type Ports, type ProcessName, type StackState } from "./state";
@@ -68,7 +68,7 @@ export async function up(o: UpOptions = {}): Promise<RunningStack> {
   const ruleFiles = writeConfigs(s, l, ports);
   const state = recordStart(l, s.stack, ports);
   const supervisor = new Supervisor(l, state, print);
-  const r: Run = { l, print, ports, state, supervisor, databaseUrl: localDatabaseUrl(ports.postgres) };
+  const r: Run = { l, print, ports, state, supervisor, databaseUrl: `postgresql://postgres@${LOOPBACK}:${ports.postgres}/auth` };
 
   // The notification sink and control API, first: Alertmanager delivers to it.
   const inbox = new Inbox(l.notifications, print);
@@ -78,9 +78,7 @@ export async function up(o: UpOptions = {}): Promise<RunningStack> {
   process.once("exit", lastResort);
   try {
     const pgOwner = serverUser();
-    // The demo service reads the flags as roles.sql's service role (applied in startDatabase, before it starts).
-    const serviceDatabaseUrl = localDatabaseUrl(ports.postgres, roleName("service") ?? "postgres");
-    const specs = processSpecs({ l, ports, databaseUrl: r.databaseUrl, serviceDatabaseUrl, pgOwner });
+    const specs = processSpecs({ l, ports, databaseUrl: r.databaseUrl, pgOwner });
     await startDatabase(r, specs.postgres, pgOwner);
     await startScrapeTargets(r, specs);
     const { firstRound } = await startJobs(r);
