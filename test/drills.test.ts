@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { mustParseDuration } from "../src/duration";
-import { expectation } from "../src/local/drills";
-import { scenario } from "../src/local/scenarios";
+import { drillTable, expectation, type DrillResult } from "../src/local/drills";
+import { ROLLBACK_TARGET_MS } from "../src/local/rollback-drill";
+import { scenario, SCENARIO_NAMES } from "../src/local/scenarios";
 import { loadStackSettings } from "../src/settings";
 import { withOverrides } from "./support/render";
 
@@ -30,5 +31,35 @@ describe("drill floors", () => {
 
   it("a drill whose signal is not a ratio has no ramp", () => {
     expect(expectation(local(), scenario("service-down")).floorText).not.toContain("ramp");
+  });
+});
+
+describe("the rollback drill", () => {
+  it("pages as a bad release would: AuthHighLoginFailureRate critical at pagerduty-critical, and runs in drill all before the drills that silence others", () => {
+    const e = expectation(local(), scenario("rollback"));
+    expect(e.labels.alertname).toBe("AuthHighLoginFailureRate");
+    expect(e.labels.severity).toBe("critical");
+    expect(e.receivers).toEqual(["pagerduty-critical"]);
+    expect(SCENARIO_NAMES.indexOf("rollback")).toBeLessThan(SCENARIO_NAMES.indexOf("database-down"));
+  });
+
+  it("the table shows the rollback under its page, against the 5-minute target, as a ratio", () => {
+    const page: DrillResult = {
+      scenario: "rollback",
+      alert: "AuthHighLoginFailureRate",
+      severity: "critical",
+      receivers: ["pagerduty-critical"],
+      arrivedMs: { "pagerduty-critical": 15_000 },
+      timeToPageMs: 15_000,
+      floorMs: 20_000,
+      budgetMs: 70_000,
+      ratio: 0.75,
+      ok: true,
+      notifications: [],
+      step: { name: "page → safe mode", ms: 6_000, targetMs: ROLLBACK_TARGET_MS, ok: true },
+    };
+    const lines = drillTable([page]).split("\n");
+    expect(lines[2]).toMatch(/^rollback\s+AuthHighLoginFailureRate\s+critical\s+pagerduty-critical\s+15\.0s\s+20\.0s\s+0\.75\s+ok$/);
+    expect(lines[3]).toMatch(/^ {2}↳ page → safe mode\s+6\.0s\s+300\.0s target\s+0\.02\s+ok$/);
   });
 });

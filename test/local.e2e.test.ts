@@ -1,9 +1,10 @@
 /**
  * `npm run local` end to end, with the real programs: the stack comes up in a
- * scratch data directory, three drills make the demo service misbehave, each
+ * scratch data directory, four drills make the demo service misbehave, each
  * page reaches the receiver docs/alerts.md routes it to with a
- * runbook_url whose file exists, a repeated drill pages again, and `down`
- * leaves no process behind.
+ * runbook_url whose file exists, the rollback drill puts the service in safe
+ * mode through the real `npm run rollback` and undoes it, a repeated drill
+ * pages again, and `down` leaves no process behind.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -12,14 +13,18 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DrillResult } from "../src/local/drills";
 import { getJson, LOOPBACK, waitFor } from "../src/local/net";
-import { REPO_ROOT } from "../src/local/postgres";
+import { psql, REPO_ROOT } from "../src/local/postgres";
+import { ROLLBACK_TARGET_MS } from "../src/local/rollback-drill";
+import { localDatabaseUrl, roleName } from "../src/local/roles";
 import type { Notification } from "../src/local/sink";
+import type { StatusPageUpdate } from "../src/local/statuspage";
 import { commandLine, layout, pidAlive, readState, type StackState } from "../src/local/state";
 
 /** docs/alerts.md: critical → pagerduty-critical, and slack-security too when category="security". */
 const EXPECTED = {
   "refresh-reuse": { alert: "AuthRefreshTokenReuse", severity: "critical", receivers: ["pagerduty-critical", "slack-security"] },
   "error-burst": { alert: "AuthHighErrorRate", severity: "critical", receivers: ["pagerduty-critical"] },
+  rollback: { alert: "AuthHighLoginFailureRate", severity: "critical", receivers: ["pagerduty-critical"] },
   "service-down": { alert: "AuthServiceDown", severity: "critical", receivers: ["pagerduty-critical"] },
 } as const;
 
@@ -91,14 +96,19 @@ describe("npm run local: up, drills, down", () => {
     const metrics = await (await fetch(`http://${LOOPBACK}:${state.ports.auth}/metrics`)).text();
     expect(metrics).toMatch(/^auth_refresh_total\{result="reuse_detected"\} 0$/m);
     expect(metrics).toMatch(/^http_requests_total\{service="auth",route="\/v1\/login",method="POST",code="500"\} 0$/m);
+    expect(metrics).toMatch(/^auth_feature_flag\{flag="auth_enabled"\} 1$/m);
+    // It loaded the flags from the local database, as roles.sql's read-only service role.
+    expect(readFileSync(l.log("auth"), "utf8")).toMatch(/flags: loaded 7 rows \(start\)/);
+    const who = await psql(localDatabaseUrl(state.ports.postgres), "SELECT usename FROM pg_stat_activity WHERE application_name = 'authwatch-demo-flags'");
+    expect(who.stdout.trim()).toBe(roleName("service"));
     const logLine = JSON.parse(readFileSync(l.authLog, "utf8").split("\n")[0]!) as Record<string, unknown>;
     expect(logLine.evt).toMatch(/^auth\./);
     expect(typeof logLine.at).toBe("string");
   });
 
-  it("drills refresh-reuse, error-burst and service-down: each page reaches its receivers in time", async () => {
+  it("drills refresh-reuse, error-burst, rollback and service-down: each page reaches its receivers in time", async () => {
     const json = join(dir, "drills.json");
-    const run = await cli(["drill", "refresh-reuse", "error-burst", "service-down", "--dir", dir, "--json", json], (s) => (drillOutput += s)).done;
+    const run = await cli(["drill", ...Object.keys(EXPECTED), "--dir", dir, "--json", json], (s) => (drillOutput += s)).done;
     results = JSON.parse(readFileSync(json, "utf8")) as DrillResult[];
     expect(run.code, run.output).toBe(0);
     expect(results.map((r) => r.scenario)).toEqual(Object.keys(EXPECTED));
@@ -107,7 +117,24 @@ describe("npm run local: up, drills, down", () => {
       expect(r.timeToPageMs!).toBeLessThanOrEqual(r.budgetMs);
     }
     expect(drillOutput).toMatch(/scenario\s+alert\s+severity\s+receiver\(s\)\s+time to page\s+floor\s+ratio\s+result/);
-  }, 420_000);
+    expect(drillOutput).toMatch(/↳ page → safe mode\s+\d+\.\ds\s+300\.0s target\s+0\.\d\d\s+ok/);
+  }, 480_000);
+
+  it("the rollback drill: safe mode within seed 002's 5 minutes of the page, the status page told, both runs logged, the flags back", async () => {
+    const r = results?.find((x) => x.scenario === "rollback");
+    expect(r?.step, "the rollback drill ran").toBeDefined();
+    expect(r!.step!.ok, r!.step!.error).toBe(true);
+    expect(r!.step!.ms!).toBeLessThan(ROLLBACK_TARGET_MS);
+    const posted = await getJson<StatusPageUpdate[]>(`http://${LOOPBACK}:${state.ports.sink}/api/statuspage?since=0`);
+    expect(posted.map((u) => u.title)).toEqual(["Authentication Service Interruption"]);
+    const log = await psql(localDatabaseUrl(state.ports.postgres), "SELECT kind || ':' || outcome FROM rollback_log ORDER BY id");
+    expect(log.stdout.trim().split("\n")).toEqual(["rollback:completed", "undo:completed"]);
+    // The demo followed both changes through NOTIFY, and answers authenticated again.
+    const demoLog = readFileSync(l.log("auth"), "utf8");
+    expect(demoLog).toMatch(/flags: auth_bypass = true \(NOTIFY\)[\s\S]*flags: auth_bypass = false \(NOTIFY\)/);
+    const health = await getJson<{ auth: string; flags: string }>(`http://${LOOPBACK}:${state.ports.auth}/health`);
+    expect(health).toMatchObject({ auth: "enabled", flags: "database" });
+  });
 
   it("each notification arrived at the receiver the routing contract names, with a runbook that exists", async () => {
     expect(results, "the drills ran").toBeDefined();

@@ -4,6 +4,7 @@
  * /api/ that `status` and the drills call:
  *   GET  /api/state                       state.json plus what runs now, the jobs, heartbeats
  *   GET  /api/notifications?since=<ms>    notifications received since then
+ *   GET  /api/statuspage?since=<ms>       status-page incidents posted since then (npm run rollback)
  *   POST /api/services/<process>/stop|start
  *   POST /api/jobs/pause | resume | run/<job>
  */
@@ -12,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { JOB_NAMES, type JobName, type JobRunner } from "./jobs";
 import { clock, formatNotification } from "./screen";
 import { toNotification, type ApiHandler, type Notification, type Received } from "./sink";
+import { toStatusPageUpdate, type StatusPageUpdate } from "./statuspage";
 import { LOCAL_PROCESSES, type ProcessName, type StackState } from "./state";
 import type { Supervisor } from "./supervisor";
 
@@ -20,6 +22,7 @@ const KEEP = 5000;
 
 export class Inbox {
   readonly notifications: Notification[] = [];
+  readonly statusPage: StatusPageUpdate[] = [];
   heartbeats = 0;
 
   constructor(
@@ -28,6 +31,12 @@ export class Inbox {
   ) {}
 
   receive(r: Received): void {
+    const update = toStatusPageUpdate(r);
+    if (update) {
+      this.statusPage.push(update);
+      this.print(`${clock()} ▶ STATUS PAGE [${update.status}] ${update.title}: ${update.message}`);
+      return;
+    }
     const n = toNotification(r);
     if (!n) return;
     this.notifications.push(n);
@@ -79,6 +88,7 @@ function read(ctx: ControlContext, parts: string[], url: URL): Answer {
     const since = Number(url.searchParams.get("since") ?? 0);
     return ok(ctx.inbox.notifications.filter((n) => n.at >= since));
   }
+  if (parts[1] === "statuspage") return ok(ctx.inbox.statusPage.filter((u) => u.at >= Number(url.searchParams.get("since") ?? 0)));
   return undefined;
 }
 

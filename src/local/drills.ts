@@ -191,6 +191,16 @@ async function waitUntilClean(ctx: DrillContext, e: Expectation, timeoutMs: numb
 
 // -------------------------------------------------------------------- drill
 
+/** A timed step after the page (Scenario.afterPage), against its own target. */
+export interface DrillStep {
+  readonly name: string;
+  /** ms the step took (absent: it did not complete). */
+  readonly ms?: number;
+  readonly targetMs: number;
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
 export interface DrillResult {
   readonly scenario: string;
   readonly alert: string;
@@ -207,6 +217,7 @@ export interface DrillResult {
   readonly runbookFile?: string;
   readonly notifications: Notification[];
   readonly error?: string;
+  readonly step?: DrillStep;
 }
 
 const formatMs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
@@ -245,6 +256,7 @@ export async function runDrill(ctx: DrillContext, sc: Scenario, opts: { precondi
   const arrivedMs: Record<string, number> = {};
   let seen: Notification[] = [];
   let error: string | undefined;
+  let step: DrillStep | undefined;
   let restored = false;
   const restore = async () => {
     if (restored) return;
@@ -272,6 +284,7 @@ export async function runDrill(ctx: DrillContext, sc: Scenario, opts: { precondi
       if (e.receivers.every((r) => arrivedMs[r] !== undefined)) break;
       await sleep(250);
     }
+    if (sc.afterPage && e.receivers.every((r) => arrivedMs[r] !== undefined)) step = await sc.afterPage(ctx, t0 + Math.max(...Object.values(arrivedMs)));
   } catch (err) {
     error = (err as Error).message;
   } finally {
@@ -287,6 +300,7 @@ export async function runDrill(ctx: DrillContext, sc: Scenario, opts: { precondi
   const runbookOk = runbookFile !== undefined && existsSync(runbookFile);
   if (!error && !all) error = `no notification at ${e.receivers.filter((r) => arrivedMs[r] === undefined).join(", ")} within ${formatMs(budgetMs)}`;
   if (!error && !runbookOk) error = `the notification's runbook_url (${runbookUrl ?? "none"}) names no file in runbooks/`;
+  if (!error && step && !step.ok) error = `${step.name}: ${step.error ?? "failed"}`;
   const ok = error === undefined;
   const ratio = timeToPageMs === undefined ? undefined : Number((timeToPageMs / e.floorMs).toFixed(2));
   ctx.log(
@@ -294,20 +308,26 @@ export async function runDrill(ctx: DrillContext, sc: Scenario, opts: { precondi
       ? `  ✓ paged in ${formatMs(timeToPageMs!)} (floor ${formatMs(e.floorMs)}, ratio ${ratio}); runbook ${runbookUrl} → runbooks/${slug}.md`
       : `  ✗ ${error}`,
   );
-  return { ...base, arrivedMs, timeToPageMs, ratio, ok, runbookUrl, runbookFile, notifications: seen, error };
+  return { ...base, arrivedMs, timeToPageMs, ratio, ok, runbookUrl, runbookFile, notifications: seen, error, ...(step ? { step } : {}) };
 }
 
 export function drillTable(results: readonly DrillResult[]): string {
   const head = ["scenario", "alert", "severity", "receiver(s)", "time to page", "floor", "ratio", "result"];
-  const rows = results.map((r) => [
-    r.scenario,
-    r.alert,
-    r.severity,
-    r.receivers.join(", "),
-    r.timeToPageMs === undefined ? "-" : formatMs(r.timeToPageMs),
-    formatMs(r.floorMs),
-    r.ratio === undefined ? "-" : r.ratio.toFixed(2),
-    r.ok ? "ok" : "FAILED",
+  const rows = results.flatMap((r) => [
+    [
+      r.scenario,
+      r.alert,
+      r.severity,
+      r.receivers.join(", "),
+      r.timeToPageMs === undefined ? "-" : formatMs(r.timeToPageMs),
+      formatMs(r.floorMs),
+      r.ratio === undefined ? "-" : r.ratio.toFixed(2),
+      r.ok ? "ok" : "FAILED",
+    ],
+    // A step after the page: its time and its target in the same columns, the ratio against the target.
+    ...(r.step
+      ? [[`  ↳ ${r.step.name}`, "", "", "", r.step.ms === undefined ? "-" : formatMs(r.step.ms), `${formatMs(r.step.targetMs)} target`, r.step.ms === undefined ? "-" : (r.step.ms / r.step.targetMs).toFixed(2), r.step.ok ? "ok" : "FAILED"]]
+      : []),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();

@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { localUrl, LOOPBACK, tryFetch } from "./net";
 import { PG_BIN, run } from "./postgres";
+import { localDatabaseUrl, roleName } from "./roles";
 import { alertmanagerArgs, blackboxArgs, locate, postgresExporterArgs, prometheusArgs, pushgatewayArgs, type ProgramName } from "./services";
 import type { Layout, Ports, ProcessName } from "./state";
 import type { ChildSpec } from "./supervisor";
@@ -45,6 +46,8 @@ export function processSpecs({ l, ports, databaseUrl, pgOwner }: ProcessContext)
       command: process.execPath,
       args: ["--import", "tsx", join(__dirname, "demo", "main.ts"), "--port", String(ports.auth), "--log", l.authLog],
       marker: "demo/main.ts",
+      // It reads the feature flags as roles.sql's service role (the stack applies roles.sql before starting it).
+      env: { ...process.env, DATABASE_URL: localDatabaseUrl(ports.postgres, roleName("service") ?? "postgres") },
       ready: http(ports.auth, "/health"),
     },
     blackbox: {

@@ -5,9 +5,10 @@
  */
 import type { Severity } from "../model";
 import type { Settings } from "../settings";
-import type { DrillContext } from "./drills";
+import type { DrillContext, DrillStep } from "./drills";
 import { DEMO_PASSWORD } from "./demo/service";
 import { postJson, sleep } from "./net";
+import { ROLLBACK_SCENARIO } from "./rollback-drill";
 
 export interface Scenario {
   readonly name: string;
@@ -24,6 +25,8 @@ export interface Scenario {
    */
   ramp?(s: Settings): { seconds: number; text: string };
   inject(ctx: DrillContext): Promise<void>;
+  /** Once the page has arrived (at `pageAt`, ms), before restore: a further timed step (the rollback drill's). */
+  afterPage?(ctx: DrillContext, pageAt: number): Promise<DrillStep>;
   restore(ctx: DrillContext): Promise<string>;
 }
 
@@ -144,6 +147,7 @@ export const SCENARIOS: readonly Scenario[] = [
       return `jobs resumed; a backup ran now (exit ${(r as { code: number | null }).code})`;
     },
   },
+  ROLLBACK_SCENARIO,
   {
     name: "database-down",
     fault: "PostgreSQL stops",

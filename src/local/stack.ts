@@ -17,6 +17,7 @@ import { getJson, localUrl, LOOPBACK, pickPort, waitFor } from "./net";
 import { ensurePackages } from "./packages";
 import { isRoot, jobEnv, PG_BIN, psql, REPO_ROOT, run, runJob, serverUser } from "./postgres";
 import { processSpecs } from "./processes";
+import { applyRoles } from "./roles";
 import { clock, upScreen } from "./screen";
 import { startSink, type Notification, type Sink } from "./sink";
 import { DEFAULT_PORTS, layout, readState, removePid, supervisorRunning, writePid, writeState, type Layout, type Ports, type ProcessName, type StackState } from "./state";
@@ -171,6 +172,8 @@ async function startDatabase(r: Run, spec: ChildSpec, owner: { uid: number; gid:
   const migrated = await runJob("migrate.sh", { DATABASE_URL: r.databaseUrl, BACKUP_DESTINATION: `file://${r.l.backups}` }, ["up"]);
   appendFileSync(r.l.log("jobs"), migrated.stderr);
   if (migrated.code !== 0) throw new Error(`postgres/jobs/migrate.sh up failed (exit ${migrated.code}):\n${migrated.stderr}`);
+  const roles = await applyRoles(r.databaseUrl);
+  if (roles.code !== 0) throw new Error(`postgres/roles.sql failed (exit ${roles.code}):\n${roles.stderr}`);
   const rows = await psql(r.databaseUrl, "SELECT count(*) FROM refresh_token_families");
   if (rows.stdout.trim() === "0") await psql(r.databaseUrl, SEED_SQL);
 }

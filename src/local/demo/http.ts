@@ -5,11 +5,16 @@
  *   GET  /v1/me (Authorization: Bearer <access>)          POST /v1/password-reset {email} | /v1/password-reset/confirm {token}
  *   POST /v1/oauth/{provider}                             POST /v1/guest
  *   GET /health, GET /metrics
- *   GET|POST /_control {errorRatio, health}: drills make it misbehave (loopback only, not counted in metrics)
- * The client address is taken from x-forwarded-for, as behind the ingress.
+ *   GET|POST /_control {errorRatio, health, badRelease}: drills make it misbehave (loopback only, not counted in metrics)
+ * The client address is taken from x-forwarded-for, as behind the ingress, its platform from x-platform.
+ * The feature flags (./flags.ts, ./access.ts) decide per request: a caller they leave without
+ * authentication gets seed 002's anonymous mode, HTTP 200 {authMode: "anonymous", reason, userId}
+ * on every /v1 route; every /v1 answer carries x-auth-mode: authenticated | anonymous.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { LOOPBACK, sleep } from "../net";
+import { anonymousAnswer, AUTH_MODE_HEADER, authMode, PLATFORM_HEADER } from "./access";
+import { LiveFlags, registerFlagGauge } from "./flags";
 import { AuthLog } from "./log";
 import { ROUTES, ServiceMetrics, type RouteKey } from "./metrics";
 import { AuthService, between, HttpError, type Faults } from "./service";
@@ -31,35 +36,56 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function send(res: ServerResponse, code: number, body?: unknown, type = "application/json"): void {
+function send(res: ServerResponse, code: number, body?: unknown, type = "application/json", headers: Record<string, string> = {}): void {
   const text = body === undefined ? "" : typeof body === "string" ? body : JSON.stringify(body);
-  res.writeHead(code, { "content-type": type });
+  res.writeHead(code, { "content-type": type, ...headers });
   res.end(text);
 }
 
 export interface Demo {
   readonly url: string;
   readonly service: AuthService;
+  readonly flags: LiveFlags;
   close(): Promise<void>;
 }
 
+export interface DemoOptions {
+  readonly port: number;
+  readonly logFile: string;
+  readonly traffic?: boolean;
+  /** The database whose feature_flags the service follows (none: the flags' defaults). */
+  readonly databaseUrl?: string;
+  /** Where the service's own messages go (the flag client's); stdout by default. */
+  readonly print?: (line: string) => void;
+}
+
 /** Start the demo service (and, unless `traffic: false`, its background traffic). */
-export async function startDemo(o: { port: number; logFile: string; traffic?: boolean }): Promise<Demo> {
+export async function startDemo(o: DemoOptions): Promise<Demo> {
   let service!: AuthService;
   const metrics = new ServiceMetrics(() => service.sessions());
   const log = new AuthLog(o.logFile);
   service = new AuthService(metrics, log);
+  const print = o.print ?? ((line: string) => console.log(`${new Date().toISOString()} ${line}`));
+  const flags = new LiveFlags({ databaseUrl: o.databaseUrl, log: print });
+  registerFlagGauge(metrics.registry, () => flags.values);
+  await flags.start();
 
   const handle = async (key: RouteKey, req: IncomingMessage, res: ServerResponse, fn: (body: Record<string, unknown>, ip: string) => Promise<unknown>) => {
     const { route, method } = ROUTES[key];
     const t0 = process.hrtime.bigint();
     let code = 200;
     let payload: unknown;
+    let mode: ReturnType<typeof authMode> = { mode: "authenticated" };
     try {
       const raw = await readBody(req);
       const body = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>;
       const ip = String(req.headers["x-forwarded-for"] ?? req.socket.remoteAddress ?? "").split(",")[0]!.trim();
-      if (service.faults.errorRatio > 0 && Math.random() < service.faults.errorRatio) {
+      const platform = req.headers[PLATFORM_HEADER];
+      mode = authMode(flags.values, { platform: typeof platform === "string" ? platform : undefined, userId: service.holder(body, req.headers.authorization) });
+      if (mode.mode === "anonymous") {
+        // Anonymous mode: no credential is checked and no auth event happens (nothing to count but the request).
+        payload = anonymousAnswer(mode.reason);
+      } else if (service.faults.errorRatio > 0 && Math.random() < service.faults.errorRatio) {
         // The error-burst drill: the database pool is exhausted, requests time out, and the
         // service logs the failed login or registration at level error.
         await sleep(between(20, 80));
@@ -67,9 +93,10 @@ export async function startDemo(o: { port: number; logFile: string; traffic?: bo
         const evt = DATABASE_ERROR_EVENTS[key];
         if (evt) log.write(evt, "error", { ip, reason: "database_timeout" });
         throw new HttpError(500, "database timeout");
+      } else {
+        payload = await fn(body, ip);
+        code = key === "register" || key === "guest" ? 201 : key === "logout" || key === "resetConfirm" ? 204 : key === "resetRequest" ? 202 : 200;
       }
-      payload = await fn(body, ip);
-      code = key === "register" || key === "guest" ? 201 : key === "logout" || key === "resetConfirm" ? 204 : key === "resetRequest" ? 202 : 200;
     } catch (e) {
       if (e instanceof HttpError) code = e.code;
       else {
@@ -82,8 +109,8 @@ export async function startDemo(o: { port: number; logFile: string; traffic?: bo
     metrics.inc("http_requests_total", { service: "auth", route, method, code: String(code) });
     metrics.observe("http_request_duration_seconds", { service: "auth", route, method }, seconds);
     const operation = OPERATIONS[key];
-    if (operation) metrics.observe("auth_operation_duration_seconds", { operation }, seconds);
-    send(res, code, code === 204 ? undefined : payload);
+    if (operation && mode.mode === "authenticated") metrics.observe("auth_operation_duration_seconds", { operation }, seconds);
+    send(res, code, code === 204 ? undefined : payload, undefined, { [AUTH_MODE_HEADER]: mode.mode });
   };
 
   const server: Server = createServer((req, res) => {
@@ -92,13 +119,22 @@ export async function startDemo(o: { port: number; logFile: string; traffic?: bo
     const m = req.method ?? "GET";
     void (async () => {
       try {
-        if (p === "/health") return send(res, service.faults.health ? 200 : 503, { status: service.faults.health ? "ok" : "failing" });
+        if (p === "/health") {
+          // auth: how a caller without platform or user is served now; flags: where the flags in effect came from.
+          const auth = authMode(flags.values, {});
+          return send(res, service.faults.health ? 200 : 503, {
+            status: service.faults.health ? "ok" : "failing",
+            auth: auth.mode === "authenticated" ? "enabled" : `anonymous (${auth.reason})`,
+            flags: flags.state.source,
+          });
+        }
         if (p === "/metrics") return send(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
         if (p === "/_control") {
           if (m === "POST") {
             const body = JSON.parse((await readBody(req)) || "{}") as Partial<Faults>;
             if (typeof body.errorRatio === "number") service.faults.errorRatio = Math.min(1, Math.max(0, body.errorRatio));
             if (typeof body.health === "boolean") service.faults.health = body.health;
+            if (typeof body.badRelease === "boolean") service.faults.badRelease = body.badRelease;
           }
           return send(res, 200, service.faults);
         }
@@ -134,9 +170,11 @@ export async function startDemo(o: { port: number; logFile: string; traffic?: bo
   return {
     url,
     service,
+    flags,
     async close() {
       clearInterval(housekeeping);
       await traffic?.stop();
+      await flags.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await log.close();

@@ -1,6 +1,7 @@
 /**
  * The demo auth service as its own process (the local stack starts it):
- *   node --import tsx src/local/demo/main.ts --port 18080 --log .local/logs/auth.jsonl
+ *   DATABASE_URL=postgresql://… node --import tsx src/local/demo/main.ts --port 18080 --log .local/logs/auth.jsonl
+ * It follows the feature flags of DATABASE_URL's feature_flags table (unset: the flags' defaults).
  */
 import { parseArgs } from "node:util";
 import { startDemo } from "./http";
@@ -8,7 +9,7 @@ import { startDemo } from "./http";
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { port: { type: "string" }, log: { type: "string" }, "no-traffic": { type: "boolean" } } });
   if (!values.port || !values.log) throw new Error("usage: demo/main.ts --port <port> --log <file> [--no-traffic]");
-  const demo = await startDemo({ port: Number(values.port), logFile: values.log, traffic: !values["no-traffic"] });
+  const demo = await startDemo({ port: Number(values.port), logFile: values.log, traffic: !values["no-traffic"], databaseUrl: process.env.DATABASE_URL || undefined });
   console.log(`demo auth service on ${demo.url} (logs: ${values.log})`);
   let stopping = false;
   const stop = () => {

@@ -35,6 +35,8 @@ export interface Faults {
   errorRatio: number;
   /** false: /health answers 503. */
   health: boolean;
+  /** The rollback drill's bad release: every login fails (HTTP 401, reason "other") until the kill switch serves anonymous mode. */
+  badRelease: boolean;
 }
 
 const COUNTRIES = ["DE", "FR", "NL", "US", "GB", "SE", "PL", "ES"];
@@ -68,7 +70,7 @@ export class AuthService {
   private readonly resets = new Map<string, string>();
   private readonly perIp = new Map<string, number[]>();
   private nextUserId = 1;
-  readonly faults: Faults = { errorRatio: 0, health: true };
+  readonly faults: Faults = { errorRatio: 0, health: true, badRelease: false };
 
   constructor(
     readonly metrics: ServiceMetrics,
@@ -81,6 +83,14 @@ export class AuthService {
     const u: User = { id: this.nextUserId++, email, password, country: COUNTRIES[this.nextUserId % COUNTRIES.length]!, failures: [], lockedUntil: 0 };
     this.users.set(email, u);
     return u;
+  }
+
+  /** The user a request names, where it names one: a login's e-mail, an access token's or a refresh token's holder. */
+  holder(body: Record<string, unknown>, authorization: string | undefined): number | undefined {
+    if (typeof body.email === "string") return this.users.get(body.email)?.id;
+    if (typeof body.refreshToken === "string") return this.families.get(this.refreshIndex.get(body.refreshToken) ?? "")?.userId;
+    const bearer = /^Bearer (\S+)$/.exec(authorization ?? "")?.[1];
+    return bearer === undefined ? undefined : this.access.get(bearer)?.userId;
   }
 
   sessions(): { active: number; inactive: number } {
@@ -170,6 +180,7 @@ export class AuthService {
     await sleep(between(40, 160)); // password hashing
     const now = Date.now();
     if (user && user.lockedUntil > now) this.loginFailure(method, "locked", { email, ip, country }, 423);
+    if (this.faults.badRelease) this.loginFailure(method, "other", { email, ip, country }, 401, "release_regression");
     if (!user || (method === "password" && body.password !== user.password)) {
       if (user) {
         user.failures = [...user.failures.filter((t) => t > now - LOCKOUT_MS), now];

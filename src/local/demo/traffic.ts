@@ -1,10 +1,12 @@
 /** The demo service's background traffic, through its own HTTP API. */
 import { randomUUID } from "node:crypto";
 import { sleep } from "../net";
+import { PLATFORM_HEADER, type Platform } from "./access";
 import { ACCESS_TTL_MS, between, DEMO_PASSWORD, token, type AuthService } from "./service";
 
 interface Client {
   email: string;
+  platform: Platform;
   accessToken: string;
   refreshToken: string;
   csrfToken: string;
@@ -29,6 +31,14 @@ const RATES = {
 } as const;
 const MAX_CLIENTS = 300;
 
+/** The clients' platforms, web the most common (each request names its platform: the per-platform switches act on it). */
+const platform = (): Platform => {
+  const r = Math.random();
+  return r < 0.5 ? "web" : r < 0.8 ? "ios" : "android";
+};
+/** An answer in anonymous mode (the flags turned authentication off for this caller): no tokens to keep. */
+const anonymous = (r: { json: Record<string, string> }) => r.json.authMode === "anonymous";
+
 const CLIENT_IPS = Array.from({ length: 64 }, (_, i) => `198.51.100.${i + 10}`);
 const ip = () => CLIENT_IPS[Math.floor(Math.random() * CLIENT_IPS.length)]!;
 /**
@@ -49,7 +59,7 @@ export function startTraffic(url: string, service: AuthService): { stop: () => P
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${url}${path}`, {
       method,
-      headers: { "content-type": "application/json", "x-forwarded-for": ip(), ...headers },
+      headers: { "content-type": "application/json", "x-forwarded-for": ip(), [PLATFORM_HEADER]: platform(), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
     });
@@ -72,18 +82,21 @@ export function startTraffic(url: string, service: AuthService): { stop: () => P
       c.busy = false;
     }
   };
-  const adopt = (email: string, j: Record<string, string>) => {
-    clients.push({ email, accessToken: j.accessToken!, refreshToken: j.refreshToken!, csrfToken: j.csrfToken!, accessExp: Date.now() + ACCESS_TTL_MS, dormant: Math.random() < 0.2, busy: false });
+  const adopt = (email: string, r: { status: number; json: Record<string, string> }, p: Platform) => {
+    if (anonymous(r)) return;
+    const j = r.json;
+    clients.push({ email, platform: p, accessToken: j.accessToken!, refreshToken: j.refreshToken!, csrfToken: j.csrfToken!, accessExp: Date.now() + ACCESS_TTL_MS, dormant: Math.random() < 0.2, busy: false });
     // Devices leave: the oldest idle one logs out, so sessions stay bounded.
     if (clients.length > MAX_CLIENTS) {
       const gone = clients.find((c) => !c.busy);
       if (!gone) return;
       drop(gone);
-      void call("POST", "/v1/logout", { refreshToken: gone.refreshToken }, { "x-csrf-token": gone.csrfToken }).catch(() => undefined);
+      void call("POST", "/v1/logout", { refreshToken: gone.refreshToken }, { "x-csrf-token": gone.csrfToken, [PLATFORM_HEADER]: gone.platform }).catch(() => undefined);
     }
   };
   const refresh = async (c: Client) => {
-    const r = await call("POST", "/v1/token/refresh", { refreshToken: c.refreshToken });
+    const r = await call("POST", "/v1/token/refresh", { refreshToken: c.refreshToken }, { [PLATFORM_HEADER]: c.platform });
+    if (anonymous(r)) return;
     if (r.status === 200) {
       c.accessToken = r.json.accessToken!;
       c.refreshToken = r.json.refreshToken!;
@@ -96,14 +109,14 @@ export function startTraffic(url: string, service: AuthService): { stop: () => P
     me: () =>
       withClient(async (c) => {
         const roll = Math.random();
-        if (roll < 0.003) return call("GET", "/v1/me", undefined, { authorization: `Bearer ${token("at")}` });
+        if (roll < 0.003) return call("GET", "/v1/me", undefined, { authorization: `Bearer ${token("at")}`, [PLATFORM_HEADER]: c.platform });
         // Clients refresh an expired access token first, except the odd one with a skewed clock.
         if (c.accessExp < Date.now() && roll > 0.01) return refresh(c);
-        return call("GET", "/v1/me", undefined, { authorization: `Bearer ${c.accessToken}` });
+        return call("GET", "/v1/me", undefined, { authorization: `Bearer ${c.accessToken}`, [PLATFORM_HEADER]: c.platform });
       }),
     refresh: () =>
       withClient(async (c) => {
-        if (Math.random() < 0.005) return call("POST", "/v1/token/refresh", { refreshToken: token("rt") });
+        if (Math.random() < 0.005) return call("POST", "/v1/token/refresh", { refreshToken: token("rt") }, { [PLATFORM_HEADER]: c.platform });
         return refresh(c);
       }),
     async login() {
@@ -117,17 +130,20 @@ export function startTraffic(url: string, service: AuthService): { stop: () => P
             : roll < 0.06
               ? { email, method: "magic_link" }
               : { email, password: DEMO_PASSWORD };
-      const r = await call("POST", "/v1/login", body);
-      if (r.status === 200) adopt(email, r.json);
+      const p = platform();
+      const r = await call("POST", "/v1/login", body, { [PLATFORM_HEADER]: p });
+      if (r.status === 200) adopt(email, r, p);
     },
     async oauth() {
-      const r = await call("POST", `/v1/oauth/${Math.random() < 0.6 ? "google" : "github"}`, { deny: Math.random() < 0.03 });
-      if (r.status === 200) adopt("oauth", r.json);
+      const p = platform();
+      const r = await call("POST", `/v1/oauth/${Math.random() < 0.6 ? "google" : "github"}`, { deny: Math.random() < 0.03 }, { [PLATFORM_HEADER]: p });
+      if (r.status === 200) adopt("oauth", r, p);
     },
     async guest() {
-      const r = await call("POST", "/v1/guest");
+      const p = platform();
+      const r = await call("POST", "/v1/guest", undefined, { [PLATFORM_HEADER]: p });
       if (r.status !== 201) return;
-      adopt("guest", r.json);
+      adopt("guest", r, p);
       if (Math.random() < 0.3) await call("POST", "/v1/register", { email: `converted-${randomUUID()}@example.com`, password: DEMO_PASSWORD, fromGuest: true }, { "x-forwarded-for": signupIp() });
     },
     async register() {
@@ -143,7 +159,7 @@ export function startTraffic(url: string, service: AuthService): { stop: () => P
     async staleRefresh() {
       return call("POST", "/v1/token/refresh", { refreshToken: service.staleDevice() });
     },
-    csrfMismatch: () => withClient((c) => call("POST", "/v1/logout", { refreshToken: c.refreshToken }, { "x-csrf-token": "stale" })),
+    csrfMismatch: () => withClient((c) => call("POST", "/v1/logout", { refreshToken: c.refreshToken }, { "x-csrf-token": "stale", [PLATFORM_HEADER]: c.platform })),
   };
   const tickMs = 100;
   const timer = setInterval(() => {
