@@ -5,6 +5,7 @@
 --   AUTHWATCH_MIGRATE_PASSWORD=... AUTHWATCH_BACKUP_PASSWORD=... \
 --   AUTHWATCH_RESTORE_VERIFY_PASSWORD=... AUTHWATCH_TOKEN_CLEANUP_PASSWORD=... \
 --   AUTHWATCH_SERVICE_PASSWORD=... AUTHWATCH_ROLLBACK_PASSWORD=... \
+--   AUTHWATCH_GRAFANA_PASSWORD=... \
 --   psql -X -v ON_ERROR_STOP=1 -d postgresql://admin@db:5432/auth -f postgres/roles.sql
 --
 -- Idempotent. Run it before the first migration (the migrate role then owns
@@ -13,7 +14,7 @@
 -- (psql's \getenv), never from this file or a command line; an unset one
 -- leaves that role's password as it is. Role names may be changed with
 -- psql variables: -v migrate_role=... backup_role=... restore_verify_role=...
--- token_cleanup_role=... service_role=... rollback_role=...
+-- token_cleanup_role=... service_role=... rollback_role=... grafana_role=...
 \set ON_ERROR_STOP on
 \if :{?migrate_role} \else \set migrate_role authwatch_migrate \endif
 \if :{?backup_role} \else \set backup_role authwatch_backup \endif
@@ -21,17 +22,19 @@
 \if :{?token_cleanup_role} \else \set token_cleanup_role authwatch_token_cleanup \endif
 \if :{?service_role} \else \set service_role authwatch_service \endif
 \if :{?rollback_role} \else \set rollback_role authwatch_rollback \endif
+\if :{?grafana_role} \else \set grafana_role authwatch_grafana \endif
 \getenv migrate_password AUTHWATCH_MIGRATE_PASSWORD
 \getenv backup_password AUTHWATCH_BACKUP_PASSWORD
 \getenv restore_verify_password AUTHWATCH_RESTORE_VERIFY_PASSWORD
 \getenv token_cleanup_password AUTHWATCH_TOKEN_CLEANUP_PASSWORD
 \getenv service_password AUTHWATCH_SERVICE_PASSWORD
 \getenv rollback_password AUTHWATCH_ROLLBACK_PASSWORD
+\getenv grafana_password AUTHWATCH_GRAFANA_PASSWORD
 SET client_min_messages = warning;
 
 -- The roles: log in, nothing else cluster-wide; restore-verify alone may
 -- create databases (its scratch database, which it then owns and drops).
-SELECT format('CREATE ROLE %I', r) FROM unnest(ARRAY[:'migrate_role', :'backup_role', :'restore_verify_role', :'token_cleanup_role', :'service_role', :'rollback_role']) r
+SELECT format('CREATE ROLE %I', r) FROM unnest(ARRAY[:'migrate_role', :'backup_role', :'restore_verify_role', :'token_cleanup_role', :'service_role', :'rollback_role', :'grafana_role']) r
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) \gexec
 ALTER ROLE :"migrate_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 ALTER ROLE :"backup_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
@@ -39,6 +42,7 @@ ALTER ROLE :"restore_verify_role" LOGIN NOSUPERUSER CREATEDB NOCREATEROLE NOREPL
 ALTER ROLE :"token_cleanup_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 ALTER ROLE :"service_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 ALTER ROLE :"rollback_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+ALTER ROLE :"grafana_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 \if :{?migrate_password}
 ALTER ROLE :"migrate_role" PASSWORD :'migrate_password';
 \endif
@@ -56,6 +60,9 @@ ALTER ROLE :"service_role" PASSWORD :'service_password';
 \endif
 \if :{?rollback_password}
 ALTER ROLE :"rollback_role" PASSWORD :'rollback_password';
+\endif
+\if :{?grafana_password}
+ALTER ROLE :"grafana_role" PASSWORD :'grafana_password';
 \endif
 -- Even a mistaken statement of the backup job cannot write.
 ALTER ROLE :"backup_role" SET default_transaction_read_only = on;
@@ -112,3 +119,10 @@ SELECT format('GRANT SELECT, INSERT ON %s TO %I', t, :'rollback_role')
   FROM to_regclass('public.rollback_log') t WHERE t IS NOT NULL \gexec
 SELECT format('GRANT SELECT (revoked_at), UPDATE (revoked_at) ON %s TO %I', t, :'rollback_role')
   FROM to_regclass('public.refresh_token_families') t WHERE t IS NOT NULL \gexec
+
+-- grafana: the PostgreSQL data source of the dashboards' rollback annotations
+-- (grafana.postgres, docs/dashboards.md). Reads rollback_log, nothing else.
+SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), :'grafana_role') \gexec
+GRANT USAGE ON SCHEMA public TO :"grafana_role";
+SELECT format('GRANT SELECT ON %s TO %I', t, :'grafana_role')
+  FROM to_regclass('public.rollback_log') t WHERE t IS NOT NULL \gexec

@@ -194,11 +194,16 @@ export const LOG_EVENTS = [...SECURITY_LOG_EVENTS] as const;
 
 /**
  * Fields of the auth service's JSON log lines (docs/telemetry.md "Logs"). The
- * flag and rollback events carry `flag`, `value` (the new value as JSON),
- * `actor` (who ran the command), `reason`, and per rollback step `step`,
- * `outcome` (done, skipped, failed, planned) and `durationMs`.
+ * flag and rollback events (src/rollback/log.ts writes them) carry `flag`,
+ * `value` and `previous` (as JSON), `actor` (who ran the command), `reason`,
+ * and per rollback step `kind` (rollback, undo), `step`, `status` (done,
+ * unchanged, skipped, failed, not run, planned), `seconds`, `detail`, `dryRun`
+ * and, on the run's last line, `logId` (the rollback_log row).
  */
-export const LOG_FIELDS = ["evt", "at", "level", "userId", "email", "deviceId", "familyId", "ip", "country", "reason", "flag", "value", "actor", "step", "outcome", "durationMs"] as const;
+export const LOG_FIELDS = [
+  ...["evt", "at", "level", "userId", "email", "deviceId", "familyId", "ip", "country", "reason"],
+  ...["flag", "value", "previous", "actor", "kind", "step", "status", "seconds", "detail", "dryRun", "logId"],
+] as const;
 
 /** Stream labels of the logs and their bounded values (null: any value), docs/telemetry.md "Logs". */
 export const LOG_STREAM_LABELS = {

@@ -19,6 +19,7 @@ const ROLES = {
   cleanup: { name: "authwatch_token_cleanup", env: "AUTHWATCH_TOKEN_CLEANUP_PASSWORD", password: "tc-pw-4" },
   service: { name: "authwatch_service", env: "AUTHWATCH_SERVICE_PASSWORD", password: "svc-pw-5" },
   rollback: { name: "authwatch_rollback", env: "AUTHWATCH_ROLLBACK_PASSWORD", password: "rb-pw-6" },
+  grafana: { name: "authwatch_grafana", env: "AUTHWATCH_GRAFANA_PASSWORD", password: "gf-pw-7" },
 } as const;
 type Job = keyof typeof ROLES;
 const url = (job: Job, database = db) => pg.urlAs(ROLES[job].name, ROLES[job].password, database);
@@ -194,4 +195,20 @@ describe("roles.sql", () => {
     `SELECT count(*) FROM schema_migrations`,
     `ALTER TABLE feature_flags DISABLE TRIGGER feature_flags_notify`,
   ])("the rollback role cannot: %s", (sql) => expectRefused("rollback", sql));
+
+  it("the grafana role reads rollback_log (the dashboards' rollback annotations), and nothing else", async () => {
+    const read = await as("grafana", `SELECT count(*) FROM rollback_log`);
+    expect(read.code, read.stderr).toBe(0);
+    for (const sql of [
+      ...writes,
+      `INSERT INTO rollback_log (reason, actor, kind, outcome, actions, duration) VALUES ('r', 'a', 'rollback', 'completed', '[]', '0')`,
+      `UPDATE rollback_log SET reason = 'rewritten'`,
+      `SELECT count(*) FROM feature_flags`,
+      `SELECT count(*) FROM refresh_tokens`,
+      `SELECT count(*) FROM refresh_token_families`,
+      `SELECT count(*) FROM schema_migrations`,
+    ]) {
+      await expectRefused("grafana", sql);
+    }
+  });
 });
