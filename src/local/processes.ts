@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { localUrl, LOOPBACK, tryFetch } from "./net";
 import { PG_BIN, run } from "./postgres";
 import { alertmanagerArgs, blackboxArgs, locate, postgresExporterArgs, prometheusArgs, pushgatewayArgs, type ProgramName } from "./services";
-import type { Layout, Ports, ProcessName } from "./state";
+import type { Layout, Ports, SingleProcessName } from "./state";
 import type { ChildSpec } from "./supervisor";
 
 export interface ProcessContext {
@@ -14,7 +14,7 @@ export interface ProcessContext {
   readonly pgOwner: { uid: number; gid: number } | undefined;
 }
 
-export function processSpecs({ l, ports, databaseUrl, pgOwner }: ProcessContext): Record<ProcessName, ChildSpec> {
+export function processSpecs({ l, ports, databaseUrl, pgOwner }: ProcessContext): Record<SingleProcessName, ChildSpec> {
   const http = (port: number, path: string) => async () => (await tryFetch(`${localUrl(port)}${path}`, {}, 1000))?.ok === true;
   const bin = (p: ProgramName) => locate(p)!;
   return {
