@@ -49,6 +49,9 @@ export interface RunningStack {
   readonly stopped: Promise<void>;
 }
 
+/** Every process's spec: the single stack's, and on an HA stack its further members (its first ones replaced). */
+type Specs = Partial<Record<ProcessName, ChildSpec>> & Record<SingleProcessName, ChildSpec>;
+
 /** One start of the stack: what the steps of up() share. */
 interface Run {
   readonly l: Layout;
@@ -84,7 +87,7 @@ export async function up(o: UpOptions = {}): Promise<RunningStack> {
   process.once("exit", lastResort);
   try {
     const pgOwner = serverUser();
-    const specs: Partial<Record<ProcessName, ChildSpec>> & Record<SingleProcessName, ChildSpec> = {
+    const specs: Specs = {
       ...processSpecs({ l, ports, databaseUrl: r.databaseUrl, pgOwner }),
       ...(ha ? haProcessSpecs(l, ha, join(l.alertmanager, "alertmanager.yaml")) : {}),
     };
@@ -205,7 +208,7 @@ async function initdb(l: Layout, owner: { uid: number; gid: number } | undefined
 }
 
 /** Exporters, the demo service, Alertmanager: all before Prometheus, so its first scrape finds them up. */
-async function startScrapeTargets(r: Run, specs: Partial<Record<ProcessName, ChildSpec>> & Record<SingleProcessName, ChildSpec>): Promise<void> {
+async function startScrapeTargets(r: Run, specs: Specs): Promise<void> {
   await r.supervisor.start(specs.pushgateway);
   const alertmanagers = HA_PROCESSES.filter((n) => n.startsWith("alertmanager-") && specs[n]);
   await Promise.all((["postgres-exporter", "auth", "blackbox", "alertmanager", ...alertmanagers] as const).map((name) => r.supervisor.start(specs[name]!)));

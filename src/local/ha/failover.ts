@@ -47,6 +47,8 @@ interface Run {
   t0: number;
   timeToPageMs?: number;
   restored: boolean;
+  /** When the fault was taken away: a resolved notification before it is a false all-clear. */
+  restoredAt?: number;
 }
 
 /** Set up, run `body` (which injects the fault through run.inject), always restore, and count. */
@@ -62,6 +64,7 @@ async function drill(base: DrillContext, name: string, intro: string, body: (r: 
   try {
     await waitForCluster(ctx);
     await waitUntilClean(ctx, e, 12 * 60_000);
+    await noteRepeat(r);
     await body(r);
   } catch (err) {
     error = (err as Error).message;
@@ -73,6 +76,10 @@ async function drill(base: DrillContext, name: string, intro: string, body: (r: 
   }
   if (r.t0 > 0) await sideEffects(r);
   const counts = r.t0 > 0 ? await countNotifications(ctx, sc.alert, e.receivers, r.t0) : { firing: {}, resolved: {} };
+  const premature = r.t0 > 0 ? (await notificationsSince(ctx, r.t0)).filter((n) => n.alertname === sc.alert && n.status === "resolved" && n.at < (r.restoredAt ?? Infinity)) : [];
+  if (!error && premature.length > 0) {
+    error = `false all-clear: a resolved notification at ${premature.map((n) => n.receiver).join(", ")} ${seconds((r.restoredAt ?? Date.now()) - premature[0]!.at)} before the fault was taken away`;
+  }
   const wrong = e.receivers.filter((x) => counts.firing[x] !== 1 || counts.resolved[x] !== 1);
   if (!error && wrong.length > 0) error = `not exactly one page and one resolution at ${wrong.map((x) => `${x} (${counts.firing[x]} firing, ${counts.resolved[x]} resolved)`).join(", ")}`;
   const result: HaDrillResult = {
@@ -115,6 +122,20 @@ async function sender(r: Run, before: Map<number, number>, expected: number): Pr
   return expected;
 }
 
+/** Prometheus re-sends a resolved alert for 15 minutes: each re-send re-creates its group on every member. */
+const RESOLVED_RESEND_MS = 15 * 60_000;
+
+/**
+ * A repeat within those 15 minutes: a standby may hold a group with only the resolved copy while
+ * it waits its turn, and send that stale resolution after another member paged the new incident
+ * (alertmanager issue #3551); membership views that differ during a failure can also give two
+ * members one position. The drill still counts; the note says why a duplicate may be Alertmanager's.
+ */
+async function noteRepeat(r: Run): Promise<void> {
+  const earlier = (await notificationsSince(r.ctx, Date.now() - RESOLVED_RESEND_MS)).filter((n) => n.alertname === r.sc.alert && n.status === "resolved");
+  if (earlier.length > 0) r.note(`a repeat: ${r.sc.alert} resolved ${seconds(Date.now() - earlier.at(-1)!.at)} ago, inside Prometheus' 15 m of resolved re-sends`);
+}
+
 async function inject(r: Run): Promise<void> {
   r.t0 = Date.now();
   await r.sc.inject(r.ctx);
@@ -131,6 +152,7 @@ async function awaitPage(r: Run, extraMs = 0): Promise<void> {
 /** Restore the service, wait for the resolved notification at every receiver, then watch for duplicates. */
 async function resolveAndWatch(r: Run): Promise<void> {
   const at = Date.now();
+  r.restoredAt = at;
   r.ctx.log(`  restored: ${await r.sc.restore(r.ctx)}`);
   r.restored = true;
   const { groupIntervalMs } = routeTiming(r.ctx, r.e.labels);
