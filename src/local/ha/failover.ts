@@ -11,7 +11,6 @@ import { sendingOrder } from "./cluster";
 import {
   alertmanagerName,
   control,
-  countNotifications,
   duplicatesOf,
   holdsAlert,
   notificationsSince,
@@ -28,6 +27,7 @@ import {
   type HaDrillResult,
 } from "./harness";
 import type { DrillContext } from "../drills";
+import type { Notification } from "../sink";
 
 /** The integration of the incident's receiver (pagerduty-critical), as Alertmanager counts its notifications. */
 const PAGER_INTEGRATION = "pagerduty";
@@ -75,13 +75,10 @@ async function drill(base: DrillContext, name: string, intro: string, body: (r: 
     if (r.down.size > 0) await waitForCluster(ctx).catch((err: Error) => ctx.log(`  ✗ ${err.message}`));
   }
   if (r.t0 > 0) await sideEffects(r);
-  const counts = r.t0 > 0 ? await countNotifications(ctx, sc.alert, e.receivers, r.t0) : { firing: {}, resolved: {} };
-  const premature = r.t0 > 0 ? (await notificationsSince(ctx, r.t0)).filter((n) => n.alertname === sc.alert && n.status === "resolved" && n.at < (r.restoredAt ?? Infinity)) : [];
-  if (!error && premature.length > 0) {
-    error = `false all-clear: a resolved notification at ${premature.map((n) => n.receiver).join(", ")} ${seconds((r.restoredAt ?? Date.now()) - premature[0]!.at)} before the fault was taken away`;
-  }
-  const wrong = e.receivers.filter((x) => counts.firing[x] !== 1 || counts.resolved[x] !== 1);
-  if (!error && wrong.length > 0) error = `not exactly one page and one resolution at ${wrong.map((x) => `${x} (${counts.firing[x]} firing, ${counts.resolved[x]} resolved)`).join(", ")}`;
+  const seen = r.t0 > 0 ? await notificationsSince(ctx, r.t0) : [];
+  const v = incidentVerdict(sc.alert, e.receivers, seen, r.restoredAt);
+  error ??= v.error;
+  const counts = { firing: v.pages, resolved: v.resolved };
   const result: HaDrillResult = {
     drill: name,
     alert: sc.alert,
@@ -96,6 +93,24 @@ async function drill(base: DrillContext, name: string, intro: string, body: (r: 
   };
   ctx.log(result.ok ? `  ✓ one page and one resolution per receiver; time to page ${seconds(r.timeToPageMs!)}` : `  ✗ ${error}`);
   return result;
+}
+
+/**
+ * One incident's notifications, judged: exactly one page and one resolution per receiver, and no
+ * resolution before the fault was taken away (a false all-clear).
+ */
+export function incidentVerdict(alert: string, receivers: readonly string[], seen: readonly Notification[], restoredAt: number | undefined): { pages: Record<string, number>; resolved: Record<string, number>; error?: string } {
+  const of = (status: string) => Object.fromEntries(receivers.map((x) => [x, seen.filter((n) => n.alertname === alert && n.receiver === x && n.status === status).length]));
+  const pages = of("firing");
+  const resolved = of("resolved");
+  const premature = seen.filter((n) => n.alertname === alert && n.status === "resolved" && n.at < (restoredAt ?? Infinity));
+  if (premature.length > 0) {
+    const early = restoredAt === undefined ? "while the fault was still on" : `${seconds(restoredAt - premature[0]!.at)} before the fault was taken away`;
+    return { pages, resolved, error: `false all-clear: a resolved notification at ${premature.map((n) => n.receiver).join(", ")} ${early}` };
+  }
+  const wrong = receivers.filter((x) => pages[x] !== 1 || resolved[x] !== 1);
+  if (wrong.length > 0) return { pages, resolved, error: `not exactly one page and one resolution at ${wrong.map((x) => `${x} (${pages[x]} firing, ${resolved[x]} resolved)`).join(", ")}` };
+  return { pages, resolved };
 }
 
 /**
