@@ -11,6 +11,8 @@ const TOOL_TESTS = [
   "test/alertmanager.*.test.ts",
   "test/postgres/**/*.test.ts",
   "test/local.e2e.test.ts",
+  "test/local.ha.e2e.test.ts",
+  "test/ha.dedup.test.ts",
   "test/validate.test.ts",
   "test/change-loop.test.ts",
   "test/synth.cli.test.ts",

@@ -174,6 +174,12 @@ describe("npm run local: up, drills, down", () => {
     }
   }, 15 * 60_000);
 
+  it("refuses the HA drills on this single-node stack, naming the HA stack", async () => {
+    const run = await cli(["drill", "alertmanager-failover", "--dir", dir]).done;
+    expect(run.code).toBe(1);
+    expect(run.output).toMatch(/needs the HA stack.*npm run local -- --ha/);
+  });
+
   it("down stops every process and keeps the data", async () => {
     const pids = [state.supervisorPid, ...Object.values(readState(l)!.pids)];
     const stopped = await cli(["down", "--dir", dir]).done;

@@ -14,6 +14,7 @@ import * as yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadStackSettings, type Settings } from "../src/settings";
 import { renderStack, type Rendered } from "../src/synth";
+import { REPLICA_LABEL } from "../src/render/prometheus";
 import { migrationsHash } from "../src/pulumi/database";
 import { receiverSecrets } from "../src/pulumi/preflight";
 import {
@@ -139,6 +140,8 @@ describe.each(Object.keys(EXPECTED) as Stack[])("pulumi up on %s", (stack) => {
     const p = v.prometheus.prometheusSpec;
     expect({ replicas: p.replicas, retention: p.retention, retentionSize: p.retentionSize }).toEqual(want.prometheus);
     expect(p.externalLabels).toEqual({ env: settings.environment });
+    // The replica label the operator adds and drops from alerts (alert_relabel_configs) is the local HA stack's (REPLICA_LABEL), never cleared.
+    expect([p.replicaExternalLabelName, p.replicaExternalLabelNameClear]).toEqual([REPLICA_LABEL, undefined]);
     expect([p.scrapeInterval, p.evaluationInterval]).toEqual([settings.scrapeInterval, settings.evaluationInterval]);
     expect(p.storageSpec.volumeClaimTemplate.spec.resources.requests.storage).toBe(settings.cluster!.prometheus.storage.size);
     expect(p.resources).toEqual({ requests: settings.cluster!.prometheus.resources.requests, limits: settings.cluster!.prometheus.resources.limits });

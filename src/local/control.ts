@@ -5,7 +5,7 @@
  *   GET  /api/state                       state.json plus what runs now, the jobs, heartbeats
  *   GET  /api/notifications?since=<ms>    notifications received since then
  *   GET  /api/statuspage?since=<ms>       status-page incidents posted since then (npm run rollback)
- *   POST /api/services/<process>/stop|start
+ *   POST /api/services/<process>/stop|kill|start
  *   POST /api/jobs/pause | resume | run/<job>
  */
 import { appendFileSync } from "node:fs";
@@ -14,7 +14,7 @@ import { JOB_NAMES, type JobName, type JobRunner } from "./jobs";
 import { clock, formatNotification } from "./screen";
 import { toNotification, type ApiHandler, type Notification, type Received } from "./sink";
 import { toStatusPageUpdate, type StatusPageUpdate } from "./statuspage";
-import { LOCAL_PROCESSES, type ProcessName, type StackState } from "./state";
+import type { ProcessName, StackState } from "./state";
 import type { Supervisor } from "./supervisor";
 
 /** Notifications kept in memory (all of them are in the file). */
@@ -81,7 +81,7 @@ const ok = (body: unknown): Answer => ({ code: 200, body });
 function read(ctx: ControlContext, parts: string[], url: URL): Answer {
   if (parts[1] === "state") {
     const jobs = ctx.jobs();
-    const running = Object.fromEntries(LOCAL_PROCESSES.map((n) => [n, ctx.supervisor.running(n)]));
+    const running = Object.fromEntries(ctx.supervisor.names().map((n) => [n, ctx.supervisor.running(n)]));
     return ok({ ...ctx.state, running, jobs: jobs?.status, jobsPaused: jobs?.isPaused ?? false, heartbeats: ctx.inbox.heartbeats });
   }
   if (parts[1] === "notifications") {
@@ -108,6 +108,11 @@ async function processVerb(ctx: ControlContext, name: string, verb: string): Pro
     ctx.print(`${clock()} ■ ${c.spec.name} stopped (drill)`);
     await c.stop();
     return ok({ stopped: c.spec.name });
+  }
+  if (verb === "kill") {
+    ctx.print(`${clock()} ■ ${c.spec.name} killed (SIGKILL, drill)`);
+    await c.kill();
+    return ok({ killed: c.spec.name });
   }
   if (verb === "start") {
     await ctx.supervisor.start(c.spec);

@@ -172,7 +172,7 @@ async function blocker(ctx: DrillContext, e: Expectation): Promise<string | unde
   return undefined;
 }
 
-async function waitUntilClean(ctx: DrillContext, e: Expectation, timeoutMs: number): Promise<void> {
+export async function waitUntilClean(ctx: DrillContext, e: Expectation, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let said = "";
   let since = Date.now();

@@ -3,7 +3,8 @@ import { relative } from "node:path";
 import { getJson, localUrl as u, LOOPBACK } from "./net";
 import type { JobStatus } from "./jobs";
 import type { Notification } from "./sink";
-import { layout, LOCAL_PROCESSES, pidAlive, pidFiles, readState, removePid, supervisorRunning, writeState, type ProcessName } from "./state";
+import { haStatusLines } from "./ha/cluster";
+import { HA_PROCESSES, layout, LOCAL_PROCESSES, pidAlive, processOrder, pidFiles, readState, removePid, supervisorRunning, writeState, type ProcessName, type StackState } from "./state";
 import { killAndWait, stopRecorded } from "./supervisor";
 
 export interface StatusReport {
@@ -12,6 +13,13 @@ export interface StatusReport {
 }
 
 const ago = (iso: string | undefined) => (iso ? `${Math.round((Date.now() - Date.parse(iso)) / 1000)}s ago` : "never");
+
+/** The HA members' URLs (alertmanager-1, …), by process name. */
+function haWhere(state: StackState): Record<string, string> {
+  const ha = state.ha;
+  if (!ha) return {};
+  return Object.fromEntries([...ha.alertmanager.slice(1).map((p, i) => [`alertmanager-${i + 1}`, u(p)]), ...ha.prometheus.slice(1).map((p, i) => [`prometheus-${i + 1}`, u(p)])]);
+}
 
 export async function status(dir?: string): Promise<StatusReport> {
   const l = layout(dir);
@@ -30,7 +38,7 @@ export async function status(dir?: string): Promise<StatusReport> {
   const lines = [
     `authwatch local stack (${rel}): ${state.ready ? "running" : "starting"}, supervisor pid ${state.supervisorPid}, up since ${new Date(state.startedAt).toLocaleString()}`,
   ];
-  const where: Record<ProcessName, string> = {
+  const where: Record<string, string> = {
     postgres: `${LOOPBACK}:${state.ports.postgres}`,
     pushgateway: u(state.ports.pushgateway),
     "postgres-exporter": u(state.ports.postgresExporter),
@@ -38,8 +46,9 @@ export async function status(dir?: string): Promise<StatusReport> {
     blackbox: u(state.ports.blackbox),
     alertmanager: u(state.ports.alertmanager),
     prometheus: u(state.ports.prometheus),
+    ...haWhere(state),
   };
-  for (const name of LOCAL_PROCESSES) {
+  for (const name of state.ha ? [...LOCAL_PROCESSES, ...HA_PROCESSES].sort((a, b) => processOrder(a) - processOrder(b)) : LOCAL_PROCESSES) {
     const up = live?.running[name] ?? false;
     lines.push(`  ${name.padEnd(18)} ${(up ? `pid ${live?.pids[name] ?? state.pids[name]}` : "STOPPED").padEnd(11)} ${where[name]}`);
   }
@@ -48,6 +57,7 @@ export async function status(dir?: string): Promise<StatusReport> {
     const jobs = Object.values(live.jobs).map((j) => `${j.name} ${ago(j.lastRun)} (exit ${j.lastCode ?? "-"}, ${j.runs} runs, ${j.failures} failed)`);
     lines.push(`  jobs${live.jobsPaused ? " (PAUSED)" : ""}: ${jobs.join("; ")}`);
   }
+  lines.push(...(await haStatusLines(state)));
   const alerts = await getJson<{ data: { alerts: { labels: Record<string, string>; state: string }[] } }>(`${u(state.ports.prometheus)}/api/v1/alerts`).catch(() => undefined);
   const active = (alerts?.data.alerts ?? []).filter((a) => a.labels.alertname !== "Watchdog");
   lines.push(

@@ -4,7 +4,7 @@ import { localUrl, LOOPBACK, tryFetch } from "./net";
 import { PG_BIN, run } from "./postgres";
 import { localDatabaseUrl, roleName } from "./roles";
 import { alertmanagerArgs, blackboxArgs, locate, postgresExporterArgs, prometheusArgs, pushgatewayArgs, type ProgramName } from "./services";
-import type { Layout, Ports, ProcessName } from "./state";
+import type { Layout, Ports, SingleProcessName } from "./state";
 import type { ChildSpec } from "./supervisor";
 
 export interface ProcessContext {
@@ -15,7 +15,7 @@ export interface ProcessContext {
   readonly pgOwner: { uid: number; gid: number } | undefined;
 }
 
-export function processSpecs({ l, ports, databaseUrl, pgOwner }: ProcessContext): Record<ProcessName, ChildSpec> {
+export function processSpecs({ l, ports, databaseUrl, pgOwner }: ProcessContext): Record<SingleProcessName, ChildSpec> {
   const http = (port: number, path: string) => async () => (await tryFetch(`${localUrl(port)}${path}`, {}, 1000))?.ok === true;
   const bin = (p: ProgramName) => locate(p)!;
   return {

@@ -18,9 +18,12 @@ import { ensurePackages } from "./packages";
 import { isRoot, jobEnv, PG_BIN, psql, REPO_ROOT, run, runJob, serverUser } from "./postgres";
 import { processSpecs } from "./processes";
 import { applyRoles } from "./roles";
+import { chooseHaPorts, writeHaConfigs } from "./ha/config";
+import { haProcessSpecs } from "./ha/processes";
+import { haScreen } from "./ha/cluster";
 import { clock, upScreen } from "./screen";
 import { startSink, type Notification, type Sink } from "./sink";
-import { DEFAULT_PORTS, layout, readState, removePid, supervisorRunning, writePid, writeState, type Layout, type Ports, type ProcessName, type StackState } from "./state";
+import { DEFAULT_PORTS, HA_PROCESSES, layout, readState, removePid, supervisorRunning, writePid, writeState, type HaPorts, type Layout, type Ports, type ProcessName, type SingleProcessName, type StackState } from "./state";
 import { stopRecorded, Supervisor, type ChildSpec } from "./supervisor";
 
 export interface UpOptions {
@@ -31,6 +34,8 @@ export interface UpOptions {
   readonly print?: (line: string) => void;
   /** Any free ports instead of the fixed defaults (tests: never collide with a stack someone runs). */
   readonly randomPorts?: boolean;
+  /** The HA stack: Prometheus ×2 and Alertmanager ×3 in a gossip cluster (src/local/ha/). */
+  readonly ha?: boolean;
 }
 
 export class AlreadyRunningError extends Error {}
@@ -44,6 +49,9 @@ export interface RunningStack {
   /** Resolves when the stack has stopped (Ctrl-C, `down`, or stop()). */
   readonly stopped: Promise<void>;
 }
+
+/** Every process's spec: the single stack's, and on an HA stack its further members (its first ones replaced). */
+type Specs = Partial<Record<ProcessName, ChildSpec>> & Record<SingleProcessName, ChildSpec>;
 
 /** One start of the stack: what the steps of up() share. */
 interface Run {
@@ -63,10 +71,12 @@ export async function up(o: UpOptions = {}): Promise<RunningStack> {
   await claimDataDir(l, print);
   await ensurePackages({ install: o.install ?? true, log: (line) => print(`local: ${line}`) });
   const ports = await choosePorts(o.randomPorts === true);
+  const ha = o.ha ? await chooseHaPorts(ports, o.randomPorts === true) : undefined;
   const s = runtimeSettings(loadStackSettings(LOCAL_STACK), l, ports);
   for (const d of [l.logs, l.run, l.prometheus, l.alertmanager, l.pushgateway, l.backups]) mkdirSync(d, { recursive: true });
   const ruleFiles = writeConfigs(s, l, ports);
-  const state = recordStart(l, s.stack, ports);
+  if (ha) writeHaConfigs(s, l, ports, ha);
+  const state = recordStart(l, s.stack, ports, ha);
   const supervisor = new Supervisor(l, state, print);
   const r: Run = { l, print, ports, state, supervisor, databaseUrl: `postgresql://postgres@${LOOPBACK}:${ports.postgres}/auth` };
 
@@ -78,13 +88,16 @@ export async function up(o: UpOptions = {}): Promise<RunningStack> {
   process.once("exit", lastResort);
   try {
     const pgOwner = serverUser();
-    const specs = processSpecs({ l, ports, databaseUrl: r.databaseUrl, pgOwner });
+    const specs: Specs = {
+      ...processSpecs({ l, ports, databaseUrl: r.databaseUrl, pgOwner }),
+      ...(ha ? haProcessSpecs(l, ha, join(l.alertmanager, "alertmanager.yaml")) : {}),
+    };
     await startDatabase(r, specs.postgres, pgOwner);
     await startScrapeTargets(r, specs);
     const { firstRound } = await startJobs(r);
-    await supervisor.start(specs.prometheus);
+    for (const name of ["prometheus", ...HA_PROCESSES.filter((n) => n.startsWith("prometheus-"))] as const) if (specs[name]) await supervisor.start(specs[name]);
     await firstRound;
-    await waitForTargets(ports);
+    for (const port of ha?.prometheus ?? [ports.prometheus]) await waitForTargets(port);
   } catch (e) {
     await stop();
     process.removeListener("exit", lastResort);
@@ -94,6 +107,7 @@ export async function up(o: UpOptions = {}): Promise<RunningStack> {
   state.ready = true;
   writeState(l, state);
   print(upScreen(s, l, ports, ruleFiles));
+  if (ha) print(haScreen(ha));
   void stopped.then(() => process.removeListener("exit", lastResort));
   return { state, settings: s, notifications: inbox.notifications, stop, stopped };
 }
@@ -119,7 +133,7 @@ async function choosePorts(random: boolean): Promise<Ports> {
   return ports;
 }
 
-function recordStart(l: Layout, stack: string, ports: Ports): StackState {
+function recordStart(l: Layout, stack: string, ports: Ports, ha: HaPorts | undefined): StackState {
   const state: StackState = {
     version: 1,
     dir: l.dir,
@@ -132,6 +146,7 @@ function recordStart(l: Layout, stack: string, ports: Ports): StackState {
     ports,
     pids: {},
     markers: {},
+    ...(ha ? { ha } : {}),
   };
   writeState(l, state);
   writePid(l, "supervisor", process.pid);
@@ -196,9 +211,10 @@ async function initdb(l: Layout, owner: { uid: number; gid: number } | undefined
 }
 
 /** Exporters, the demo service, Alertmanager: all before Prometheus, so its first scrape finds them up. */
-async function startScrapeTargets(r: Run, specs: Record<ProcessName, ChildSpec>): Promise<void> {
+async function startScrapeTargets(r: Run, specs: Specs): Promise<void> {
   await r.supervisor.start(specs.pushgateway);
-  await Promise.all((["postgres-exporter", "auth", "blackbox", "alertmanager"] as const).map((name) => r.supervisor.start(specs[name])));
+  const alertmanagers = HA_PROCESSES.filter((n) => n.startsWith("alertmanager-") && specs[n]);
+  await Promise.all((["postgres-exporter", "auth", "blackbox", "alertmanager", ...alertmanagers] as const).map((name) => r.supervisor.start(specs[name]!)));
 }
 
 /** The jobs' first round before Prometheus starts: the backup alerts find their series on the first scrape. */
@@ -220,11 +236,11 @@ async function startJobs(r: Run): Promise<{ firstRound: Promise<void> }> {
   return { firstRound };
 }
 
-async function waitForTargets(ports: Ports): Promise<void> {
+async function waitForTargets(prometheusPort: number): Promise<void> {
   await waitFor(
     "every scrape target to be up",
     async () => {
-      const t = await getJson<{ data: { activeTargets: { health: string }[] } }>(`${localUrl(ports.prometheus)}/api/v1/targets`).catch(() => undefined);
+      const t = await getJson<{ data: { activeTargets: { health: string }[] } }>(`${localUrl(prometheusPort)}/api/v1/targets`).catch(() => undefined);
       const targets = t?.data.activeTargets ?? [];
       return targets.length > 0 && targets.every((x) => x.health === "up") ? true : undefined;
     },

@@ -11,7 +11,17 @@ export const DEFAULT_DIR = join(REPO_ROOT, ".local");
 
 /** The processes the local stack runs as its children, in start order (stopped in reverse). */
 export const LOCAL_PROCESSES = ["postgres", "pushgateway", "postgres-exporter", "auth", "blackbox", "alertmanager", "prometheus"] as const;
-export type ProcessName = (typeof LOCAL_PROCESSES)[number];
+/** The HA stack's further members (`--ha`, src/local/ha/): alertmanager and prometheus above are its first ones. */
+export const HA_PROCESSES = ["alertmanager-1", "alertmanager-2", "prometheus-1"] as const;
+export type SingleProcessName = (typeof LOCAL_PROCESSES)[number];
+export type ProcessName = SingleProcessName | (typeof HA_PROCESSES)[number];
+
+/** Start order of any process (an HA member right after its first one): stops go in reverse. */
+export function processOrder(name: string): number {
+  const m = /^(alertmanager|prometheus)-(\d+)$/.exec(name);
+  const base = (LOCAL_PROCESSES as readonly string[]).indexOf(m ? m[1]! : name);
+  return m ? base + Number(m[2]) / 10 : base;
+}
 
 export interface Ports {
   readonly sink: number;
@@ -55,6 +65,15 @@ export interface StackState {
   pids: Partial<Record<ProcessName, number>>;
   /** A string each child's command line contains, to never signal a recycled pid. */
   readonly markers: Partial<Record<ProcessName, string>>;
+  /** Only on an HA stack (`--ha`): every member's ports, the first ones being ports.prometheus and ports.alertmanager. */
+  readonly ha?: HaPorts;
+}
+
+export interface HaPorts {
+  readonly prometheus: readonly number[];
+  readonly alertmanager: readonly number[];
+  /** Each Alertmanager's gossip port (--cluster.listen-address), in the order of `alertmanager`. */
+  readonly cluster: readonly number[];
 }
 
 export function layout(dirArg?: string) {

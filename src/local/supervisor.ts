@@ -9,7 +9,7 @@ import { relative } from "node:path";
 import { sleep, waitFor } from "./net";
 import { REPO_ROOT } from "./postgres";
 import { clock } from "./screen";
-import { isOurs, LOCAL_PROCESSES, pidAlive, pidFiles, removePid, writePid, writeState, type Layout, type ProcessName, type StackState } from "./state";
+import { isOurs, pidAlive, processOrder, pidFiles, removePid, writePid, writeState, type Layout, type ProcessName, type StackState } from "./state";
 
 export interface ChildSpec {
   readonly name: ProcessName;
@@ -91,6 +91,15 @@ class Child {
     clearTimeout(killed);
   }
 
+  /** SIGKILL, as a crash (the HA drills): no shutdown, no final snapshot. */
+  async kill(): Promise<void> {
+    const proc = this.proc;
+    if (!proc || !this.running) return;
+    this.expectExit = true;
+    proc.kill("SIGKILL");
+    await this.exited;
+  }
+
   /** Synchronous last resort when the supervisor itself is exiting. */
   killNow(): void {
     if (this.running) this.proc?.kill("SIGKILL");
@@ -145,9 +154,14 @@ export class Supervisor {
     }
   }
 
+  /** The children started so far, in start order. */
+  names(): ProcessName[] {
+    return [...this.children.keys()].sort((a, b) => processOrder(a) - processOrder(b));
+  }
+
   /** Reverse start order: Prometheus first (no alerts about the others going), PostgreSQL last. */
   async stopAll(): Promise<void> {
-    for (const name of [...LOCAL_PROCESSES].reverse()) await this.children.get(name)?.stop();
+    for (const name of this.names().reverse()) await this.children.get(name)?.stop();
   }
 
   killNow(): void {
@@ -184,7 +198,7 @@ export async function killAndWait(pid: number, signal: NodeJS.Signals, timeoutMs
  */
 export async function stopRecorded(l: Layout, markers: StackState["markers"], onStop: (name: string, pid: number) => void): Promise<number[]> {
   const stopped: number[] = [];
-  const order = (name: string) => -LOCAL_PROCESSES.indexOf(name as ProcessName);
+  const order = (name: string) => -processOrder(name);
   for (const [name, pid] of Object.entries(pidFiles(l)).sort(([a], [b]) => order(a) - order(b))) {
     if (name === "supervisor") continue;
     if (isOurs(pid, markers[name as ProcessName])) {

@@ -42,7 +42,7 @@ import {
   secretConfig,
   volumeClaimSpec,
 } from "./cluster";
-import { externalLabels } from "../render/prometheus";
+import { externalLabels, REPLICA_LABEL } from "../render/prometheus";
 import { GRAFANA_POSTGRES_PASSWORD_ENV, GRAFANA_POSTGRES_SECRET, SIDECAR_LABELS } from "./grafana";
 
 /** The sidecar's provisioning file names the PostgreSQL password by an environment variable of the chart's Grafana (src/pulumi/grafana.ts). */
@@ -141,6 +141,9 @@ export function kubePrometheusStackValues(s: Settings, refs: PrometheusStackRefs
         scrapeInterval: s.scrapeInterval,
         evaluationInterval: s.evaluationInterval,
         externalLabels: externalLabels(s),
+        // The operator labels each replica's alerts with its pod name under this label and drops it
+        // again in alert_relabel_configs, so the Alertmanagers deduplicate the pair's alerts (README "High availability").
+        replicaExternalLabelName: REPLICA_LABEL,
         ruleSelectorNilUsesHelmValues: false,
         ruleSelector: select,
         ruleNamespaceSelector: {},

@@ -81,6 +81,26 @@ export const DEFAULT_ADDRESSES: ScrapeAddresses = {
 };
 
 /**
+ * The external label that tells the replicas of a Prometheus HA pair apart. Prod's operator sets it
+ * (prometheusSpec.replicaExternalLabelName, its pod's name) and drops it from alerts; the local HA
+ * stack does the same (HaMembers). Alertmanager must never see it: the two replicas' copies of an
+ * alert then have one label set, and Alertmanager keeps one alert and sends one notification.
+ */
+export const REPLICA_LABEL = "prometheus_replica";
+
+/** One replica of an HA pair (the local stack's --ha): its REPLICA_LABEL value, and every member it scrapes and alerts. */
+export interface HaMembers {
+  readonly replica: string;
+  /** Every Prometheus replica's address (job prometheus scrapes them all). */
+  readonly prometheus: readonly string[];
+  /** Every Alertmanager of the cluster: each alert goes to all of them; job alertmanager scrapes them all. */
+  readonly alertmanagers: readonly string[];
+}
+
+/** alert_relabel_configs of a replica: what the operator renders for replicaExternalLabelName. */
+export const dropReplicaLabel = () => [{ action: "labeldrop", regex: REPLICA_LABEL }];
+
+/**
  * The labels every alert of the stack carries, whoever evaluates it: Prometheus (external_labels)
  * and Loki's ruler (ruler.external_labels). Alertmanager's `equal: [env]` inhibitions pair on them.
  */
@@ -88,21 +108,23 @@ export function externalLabels(s: Pick<Settings, "environment">): Record<string,
   return { env: s.environment };
 }
 
-export function renderPrometheusConfig(s: Settings, groups: readonly PromRuleGroup[], targets: ScrapeAddresses = DEFAULT_ADDRESSES): string {
+/** `ha`: one replica of an HA pair (the local stack's --ha); without it, a single Prometheus and Alertmanager. */
+export function renderPrometheusConfig(s: Settings, groups: readonly PromRuleGroup[], targets: ScrapeAddresses = DEFAULT_ADDRESSES, ha?: HaMembers): string {
   const j = s.scrapeJobs;
-  const staticJob = (job: string, target: string, extra: Record<string, unknown> = {}) => ({
+  const staticJob = (job: string, target: string | readonly string[], extra: Record<string, unknown> = {}) => ({
     job_name: job,
     ...extra,
-    static_configs: [{ targets: [target] }],
+    static_configs: [{ targets: typeof target === "string" ? [target] : [...target] }],
   });
+  const alertmanagers = ha?.alertmanagers ?? [targets.alertmanager];
   const doc = {
     global: {
       scrape_interval: s.scrapeInterval,
       evaluation_interval: s.evaluationInterval,
-      external_labels: externalLabels(s),
+      external_labels: { ...externalLabels(s), ...(ha ? { [REPLICA_LABEL]: ha.replica } : {}) },
     },
     rule_files: groups.map((g) => fromPrometheusDir(prometheusRuleFile(g.name))),
-    alerting: { alertmanagers: [{ static_configs: [{ targets: [targets.alertmanager] }] }] },
+    alerting: { ...(ha ? { alert_relabel_configs: dropReplicaLabel() } : {}), alertmanagers: [{ static_configs: [{ targets: [...alertmanagers] }] }] },
     scrape_configs: [
       staticJob(j.auth, targets.auth),
       {
@@ -119,8 +141,8 @@ export function renderPrometheusConfig(s: Settings, groups: readonly PromRuleGro
       staticJob(j.postgres, targets.postgresExporter),
       // Batch jobs push here; honor_labels keeps their job label (pg-backup, restore-verify, token-cleanup).
       staticJob(j.pushgateway, targets.pushgateway, { honor_labels: true }),
-      staticJob(j.prometheus, targets.prometheus),
-      staticJob(j.alertmanager, targets.alertmanager),
+      staticJob(j.prometheus, ha?.prometheus ?? targets.prometheus),
+      staticJob(j.alertmanager, alertmanagers),
     ],
   };
   return toYaml(doc, `${GENERATED}\nA plain Prometheus for stack ${s.stack} (the local stack runs it).`);
