@@ -74,17 +74,26 @@ export function monitoringAlerts(s: Settings): PromRuleGroup {
         summary: "The alerting pipeline works (always firing)",
         description: "Always firing; the external dead man's switch pages when this notification stops arriving ({{ $value | humanize }}).",
       }),
+      // Prometheus drops a batch when no Alertmanager took it (or its queue overflowed): those alerts reach nobody.
       alert({
         ...common,
         alert: "PrometheusNotificationsFailing",
-        // Errors (an Alertmanager refused or timed out) or drops (the queue overflowed): alerts are lost either way.
-        expr:
-          `${sumIncrease(sel("prometheus_notifications_errors_total", { job: j.prometheus }), "5m", ["job", "instance"])} > 0` +
-          ` or ${sumIncrease(sel("prometheus_notifications_dropped_total", { job: j.prometheus }), "5m", ["job", "instance"])} > 0`,
+        expr: `${sumIncrease(sel("prometheus_notifications_dropped_total", { job: j.prometheus }), "5m", ["job", "instance"])} > 0`,
         for: t.prometheusNotifications.for,
         severity: "critical",
-        summary: "Prometheus cannot send alerts to Alertmanager",
-        description: `{{ $labels.instance }} has failed to send or dropped alert notifications for ${t.prometheusNotifications.for} ({{ $value | humanize }} in the last 5m); firing alerts may reach nobody.`,
+        summary: "Prometheus cannot send alerts to any Alertmanager",
+        description: `{{ $labels.instance }} has dropped alert notifications for ${t.prometheusNotifications.for} ({{ $value | humanize }} in the last 5m): no Alertmanager took them, so firing alerts reach nobody.`,
+      }),
+      // One Alertmanager refusing while another takes the batch loses nothing (prod runs several): a drain or a
+      // rolling update must not page, but a member that stays unreachable is a cluster running without its spare.
+      alert({
+        ...common,
+        alert: "PrometheusNotificationsFailing",
+        expr: `${sumIncrease(sel("prometheus_notifications_errors_total", { job: j.prometheus }), "5m", ["job", "instance", "alertmanager"])} > 0`,
+        for: t.prometheusNotifications.for,
+        severity: "warning",
+        summary: "Prometheus cannot send alerts to one Alertmanager",
+        description: `{{ $labels.instance }} has failed to send alerts to {{ $labels.alertmanager }} for ${t.prometheusNotifications.for} ({{ $value | humanize }} in the last 5m); the other Alertmanagers still receive them unless PrometheusNotificationsFailing is also critical.`,
       }),
       alert({
         ...common,

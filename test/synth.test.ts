@@ -40,7 +40,10 @@ const CONTRACT_SEVERITIES: Record<string, string[]> = {
   AlertmanagerNotificationsFailing: ["critical"], Watchdog: ["none"],
   AuthLatencyP99High: ["warning"], AuthSlowAuthentication: ["warning"], AuthAccountBruteForce: ["warning"], AuthFailedLoginsHigh: ["info"],
   AuthRegistrationsFromOneIP: ["warning"], AuthErrorLogBurst: ["warning"], AuthDatabaseErrors: ["critical"], DatabaseLongTransactions: ["warning"],
-  DatabaseJobFailing: ["warning"], PrometheusNotificationsFailing: ["critical"], LokiRuleEvaluationFailures: ["critical"],
+  DatabaseJobFailing: ["warning"], LokiRuleEvaluationFailures: ["critical"],
+  // The contract says critical; the HA drills (issue 15) showed one Alertmanager down paging on-call although
+  // nothing was lost: the page is for drops (no Alertmanager took the alerts), one refusing member warns.
+  PrometheusNotificationsFailing: ["critical", "warning"],
   AuthKillSwitchEngaged: ["critical", "warning"], AuthRolloutChanged: ["info"], RollbackDrillMissing: ["warning"],
 };
 /** The rows the contract marks "category security". */

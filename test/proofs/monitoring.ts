@@ -84,20 +84,41 @@ export function monitoringProofs(s: Settings): AlertProof[] {
   ];
 }
 
-/** PrometheusNotificationsFailing: send errors or drops at `perMinute`, so `perMinute` × 5 in a 5m window. */
+/**
+ * PrometheusNotificationsFailing at `perMinute` failures, so `perMinute` × 5 in a 5m window.
+ * Prometheus counts a drop when no Alertmanager took a batch (or its queue overflowed): alerts are
+ * lost, critical. Errors from one Alertmanager while another takes the batch lose nothing (prod runs
+ * three): warning, with the refusing Alertmanager named.
+ */
 function notificationsProof(s: Settings): AlertProof {
   const prom = { job: s.scrapeJobs.prometheus, instance: "prometheus-0:9090" };
   const failFor = minutes(s.thresholds.prometheusNotifications.for);
   const steps = failFor + 15;
-  const errors = (values: string) => input("prometheus_notifications_errors_total", { ...prom, alertmanager: "http://alertmanager-0:9093/api/v2/alerts" }, values);
+  const am = (i: number) => `http://alertmanager-${i}:9093/api/v2/alerts`;
+  const errors = (i: number, values: string) => input("prometheus_notifications_errors_total", { ...prom, alertmanager: am(i) }, values);
   const dropped = (values: string) => input("prometheus_notifications_dropped_total", prom, values);
   const at = `${failFor + 7}m`;
   return {
     alert: "PrometheusNotificationsFailing",
     cases: [
-      { name: "send errors longer than `for` fire", series: [errors(counter(2, steps)), dropped(gauge(0, steps))], at, firing: [{ severity: "critical", labels: prom, value: 10 }] },
-      { name: "dropped notifications longer than `for` fire", series: [errors(gauge(0, steps)), dropped(counter(3, steps))], at, firing: [{ severity: "critical", labels: prom, value: 15 }] },
-      { name: "no errors and no drops stay silent", series: [errors(gauge(0, steps)), dropped(gauge(0, steps))], at, firing: [] },
+      {
+        name: "one of three Alertmanagers refusing while the others take the alerts warns, and does not page",
+        series: [errors(0, counter(2, steps)), errors(1, gauge(0, steps)), errors(2, gauge(0, steps)), dropped(gauge(0, steps))],
+        at,
+        firing: [{ severity: "warning", labels: { ...prom, alertmanager: am(0) }, value: 10 }],
+      },
+      {
+        name: "every Alertmanager refusing (the batches are dropped) pages",
+        series: [errors(0, counter(2, steps)), errors(1, counter(2, steps)), dropped(counter(2, steps))],
+        at,
+        firing: [
+          { severity: "critical", labels: prom, value: 10 },
+          { severity: "warning", labels: { ...prom, alertmanager: am(0) }, value: 10 },
+          { severity: "warning", labels: { ...prom, alertmanager: am(1) }, value: 10 },
+        ],
+      },
+      { name: "dropped notifications (a full queue) longer than `for` page", series: [errors(0, gauge(0, steps)), dropped(counter(3, steps))], at, firing: [{ severity: "critical", labels: prom, value: 15 }] },
+      { name: "no errors and no drops stay silent", series: [errors(0, gauge(0, steps)), dropped(gauge(0, steps))], at, firing: [] },
     ],
   };
 }
