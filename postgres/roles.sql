@@ -5,7 +5,7 @@
 --   AUTHWATCH_MIGRATE_PASSWORD=... AUTHWATCH_BACKUP_PASSWORD=... \
 --   AUTHWATCH_RESTORE_VERIFY_PASSWORD=... AUTHWATCH_TOKEN_CLEANUP_PASSWORD=... \
 --   AUTHWATCH_SERVICE_PASSWORD=... AUTHWATCH_ROLLBACK_PASSWORD=... \
---   AUTHWATCH_GRAFANA_PASSWORD=... \
+--   AUTHWATCH_GRAFANA_PASSWORD=... AUTHWATCH_ROLLBACK_DRILL_PASSWORD=... \
 --   psql -X -v ON_ERROR_STOP=1 -d postgresql://admin@db:5432/auth -f postgres/roles.sql
 --
 -- Idempotent. Run it before the first migration (the migrate role then owns
@@ -15,6 +15,7 @@
 -- leaves that role's password as it is. Role names may be changed with
 -- psql variables: -v migrate_role=... backup_role=... restore_verify_role=...
 -- token_cleanup_role=... service_role=... rollback_role=... grafana_role=...
+-- rollback_drill_role=...
 \set ON_ERROR_STOP on
 \if :{?migrate_role} \else \set migrate_role authwatch_migrate \endif
 \if :{?backup_role} \else \set backup_role authwatch_backup \endif
@@ -23,6 +24,7 @@
 \if :{?service_role} \else \set service_role authwatch_service \endif
 \if :{?rollback_role} \else \set rollback_role authwatch_rollback \endif
 \if :{?grafana_role} \else \set grafana_role authwatch_grafana \endif
+\if :{?rollback_drill_role} \else \set rollback_drill_role authwatch_rollback_drill \endif
 \getenv migrate_password AUTHWATCH_MIGRATE_PASSWORD
 \getenv backup_password AUTHWATCH_BACKUP_PASSWORD
 \getenv restore_verify_password AUTHWATCH_RESTORE_VERIFY_PASSWORD
@@ -30,11 +32,12 @@
 \getenv service_password AUTHWATCH_SERVICE_PASSWORD
 \getenv rollback_password AUTHWATCH_ROLLBACK_PASSWORD
 \getenv grafana_password AUTHWATCH_GRAFANA_PASSWORD
+\getenv rollback_drill_password AUTHWATCH_ROLLBACK_DRILL_PASSWORD
 SET client_min_messages = warning;
 
 -- The roles: log in, nothing else cluster-wide; restore-verify alone may
 -- create databases (its scratch database, which it then owns and drops).
-SELECT format('CREATE ROLE %I', r) FROM unnest(ARRAY[:'migrate_role', :'backup_role', :'restore_verify_role', :'token_cleanup_role', :'service_role', :'rollback_role', :'grafana_role']) r
+SELECT format('CREATE ROLE %I', r) FROM unnest(ARRAY[:'migrate_role', :'backup_role', :'restore_verify_role', :'token_cleanup_role', :'service_role', :'rollback_role', :'grafana_role', :'rollback_drill_role']) r
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) \gexec
 ALTER ROLE :"migrate_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 ALTER ROLE :"backup_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
@@ -43,6 +46,7 @@ ALTER ROLE :"token_cleanup_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREP
 ALTER ROLE :"service_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 ALTER ROLE :"rollback_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 ALTER ROLE :"grafana_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+ALTER ROLE :"rollback_drill_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 \if :{?migrate_password}
 ALTER ROLE :"migrate_role" PASSWORD :'migrate_password';
 \endif
@@ -64,8 +68,12 @@ ALTER ROLE :"rollback_role" PASSWORD :'rollback_password';
 \if :{?grafana_password}
 ALTER ROLE :"grafana_role" PASSWORD :'grafana_password';
 \endif
--- Even a mistaken statement of the backup job cannot write.
+\if :{?rollback_drill_password}
+ALTER ROLE :"rollback_drill_role" PASSWORD :'rollback_drill_password';
+\endif
+-- Even a mistaken statement of the backup job or the rollback drill cannot write.
 ALTER ROLE :"backup_role" SET default_transaction_read_only = on;
+ALTER ROLE :"rollback_drill_role" SET default_transaction_read_only = on;
 
 -- migrate: owns the database, hence its public schema (pg_database_owner),
 -- and every table its migrations create. Tables created by someone else
@@ -126,3 +134,14 @@ SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), :'grafan
 GRANT USAGE ON SCHEMA public TO :"grafana_role";
 SELECT format('GRANT SELECT ON %s TO %I', t, :'grafana_role')
   FROM to_regclass('public.rollback_log') t WHERE t IS NOT NULL \gexec
+
+-- rollback-drill: the monthly drill's `npm run rollback -- --dry-run --drill`
+-- (docs/rollback.md). Reads what the plan reads, writes nothing: it checks
+-- that the rollback role holds its grants (has_table_privilege, which needs
+-- no privilege) without holding them itself.
+SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), :'rollback_drill_role') \gexec
+GRANT USAGE ON SCHEMA public TO :"rollback_drill_role";
+SELECT format('GRANT SELECT ON %s TO %I', string_agg(t::text, ', '), :'rollback_drill_role')
+  FROM unnest(ARRAY[to_regclass('public.feature_flags'), to_regclass('public.rollback_log')]) t
+ WHERE t IS NOT NULL
+HAVING count(*) > 0 \gexec

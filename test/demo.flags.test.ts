@@ -7,7 +7,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Registry } from "prom-client";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { FLAG_NAMES, FLAGS, flagGaugeValue } from "../src/flags/catalog";
 import { ANONYMOUS_USER_ID, AUTH_MODE_HEADER, PLATFORM_HEADER } from "../src/local/demo/access";
 import { FlagState, parseFlagNotification } from "../src/local/demo/flags";
@@ -39,6 +40,26 @@ describe("NOTIFY payloads", () => {
     expect(no(notify({ name: "auth_enabled", value: false }))).toMatch(/"active" is not a boolean/);
     expect(no("{not json")).toMatch(/unreadable payload/);
     expect(no(undefined)).toMatch(/unreadable payload/);
+  });
+});
+
+describe("the auth_feature_flag gauge", () => {
+  it("takes its help text from the telemetry contract (src/telemetry.ts METRICS), the one place it is written", async () => {
+    // A contract whose help text differs: the gauge must say what the contract says.
+    vi.resetModules();
+    vi.doMock("../src/telemetry", async (original) => {
+      const real = await original<typeof import("../src/telemetry")>();
+      return { ...real, METRICS: { ...real.METRICS, auth_feature_flag: { ...real.METRICS.auth_feature_flag, help: "the contract says so" } } };
+    });
+    try {
+      const { registerFlagGauge } = await import("../src/local/demo/flags");
+      const registry = new Registry();
+      registerFlagGauge(registry, () => new FlagState(() => undefined).values);
+      expect(await registry.metrics()).toContain("# HELP auth_feature_flag the contract says so\n");
+    } finally {
+      vi.doUnmock("../src/telemetry");
+      vi.resetModules();
+    }
   });
 });
 

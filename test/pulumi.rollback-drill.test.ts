@@ -11,7 +11,8 @@ import { loadStackSettings, parseSettings } from "../src/settings";
 import { renderStack } from "../src/synth";
 import { networkPolicies } from "../src/pulumi/network";
 import { mustParseDuration } from "../src/duration";
-import { DRILL_COMMAND, ROLLBACK_DRILL, ROLLBACK_DRILL_SECRET } from "../src/pulumi/rollback-drill";
+import { drillCommand, ROLLBACK_DRILL, ROLLBACK_DRILL_SECRET } from "../src/pulumi/rollback-drill";
+import { parseRollbackArgs } from "../src/rollback/args";
 import { deployableConfig, FAKE_SECRETS, isSecretMarker, one, runProgram, unwrapSecrets, withoutSecrets, type Config } from "./support/pulumi";
 
 const CRONJOB = "kubernetes:batch/v1:CronJob";
@@ -41,10 +42,12 @@ describe("the rollback drill CronJob", () => {
     const [container, ...others] = pod.containers;
     expect(others).toEqual([]);
     expect(container.image).toBe(d.image);
-    expect(container.command).toEqual(["npm", "run", "rollback", "--", "--dry-run", "--drill", "--reason", "monthly rollback drill"]);
-    expect(container.command).toEqual([...DRILL_COMMAND]);
+    expect(container.command).toEqual(["npm", "run", "rollback", "--", "--dry-run", "--drill", "--stack", "staging", "--reason", "monthly rollback drill"]);
+    expect(container.command).toEqual(drillCommand("staging"));
     const env = Object.fromEntries((container.env as { name: string; value?: string }[]).filter((e) => "value" in e).map((e) => [e.name, e.value]));
-    expect(env).toMatchObject({ PUSHGATEWAY_URL: `http://pushgateway.${settings.cluster!.namespace}.svc:9091`, AUTHWATCH_STACK: "staging" });
+    expect(env).toMatchObject({ PUSHGATEWAY_URL: `http://pushgateway.${settings.cluster!.namespace}.svc:9091`, HOME: "/tmp" });
+    // The stack reaches the CLI on its command line (the metric's label), not through an environment variable it does not read.
+    expect(Object.keys(env)).not.toContain("AUTHWATCH_STACK");
     // Least privilege: no API token, never root, nothing writable but its scratch directory.
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.serviceAccountName).toBe(ROLLBACK_DRILL);
@@ -81,7 +84,18 @@ describe("the rollback drill CronJob", () => {
     const cron = one(resources, CRONJOB, ROLLBACK_DRILL).inputs.spec;
     expect(cron.schedule).toBe("0 6 1 * *");
     expect(cron.jobTemplate.spec.template.spec.containers[0].image).toBe("registry.example.com/authwatch/authwatch:2.0.0");
-    expect(cron.jobTemplate.spec.template.spec.containers[0].env).toContainEqual({ name: "AUTHWATCH_STACK", value: "prod" });
+    expect(cron.jobTemplate.spec.template.spec.containers[0].command).toEqual(drillCommand("prod"));
+  });
+
+  it("runs a command line the rollback CLI accepts: a planned-only drill, labelled with the stack", async () => {
+    for (const stack of ["staging", "prod"]) {
+      const command = drillCommand(stack);
+      expect(command.slice(0, command.indexOf("--") + 1)).toEqual(["npm", "run", "rollback", "--"]);
+      const options = parseRollbackArgs(command.slice(command.indexOf("--") + 1));
+      expect(options).toMatchObject({ dryRun: true, drill: true, stack, undo: false, revokeSessions: false, yes: false });
+      // The stack file the CLI then loads (the image holds stacks/): its settings parse.
+      expect(loadStackSettings(options.stack!).stack).toBe(stack);
+    }
   });
 
   it("refuses a stack that runs it without its image or its database URL, naming the key", async () => {

@@ -20,8 +20,16 @@ describe("parseRollbackArgs", () => {
     });
   });
 
+  it("a drill checks the rollback role's grants: authwatch_rollback unless --rollback-role names another", () => {
+    const drill = ["--reason", "drill", "--dry-run", "--drill", "--stack", "staging"];
+    expect(parseRollbackArgs(drill).rollbackRole).toBe("authwatch_rollback");
+    expect(parseRollbackArgs([...drill, "--rollback-role", "ops_rollback"]).rollbackRole).toBe("ops_rollback");
+    expect(parseRollbackArgs(["--reason", "x", "--dry-run"]).rollbackRole).toBeUndefined();
+  });
+
   it.each([
     [[], /--reason/],
+    [["--reason", "x", "--dry-run", "--rollback-role", "r"], /--rollback-role is for --drill/],
     [["--reason", " "], /--reason/],
     [["--reason", "x", "--undo", "--revoke-sessions"], /cannot be combined/],
     [["--reason", "x", "--undo", "--field", "a=b"], /--undo posts nothing/],

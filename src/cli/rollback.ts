@@ -1,5 +1,5 @@
 /**
- * npm run rollback -- --reason "<why>" [--revoke-sessions] [--yes] [--stack <name>] [--dry-run [--drill]]
+ * npm run rollback -- --reason "<why>" [--revoke-sessions] [--yes] [--stack <name>] [--dry-run [--drill [--rollback-role <role>]]]
  * npm run rollback -- --undo --reason "<why>"
  *
  * Seed 002's rollback against DATABASE_URL (docs/rollback.md). The operator
@@ -92,7 +92,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     client = await connectDatabase(io.env, "authwatch-rollback");
     const report = await runRollback(
       client,
-      { kind: options.undo ? "undo" : "rollback", dryRun: options.dryRun, revokeSessions: options.revokeSessions, yes: options.yes },
+      { kind: options.undo ? "undo" : "rollback", dryRun: options.dryRun, revokeSessions: options.revokeSessions, yes: options.yes, privilegesOf: options.rollbackRole },
       { actor: actorOf(options.actor, io.env), reason: options.reason, log: runIo.log, statusPage, fetch: io.fetch ?? fetch },
       runIo,
     );

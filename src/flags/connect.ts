@@ -57,41 +57,51 @@ export interface Requirement {
   readonly privileges: readonly string[];
   /** Column privileges, e.g. { revoked_at: ["SELECT", "UPDATE"] }. */
   readonly columns?: Readonly<Record<string, readonly string[]>>;
+  /** Whose privileges: this role's (the rollback drill checks the rollback role's); unset, the connected role's. */
+  readonly role?: string;
 }
 
 /**
- * Checks, changing nothing, that every table exists and the connected role
- * holds the privileges; throws one NotReadyError listing every gap.
+ * Checks, changing nothing, that every table exists and each role holds the
+ * privileges; throws one NotReadyError listing every gap.
  */
 export async function requireSchema(client: Client, requirements: readonly Requirement[]): Promise<void> {
   const problems: string[] = [];
-  const missing: string[] = [];
+  const missing = new Set<string>();
   const { rows: roleRows } = await client.query<{ role: string }>("SELECT current_user AS role");
-  const role = roleRows[0]!.role;
+  const connected = roleRows[0]!.role;
+  const absent = new Set<string>();
   for (const r of requirements) {
+    const role = r.role ?? connected;
     const exists = await client.query<{ ok: boolean }>("SELECT to_regclass($1) IS NOT NULL AS ok", [`public.${r.table}`]);
     if (!exists.rows[0]!.ok) {
-      missing.push(r.table);
+      missing.add(r.table);
+      continue;
+    }
+    const known = await client.query<{ ok: boolean }>("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1) AS ok", [role]);
+    if (!known.rows[0]!.ok) {
+      if (!absent.has(role)) problems.push(`role "${role}" does not exist`);
+      absent.add(role);
       continue;
     }
     for (const p of r.privileges) {
-      const q = await client.query<{ ok: boolean }>("SELECT has_table_privilege($1, $2) AS ok", [`public.${r.table}`, p]);
+      const q = await client.query<{ ok: boolean }>("SELECT has_table_privilege($1::name, $2::text, $3::text) AS ok", [role, `public.${r.table}`, p]);
       if (!q.rows[0]!.ok) problems.push(`role ${role} lacks ${p} on ${r.table}`);
     }
     for (const [column, privileges] of Object.entries(r.columns ?? {})) {
       for (const p of privileges) {
-        const q = await client.query<{ ok: boolean }>("SELECT has_column_privilege($1, $2, $3) AS ok", [`public.${r.table}`, column, p]);
+        const q = await client.query<{ ok: boolean }>("SELECT has_column_privilege($1::name, $2::text, $3::text, $4::text) AS ok", [role, `public.${r.table}`, column, p]);
         if (!q.rows[0]!.ok) problems.push(`role ${role} lacks ${p} on ${r.table}.${column}`);
       }
     }
   }
-  if (missing.length > 0) {
+  if (missing.size > 0) {
     problems.unshift(
-      `the database has no table ${missing.join(", ")}: apply the migrations first (sh postgres/jobs/migrate.sh up, docs/database.md)`,
+      `the database has no table ${[...missing].join(", ")}: apply the migrations first (sh postgres/jobs/migrate.sh up, docs/database.md)`,
     );
   }
   if (problems.length > 0) {
-    const grants = problems.some((p) => p.startsWith("role ")) ? " (grants: postgres/roles.sql, role authwatch_rollback)" : "";
+    const grants = problems.some((p) => p.startsWith("role ")) ? " (grants: postgres/roles.sql, docs/database.md#roles)" : "";
     throw new NotReadyError(`${problems.join("; ")}${grants}; nothing was changed`);
   }
 }

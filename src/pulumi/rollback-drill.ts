@@ -2,14 +2,15 @@
  * The monthly rollback drill (seed 002 "run rollback drill monthly", "test
  * rollback in staging"), where the stack runs it (cluster.rollbackDrill; on by
  * default for environment staging): a CronJob running
- * `npm run rollback -- --dry-run --drill --reason "monthly rollback drill"`
+ * `npm run rollback -- --dry-run --drill --stack <stack> --reason "monthly rollback drill"`
  * in the authwatch image against the stack's database. The dry run changes
  * nothing; on success it pushes
  * rollback_drill_last_success_timestamp_seconds{stack} to the stack's
  * Pushgateway, which RollbackDrillMissing watches.
  *
  * Least privilege: DATABASE_URL from a Secret of its own (the Pulumi secret
- * rollbackDrillDatabaseUrl, a read-only role), read through secretKeyRef
+ * rollbackDrillDatabaseUrl, the read-only role authwatch_rollback_drill,
+ * which checks the rollback role's grants without holding them), read through secretKeyRef
  * only; a ServiceAccount without an API token; a non-root pod with a
  * read-only root filesystem; egress to PostgreSQL and the Pushgateway only
  * (src/pulumi/network.ts).
@@ -21,8 +22,12 @@ import { clusterSettings, COMPONENTS, containerResources, inClusterUrls, metadat
 
 export const ROLLBACK_DRILL = COMPONENTS.rollbackDrill;
 export const ROLLBACK_DRILL_SECRET = `${ROLLBACK_DRILL}-database`;
-/** What the CronJob runs: the command of runbooks/auth-rollback.md, planned only. */
-export const DRILL_COMMAND = ["npm", "run", "rollback", "--", "--dry-run", "--drill", "--reason", "monthly rollback drill"] as const;
+/**
+ * What the CronJob runs: the command of runbooks/auth-rollback.md, planned
+ * only. --stack labels the pushed metric and loads the stack's settings
+ * (stacks/ is in the image; the CLI only reads it).
+ */
+export const drillCommand = (stack: string): string[] => ["npm", "run", "rollback", "--", "--dry-run", "--drill", "--stack", stack, "--reason", "monthly rollback drill"];
 
 export class RollbackDrill extends pulumi.ComponentResource {
   readonly schedule: string;
@@ -71,12 +76,10 @@ export class RollbackDrill extends pulumi.ComponentResource {
                     {
                       name: ROLLBACK_DRILL,
                       image: d.image,
-                      command: [...DRILL_COMMAND],
+                      command: drillCommand(s.stack),
                       env: [
                         { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: ROLLBACK_DRILL_SECRET, key: "DATABASE_URL" } } },
                         { name: "PUSHGATEWAY_URL", value: inClusterUrls(s).pushgateway },
-                        // The stack label of the pushed metric: the stack whose database this is.
-                        { name: "AUTHWATCH_STACK", value: s.stack },
                         { name: "PGAPPNAME", value: `authwatch-${ROLLBACK_DRILL}` },
                         // npm writes its cache and logs under HOME: the emptyDir, the root filesystem is read-only.
                         { name: "HOME", value: "/tmp" },

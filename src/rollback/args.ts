@@ -8,6 +8,8 @@ export interface RollbackOptions {
   readonly dryRun: boolean;
   readonly yes: boolean;
   readonly drill: boolean;
+  /** With --drill: the role whose grants the dry run checks (the drill connects as a read-only role). */
+  readonly rollbackRole: string | undefined;
   readonly stack: string | undefined;
   readonly stacksDir: string | undefined;
   readonly actor: string | undefined;
@@ -16,7 +18,10 @@ export interface RollbackOptions {
   readonly help: boolean;
 }
 
-export const USAGE = `usage: npm run rollback -- --reason "<why>" [--revoke-sessions] [--yes] [--stack <name>] [--field estimated_time=<text>] [--dry-run [--drill]]
+/** The operator role of postgres/roles.sql, whose grants the drill checks by default. */
+export const ROLLBACK_ROLE = "authwatch_rollback";
+
+export const USAGE = `usage: npm run rollback -- --reason "<why>" [--revoke-sessions] [--yes] [--stack <name>] [--field estimated_time=<text>] [--dry-run [--drill [--rollback-role <role>]]]
        npm run rollback -- --undo --reason "<why>" [--stack <name>] [--dry-run]
   --reason "<why>"    required: recorded in rollback_log, on every flag and in the log lines
   --revoke-sessions   also revoke every active refresh-token family (asks first, unless --yes)
@@ -24,7 +29,9 @@ export const USAGE = `usage: npm run rollback -- --reason "<why>" [--revoke-sess
   --stack <name>      the stack whose settings give the status-page webhook (rollback.statusPageWebhookUrl)
   --field k=v         a field of the authDown status-page template (estimated_time; default: the stack's rollback.estimatedResolution)
   --dry-run           print the plan, change nothing
-  --drill             with --dry-run: on success push rollback_drill_last_success_timestamp_seconds{stack} to $PUSHGATEWAY_URL (needs --stack)
+  --drill             with --dry-run: check the rollback role's grants (not the connected role's), and on success push
+                      rollback_drill_last_success_timestamp_seconds{stack} to $PUSHGATEWAY_URL (needs --stack)
+  --rollback-role <r> with --drill: the role whose grants are checked (default ${ROLLBACK_ROLE})
   --undo              restore the flags as they were before the rollbacks since the last undo
   --actor <who>       who runs it (default $AUTHWATCH_ACTOR, else the OS user)
   --stacks-dir <dir>  where the stack files are (default stacks/)
@@ -48,6 +55,7 @@ export function parseRollbackArgs(argv: readonly string[]): RollbackOptions {
         "dry-run": { type: "boolean", default: false },
         yes: { type: "boolean", default: false },
         drill: { type: "boolean", default: false },
+        "rollback-role": { type: "string" },
         stack: { type: "string" },
         "stacks-dir": { type: "string" },
         actor: { type: "string" },
@@ -65,6 +73,7 @@ export function parseRollbackArgs(argv: readonly string[]): RollbackOptions {
     dryRun: values["dry-run"],
     yes: values.yes,
     drill: values.drill,
+    rollbackRole: values["rollback-role"] ?? (values.drill ? ROLLBACK_ROLE : undefined),
     stack: values.stack,
     stacksDir: values["stacks-dir"],
     actor: values.actor,
@@ -77,5 +86,7 @@ export function parseRollbackArgs(argv: readonly string[]): RollbackOptions {
   if (options.undo && options.fields.length > 0) throw new UsageError("--undo posts nothing: --field is for the rollback's status-page incident");
   if (options.drill && !options.dryRun) throw new UsageError("--drill runs with --dry-run (the monthly drill changes nothing)");
   if (options.drill && !options.stack) throw new UsageError("--drill needs --stack <name>: the drill's metric is labelled with it");
+  if (!options.drill && values["rollback-role"] !== undefined) throw new UsageError("--rollback-role is for --drill: otherwise the connected role's grants are checked");
+  if (options.rollbackRole !== undefined && !options.rollbackRole.trim()) throw new UsageError("--rollback-role needs a role name");
   return options;
 }

@@ -16,6 +16,11 @@ export interface RunRequest {
   readonly dryRun: boolean;
   readonly revokeSessions: boolean;
   readonly yes: boolean;
+  /**
+   * The drill (a dry run connected as a read-only role): whose grants to
+   * check, for every step; the connected role needs only what the plan reads.
+   */
+  readonly privilegesOf?: string;
 }
 
 export interface RunIo {
@@ -35,13 +40,25 @@ export interface RunReport {
   readonly logId?: number;
 }
 
-function requirements(request: RunRequest): Requirement[] {
+/** What the steps use; `role` unset: the connected role's. */
+function stepNeeds(revokeSessions: boolean, role?: string): Requirement[] {
   const needs: Requirement[] = [
-    { table: "feature_flags", privileges: ["SELECT", "INSERT", "UPDATE"] },
-    { table: "rollback_log", privileges: ["SELECT", "INSERT"] },
+    { table: "feature_flags", privileges: ["SELECT", "INSERT", "UPDATE"], role },
+    { table: "rollback_log", privileges: ["SELECT", "INSERT"], role },
   ];
-  if (request.revokeSessions) needs.push({ table: "refresh_token_families", privileges: [], columns: { revoked_at: ["SELECT", "UPDATE"] } });
+  if (revokeSessions) needs.push({ table: "refresh_token_families", privileges: [], columns: { revoked_at: ["SELECT", "UPDATE"] }, role });
   return needs;
+}
+
+function requirements(request: RunRequest): Requirement[] {
+  if (request.privilegesOf === undefined) return stepNeeds(request.revokeSessions);
+  // The drill proves the rollback role could run every step, revoking sessions included; it reads the plan itself.
+  const planReads: Requirement[] = [
+    { table: "feature_flags", privileges: ["SELECT"] },
+    { table: "rollback_log", privileges: ["SELECT"] },
+  ];
+  if (request.revokeSessions) planReads.push({ table: "refresh_token_families", privileges: [], columns: { revoked_at: ["SELECT"] } });
+  return [...stepNeeds(true, request.privilegesOf), ...planReads];
 }
 
 /** One rollback at a time: a second operator waits for nothing and is told (session lock, released on disconnect). */
@@ -59,6 +76,8 @@ export async function runRollback(
   io: RunIo,
 ): Promise<RunReport> {
   const now = io.now ?? (() => Date.now());
+  // Checking another role's grants proves nothing about this connection's: only for a plan.
+  if (request.privilegesOf !== undefined && !request.dryRun) throw new Error("a run that checks another role's privileges must be a dry run");
   await requireSchema(client, requirements(request));
   if (!request.dryRun) await takeLock(client);
   const previousRuns = await rollbacksSinceUndo(client);

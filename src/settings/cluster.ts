@@ -168,7 +168,7 @@ export const clusterSchema = z
       .strict(),
     /**
      * The monthly rollback drill (seed 002 "run rollback drill monthly", "test rollback in staging"):
-     * a CronJob running `npm run rollback -- --dry-run --drill` against the stack's database, which
+     * a CronJob running `npm run rollback -- --dry-run --drill --stack <stack>` against the stack's database, which
      * pushes rollback_drill_last_success_timestamp_seconds{stack} (docs/deploy.md "Rollback drill").
      * enabled unset: on where environment is staging (prod's rollback is proven there), off elsewhere.
      */

@@ -20,6 +20,7 @@ const ROLES = {
   service: { name: "authwatch_service", env: "AUTHWATCH_SERVICE_PASSWORD", password: "svc-pw-5" },
   rollback: { name: "authwatch_rollback", env: "AUTHWATCH_ROLLBACK_PASSWORD", password: "rb-pw-6" },
   grafana: { name: "authwatch_grafana", env: "AUTHWATCH_GRAFANA_PASSWORD", password: "gf-pw-7" },
+  rollbackDrill: { name: "authwatch_rollback_drill", env: "AUTHWATCH_ROLLBACK_DRILL_PASSWORD", password: "rd-pw-8" },
 } as const;
 type Job = keyof typeof ROLES;
 const url = (job: Job, database = db) => pg.urlAs(ROLES[job].name, ROLES[job].password, database);
@@ -210,5 +211,37 @@ describe("roles.sql", () => {
     ]) {
       await expectRefused("grafana", sql);
     }
+  });
+
+  it("the rollback-drill role reads the flags and rollback_log, and may ask which grants the rollback role holds", async () => {
+    const read = await as(
+      "rollbackDrill",
+      `SELECT count(*) FROM feature_flags; SELECT count(*) FROM rollback_log;
+       SELECT has_table_privilege('${ROLES.rollback.name}', 'public.feature_flags', 'UPDATE');`,
+    );
+    expect(read.code, read.stderr).toBe(0);
+    expect(read.stdout.trim().split("\n").at(-1)).toBe("t");
+  });
+
+  it.each([
+    ...writes,
+    `UPDATE feature_flags SET value = 'false' WHERE name = 'auth_enabled'`,
+    `INSERT INTO feature_flags (name, value, reason) VALUES ('auth_bypass', 'true', 'drill')`,
+    `DELETE FROM feature_flags`,
+    `INSERT INTO rollback_log (reason, actor, kind, outcome, actions, duration) VALUES ('r', 'a', 'rollback', 'completed', '[]', '0')`,
+    `UPDATE rollback_log SET reason = 'rewritten'`,
+    `SELECT revoked_at FROM refresh_token_families`,
+    `SELECT count(*) FROM refresh_tokens`,
+    `SELECT count(*) FROM schema_migrations`,
+  ])("the rollback-drill role cannot, even in a read-write session: %s", async (sql) => {
+    // Its sessions default to read-only (below); the privileges must refuse on their own.
+    const readWrite = `${url("rollbackDrill")}?options=${encodeURIComponent("-c default_transaction_read_only=off")}`;
+    const result = await run(join(PG_BIN, "psql"), ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", readWrite, "-c", sql]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/permission denied|must be owner/);
+  });
+
+  it("the rollback-drill role's transactions are read-only by default", async () => {
+    expect((await as("rollbackDrill", `SHOW default_transaction_read_only`)).stdout.trim()).toBe("on");
   });
 });

@@ -2,7 +2,8 @@
  * What the flags and rollback tests (test/postgres/flags.cli, rollback) run
  * against: a PostgreSQL 15 cluster where each test gets a fresh database,
  * migrated and with postgres/roles.sql applied, reached as the operator's
- * role authwatch_rollback with a password (scram-sha-256), as in production.
+ * role authwatch_rollback with a password (scram-sha-256), as in production
+ * (the monthly drill's read-only role authwatch_rollback_drill likewise).
  */
 import { join } from "node:path";
 import { Client } from "pg";
@@ -10,11 +11,12 @@ import { afterAll, beforeAll } from "vitest";
 import { jobEnv, PG_BIN, REPO_ROOT, run, runJob, startPostgres, type PgCluster } from "./postgres";
 
 export const ROLLBACK_ROLE = { name: "authwatch_rollback", password: "rollback-Pw-7:@/" };
+export const DRILL_ROLE = { name: "authwatch_rollback_drill", password: "drill-Pw-8:@/" };
 
 export interface FlagsBed {
   pg: PgCluster;
-  /** A new database; migrated and granted unless told otherwise. Returns the rollback role's DATABASE_URL. */
-  database(options?: { migrate?: boolean }): Promise<{ name: string; url: string }>;
+  /** A new database; migrated and granted unless told otherwise. Returns the rollback role's DATABASE_URL (url) and the drill role's. */
+  database(options?: { migrate?: boolean }): Promise<{ name: string; url: string; drillUrl: string }>;
   /** A superuser client to look at (or sabotage) a database. */
   admin(name: string): Promise<Client>;
 }
@@ -24,7 +26,7 @@ export function useFlagsBed(prefix: string): FlagsBed {
   let count = 0;
   beforeAll(async () => {
     bed.pg = await startPostgres();
-    await bed.pg.requirePassword(ROLLBACK_ROLE.name);
+    await bed.pg.requirePassword(ROLLBACK_ROLE.name, DRILL_ROLE.name);
     bed.database = async ({ migrate = true } = {}) => {
       const name = `${prefix}_${++count}`;
       await bed.pg.createDatabase(name);
@@ -33,10 +35,10 @@ export function useFlagsBed(prefix: string): FlagsBed {
         if (migrated.code !== 0) throw new Error(`migrate.sh on ${name}: ${migrated.stderr}`);
       }
       const roles = await run(join(PG_BIN, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", bed.pg.url(name), "-f", join(REPO_ROOT, "postgres", "roles.sql")], {
-        env: jobEnv({ AUTHWATCH_ROLLBACK_PASSWORD: ROLLBACK_ROLE.password }),
+        env: jobEnv({ AUTHWATCH_ROLLBACK_PASSWORD: ROLLBACK_ROLE.password, AUTHWATCH_ROLLBACK_DRILL_PASSWORD: DRILL_ROLE.password }),
       });
       if (roles.code !== 0) throw new Error(`roles.sql on ${name}: ${roles.stderr}`);
-      return { name, url: bed.pg.urlAs(ROLLBACK_ROLE.name, ROLLBACK_ROLE.password, name) };
+      return { name, url: bed.pg.urlAs(ROLLBACK_ROLE.name, ROLLBACK_ROLE.password, name), drillUrl: bed.pg.urlAs(DRILL_ROLE.name, DRILL_ROLE.password, name) };
     };
     bed.admin = async (name) => {
       const client = new Client({ connectionString: bed.pg.url(name) });

@@ -10,6 +10,7 @@ import { Client } from "pg";
 import { Gauge, type Registry } from "prom-client";
 import { FLAG_CHANNEL, FLAG_NAMES, FLAGS, flagGaugeValue, type FlagName } from "../../flags/catalog";
 import { isFlagName, valueProblem } from "../../flags/store";
+import { METRICS } from "../../telemetry";
 
 type KindValue = { switch: boolean; percentage: number; groups: readonly string[] };
 export type FlagValues = { readonly [K in FlagName]: KindValue[(typeof FLAGS)[K]["kind"]] };
@@ -187,9 +188,8 @@ export class LiveFlags {
 export function registerFlagGauge(registry: Registry, values: () => FlagValues): void {
   new Gauge({
     name: "auth_feature_flag",
-    // The contract's help text (h/rollback-monitor adds auth_feature_flag to src/telemetry.ts METRICS: read it from there once merged).
-    help: "A feature flag as the service applies it (src/flags/catalog.ts flagGaugeValue: 1/0 for a switch, 0-100 for the rollout percentage, the number of groups)",
-    labelNames: ["flag"],
+    help: METRICS.auth_feature_flag.help,
+    labelNames: [...METRICS.auth_feature_flag.labels],
     registers: [registry],
     collect() {
       const f = values();
