@@ -115,6 +115,13 @@ export function authenticationProofs(s: Settings): AlertProof[] {
       cases: [
         spike(`${factor * 2}x yesterday's rate fires`, quiet, quiet * factor * 2, true),
         // Regression (quality bench): a Prometheus that started empty 15 minutes ago compared 10 minutes with the 5 it had.
+        // Regression (quality bench): a replica that started a day and 30 seconds ago read the day-old window's 30 seconds as its baseline.
+        {
+          name: "a Prometheus that started one day and a minute ago compares with the hour before, not with the minute it has of the day before",
+          series: [input(metric, series, `_x${DAY - 1} 0+${num(quiet * 2)}x${DAY + 11}`)],
+          at: `${2 * DAY}m`,
+          firing: [],
+        },
         {
           name: "a Prometheus that recorded only the last 15 minutes has no baseline yet and stays silent",
           series: [input(metric, series, `_x75 0+${num(quiet * 2)}x15`)],
