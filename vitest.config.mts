@@ -21,6 +21,7 @@ const TOOL_TESTS = [
   "test/diff.backtest.test.ts",
   "test/backtest.engine.test.ts",
   "test/backtest.agreement.test.ts",
+  "test/backtest.month.backfill.test.ts",
 ];
 
 export default defineConfig({

@@ -15,12 +15,23 @@ export function agg(op: "sum" | "max" | "min" | "count", by: readonly string[], 
  * The spike comparison of AuthRegistrationSpike and AuthInvalidTokenSpike: events in the last
  * 10 minutes, against the same 10 minutes one day earlier or, where that window has no data
  * (first day, new Prometheus replica, scrape gap), the mean 10 minutes of the hour before the
- * last 10: never blind.
+ * last 10: never blind. Each baseline counts only where the Prometheus recorded its window from the
+ * start: a replica that started empty 15 minutes (or a day and 5 minutes) ago would compare 10 minutes
+ * with the 5 it has.
+ * `seasonal`: the same 10 minutes one week earlier or, without a week of history, three days
+ * earlier: a rise that is no rise against it is the weekly cycle (a Monday after a Sunday at a third
+ * of the traffic), not a spike. Three days reach back over a weekend to a weekday.
  */
-export function spikeTerms(series: string, by: readonly string[] = []): { current: string; baseline: string } {
-  const dayBefore = agg("sum", by, `increase(${series}[10m] offset 1d)`);
-  const hourBefore = `${agg("sum", by, `increase(${series}[1h] offset 10m)`)} / 6`;
-  return { current: agg("sum", by, `increase(${series}[10m])`), baseline: `(${dayBefore} or ${hourBefore})` };
+export function spikeTerms(series: string, by: readonly string[] = []): { current: string; baseline: string; seasonal: string } {
+  const earlier = (offset: string) => agg("sum", by, `increase(${series}[10m] offset ${offset})`);
+  /** Only where the Prometheus has data from the window's start (`from` ago): a partly recorded window reads low. */
+  const recordedSince = (from: string) => ` and on (${by.join(", ")}) ${agg("count", by, `${series} offset ${from}`)}`;
+  const hourBefore = `${agg("sum", by, `increase(${series}[1h] offset 10m)`)} / 6${recordedSince("70m")}`;
+  return {
+    current: agg("sum", by, `increase(${series}[10m])`),
+    baseline: `(${earlier("1d")}${recordedSince("1450m")} or ${hourBefore})`,
+    seasonal: `(${earlier("1w")} or ${earlier("3d")})`,
+  };
 }
 
 /** Results that AuthInvalidTokenSpike counts as invalid tokens (seed 003: invalid and expired). */

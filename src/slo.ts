@@ -59,6 +59,16 @@ export const SLO_RECORDS = {
 
 export const windowLabel = (b: BurnRateAlert) => `${b.long}_${b.short}`;
 
+/**
+ * A ticket's floor: events in its short window below which it stays silent, so that at its threshold
+ * at least TICKET_MIN_BAD_EVENTS events failed. Below it one or two failed requests are the "burn": a
+ * Prometheus with a few hours of history reads a quiet night as its 3 days (99.9 %: one 5xx among 900
+ * requests is 1.1× the budget). 99.9 %: 10,000 events in 6 h for the 1× tier (28 a minute), 3,334 in 2 h
+ * for the 3× tier; 95 %: 200 and 67. Pages keep their own floor (pageMinEvents).
+ */
+export const TICKET_MIN_BAD_EVENTS = 10;
+export const ticketMinEvents = (b: BurnRateAlert, objective: number): number => Math.ceil(TICKET_MIN_BAD_EVENTS / (b.factor * (1 - objective)) - 1e-9);
+
 export function sloRuleGroup(slo: Slo, source: string): PromRuleGroup {
   const ofSlo = (record: string) => `${record}{slo="${slo.name}"}`;
   const budget = 1 - slo.objective;
@@ -91,8 +101,9 @@ export function sloRuleGroup(slo: Slo, source: string): PromRuleGroup {
   const alerts = BURN_RATE_ALERTS.map((b): AlertingRule => {
     const limit = num(b.factor * budget);
     const exhaustion = humanizeDuration(mustParseDuration(SLO_PERIOD) / b.factor);
-    // Pages only over enough traffic in the short window; tickets keep no floor.
-    const floor = b.severity === "critical" ? ` and on () ${slo.totalRate(b.short)} * ${mustParseDuration(b.short)} >= ${slo.pageMinEvents}` : "";
+    // Only over enough traffic in the short window: pages from pageMinEvents, tickets from ticketMinEvents.
+    const min = b.severity === "critical" ? slo.pageMinEvents : ticketMinEvents(b, slo.objective);
+    const floor = ` and on () ${slo.totalRate(b.short)} * ${mustParseDuration(b.short)} >= ${min}`;
     return {
       kind: "alert",
       alert: slo.alert,

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backtestAlert, notRunning, runBacktest } from "../src/backtest/engine";
 import { startPrometheus, type LocalPrometheus } from "../src/backtest/prometheus";
-import type { Alerting, RuleGroup } from "../src/backtest/rules";
+import { lookbacks, type Alerting, type Recording, type RuleGroup } from "../src/backtest/rules";
 import { REPO_ROOT } from "../src/synth";
 
 const step = 30;
@@ -92,6 +92,20 @@ describe("backtest over raw data, recording rules materialised", () => {
     expect(first).toBeLessThan(60 + 5);
     expect(a!.episodes[0]!.labels).toEqual({ job: "auth", severity: "critical", alertname: "ReqErrors" });
     expect(a!.episodes[0]!.annotations.summary).toMatch(/^[0-9.]+% of auth fail$/);
+  }, 180_000);
+
+  // Regression: recording rules were materialised from --start only, so a rule over an hour of another rule read an empty hour at --start.
+  it("materialises the rules a longer window reads from that window before --start: an hour's average is right at --start", async () => {
+    const avg: Recording = { record: "job:req_5xx:ratio_avg1h", expr: "avg_over_time(job:req_5xx:ratio_rate5m[1h])", labels: {}, group: "g", interval: step };
+    const hourly: RuleGroup[] = [{ ...groups[0]!, records: [...groups[0]!.records, avg], alerts: [{ ...alert("job:req_5xx:ratio_avg1h > 0.05"), forSeconds: 0 }] }];
+    const need = lookbacks(hourly[0]!.records, hourly[0]!.alerts.map((a) => a.expr));
+    expect(Object.fromEntries([...need].map(([r, n]) => [r.record, n]))).toEqual({ "job:req:rate5m": 3600, "job:req_5xx:rate5m": 3600, "job:req_5xx:ratio_rate5m": 3600, "job:req_5xx:ratio_avg1h": 0 });
+    // Ten minutes after the first error window (minutes 60-90, 30 % failing): the hour before still averages about 15 %.
+    const start = t0 + 100 * 60;
+    const report = await runBacktest({ prometheus: prom.url, start, end: start + 300, groups: hourly });
+    const episodes = report.alerts[0]!.episodes;
+    expect(episodes).toHaveLength(1);
+    expect(Date.parse(episodes[0]!.start) / 1000 - start).toBeLessThan(step);
   }, 180_000);
 
   it("finds when the Prometheus recorded nothing at all, and evaluates nothing there", async () => {

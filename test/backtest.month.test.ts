@@ -5,7 +5,7 @@ import type { AlertOut } from "../src/backtest/engine";
 import { generateMonth, trafficAt, type Month } from "../src/backtest/month/generate";
 import { INCIDENT_KINDS, scheduleIncidents } from "../src/backtest/month/incidents";
 import { seeded } from "../src/backtest/month/random";
-import { score } from "../src/backtest/month/score";
+import { mergeReplicas, score } from "../src/backtest/month/score";
 
 const DAY = 86400;
 const START = Date.UTC(2026, 9, 1) / 1000; // a Thursday, midnight UTC
@@ -119,6 +119,28 @@ describe("quality score", () => {
     expect(q.tiers.find((t) => t.tier === "Side")!.falseEpisodes).toBe(0);
     expect(q.tiers.find((t) => t.tier === "AuthAvailabilitySLOBurn")!.falseEpisodes).toBe(0);
     expect(q).toMatchObject({ recall: 0.5, falseCritical: 1, falseWarningsPerWeek: 2 });
+  });
+
+  it("counts info episodes apart from warnings", () => {
+    const q = score([tier("Mail", "info", [START + 3 * DAY + 2 * HOUR])], month, START, START + 7 * DAY);
+    expect(q).toMatchObject({ falseWarningsPerWeek: 0, falseInfoPerWeek: 1 });
+  });
+
+  it("merges the HA pair's replicas: an alert fires while either replica fires it, once", () => {
+    const at = START + 3 * DAY;
+    const episode = (start: number, end: number | null, labels = {}) => ({ start: iso(start), end: end === null ? null : iso(end), labels, annotations: {} });
+    const rule = (episodes: ReturnType<typeof episode>[]): AlertOut => ({ ...tier("Noisy", "warning", []), episodes });
+    const [merged] = mergeReplicas(
+      [rule([episode(at, at + 600), episode(at + 3600, at + 3900)])],
+      [rule([episode(at + 300, at + 900), episode(at + 3600, at + 3660, { job: "other" }), episode(at + 7200, null)])],
+    );
+    expect(merged!.episodes.map((e) => [e.start, e.end, e.labels])).toEqual([
+      [iso(at), iso(at + 900), {}],
+      [iso(at + 3600), iso(at + 3900), {}],
+      [iso(at + 3600), iso(at + 3660), { job: "other" }],
+      [iso(at + 7200), null, {}],
+    ]);
+    expect(() => mergeReplicas([rule([])], [tier("Other", "warning", [])])).toThrow(/Noisy on one replica, Other on the other/);
   });
 
   it("scores the rules of one tier together", () => {

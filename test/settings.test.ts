@@ -69,6 +69,26 @@ describe("stack settings", () => {
     expect(s.loki).toEqual({ securityRetentionDays: 365, appRetentionDays: 90, tenant: "authwatch" });
   });
 
+  // Regression (quality bench): at a 20-30 attempt floor, the normal share of failures crossed the warning ratio by chance every few nights.
+  it("the default warning floors of the failure-share alerts keep the normal share of failures below the threshold by chance", () => {
+    const t = parseSettings("test", base, FILE).thresholds;
+    /** P(more than `ratio` of `n` events fail) when each fails with probability `p` (binomial tail). */
+    const chance = (n: number, p: number, ratio: number) => {
+      let sum = 0;
+      for (let k = Math.floor(ratio * n) + 1; k <= n; k++) {
+        let c = 1;
+        for (let i = 0; i < k; i++) c = (c * (n - i)) / (i + 1);
+        sum += c * p ** k * (1 - p) ** (n - k);
+      }
+      return sum;
+    };
+    // Normal shares (stated fixture): 4 % of logins fail (mistyped passwords), 3 % of registrations (invalid input, a taken address).
+    // A window at the floor may cross the threshold by chance at most once in 400 (a quiet hour holds a dozen independent 5 m windows).
+    expect(chance(t.loginFailure.minAttempts, 0.04, t.loginFailure.warningRatio)).toBeLessThan(1 / 400);
+    expect(chance(t.loginFailure.criticalMinAttempts, 0.04, t.loginFailure.criticalRatio)).toBeLessThan(1 / 400);
+    expect(chance(t.registrationFailure.minAttempts, 0.03, t.registrationFailure.warningRatio)).toBeLessThan(1 / 400);
+  });
+
   it("a stack's thresholds come from its own file and the defaults, never from another stack's file", () => {
     // README "Change a threshold": an override in prod's file moves prod only.
     const dir = stacksDir({});

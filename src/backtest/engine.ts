@@ -7,7 +7,7 @@ import { renderTemplate } from "../gotemplate";
 import { materialise, type Scratch } from "./materialise";
 import { queryRange } from "./query";
 import { coverage, liveSchedule } from "./recorded";
-import { recordingsRead, type Alerting, type Recording, type RuleGroup } from "./rules";
+import { lookbacks, recordingsRead, type Alerting, type Recording, type RuleGroup } from "./rules";
 import { episodesAround, evaluationSteps, type Span } from "./state";
 
 export interface EpisodeOut {
@@ -127,7 +127,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestReport> {
   let failure: string | undefined;
   if (missing.length) {
     try {
-      scratch = await materialise(o.prometheus, missing, o.start, o.end, progress, o.data);
+      scratch = await materialise(o.prometheus, missing, o.start, o.end, progress, o.data, lookbacks(records, alerts.map((a) => a.expr)));
     } catch (e) {
       failure = (e as Error).message.split("\n")[0]!;
     }

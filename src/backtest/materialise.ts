@@ -66,6 +66,7 @@ function moveBlocks(from: string, to: string): number {
 }
 
 /**
+ * `lookback`: seconds before `start` from which each rule must exist (rules.ts `lookbacks`).
  * `data`: the source's TSDB directory when it is at hand: the scratch Prometheus then runs over a
  * copy of it instead of reading the source through remote_read (much faster over weeks).
  */
@@ -76,6 +77,7 @@ export async function materialise(
   end: number,
   progress: (line: string) => void = () => {},
   data?: string,
+  lookback: ReadonlyMap<Recording, number> = new Map(),
 ): Promise<Scratch> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "authwatch-backtest-"));
   const tsdb = path.join(dir, "tsdb");
@@ -95,7 +97,9 @@ export async function materialise(
     const max = Math.max(0, ...level.values());
     for (let l = 1; l <= max; l++) {
       const pass = records.filter((r) => level.get(r) === l);
-      progress(`materialising ${pass.length} recording rule(s) of level ${l}/${max} with promtool`);
+      // From as far back as the rules and alerts reading this level look, so that their windows are full at `start`.
+      const from = start - Math.max(0, ...pass.map((r) => lookback.get(r) ?? 0));
+      progress(`materialising ${pass.length} recording rule(s) of level ${l}/${max} with promtool${from < start ? ` from ${Math.round((start - from) / 60)} minutes before the start` : ""}`);
       // Two promtool processes, each its share of the rules in a file of the same relative name: the
       // group's offset hashes the name as given, so both (and every level) evaluate at the same offset.
       const shares = Array.from({ length: Math.min(WORKERS, pass.length) }, (_, k) => pass.filter((_r, i) => i % WORKERS === k));
@@ -104,7 +108,7 @@ export async function materialise(
           const cwd = path.join(dir, `pass-${l}-${k}`);
           fs.mkdirSync(cwd);
           fs.writeFileSync(path.join(cwd, RULES), rulesFile(share));
-          await run("promtool", ["tsdb", "create-blocks-from", "rules", `--start=${start}`, `--end=${end}`, `--url=${prom!.url}`, "--output-dir=blocks", RULES], {
+          await run("promtool", ["tsdb", "create-blocks-from", "rules", `--start=${from}`, `--end=${end}`, `--url=${prom!.url}`, "--output-dir=blocks", RULES], {
             maxBuffer: 64 * 1024 * 1024,
             cwd,
           }).catch((e: Error & { stderr?: string }) => {

@@ -104,3 +104,30 @@ export function levels(records: readonly Recording[]): Map<Recording, number> {
   for (const r of records) of(r, []);
   return level;
 }
+
+/** The longest range (`[1h]`, a subquery's `[1d:5m]`) plus the longest `offset` in `expr`, in seconds: how far back it reads. */
+export function lookbackOf(expr: string): number {
+  const longest = (re: RegExp) => Math.max(0, ...[...expr.matchAll(re)].map((m) => parseDuration(m[1]!) ?? 0));
+  return longest(/\[\s*([0-9a-z]+)\s*(?::[^\]]*)?\]/g) + longest(/\boffset\s+([0-9a-z]+)/g);
+}
+
+/**
+ * How far before a backtest's start each recording rule must exist so that every rule and alert
+ * reading it sees full windows at the start (a 30-day rule over a 5-minute one needs it 30 days back):
+ * for each reader (an alert expression, or a recording rule with its own need), its lookback plus its need.
+ */
+export function lookbacks(records: readonly Recording[], alertExprs: readonly string[]): Map<Recording, number> {
+  const need = new Map<Recording, number>();
+  const of = (r: Recording, stack: readonly Recording[]): number => {
+    const known = need.get(r);
+    if (known !== undefined) return known;
+    if (stack.includes(r)) throw new Error(`recording rule ${r.record}: reads itself through ${stack.map((x) => x.record).join(" → ")}`);
+    const viaAlerts = alertExprs.filter((e) => reads(e, r.record)).map(lookbackOf);
+    const viaRecords = records.filter((x) => x !== r && reads(x.expr, r.record)).map((x) => lookbackOf(x.expr) + of(x, [...stack, r]));
+    const n = Math.max(0, ...viaAlerts, ...viaRecords);
+    need.set(r, n);
+    return n;
+  };
+  for (const r of records) of(r, []);
+  return need;
+}

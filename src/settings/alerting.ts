@@ -54,15 +54,25 @@ export const thresholdsSchema = obj({
   loginFailure: obj({
     warningRatio: ratio.default(0.1),
     criticalRatio: ratio.default(0.2),
-    /** Warning floor, 30 attempts in 5m: above one client's 20 retries plus a few night logins (that is AuthAccountBruteForce's), 6/min in a real incident. */
-    minAttempts: count.default(30),
+    /**
+     * Warning floor, 100 attempts in 5m (20/min): 4 % of logins fail normally (mistyped passwords), and
+     * at 30 attempts more than 10 % fail by chance in 3 % of windows (binomial; the labelled month warned
+     * 11 times); at 100, in 0.2 %. Above one client's 20 retries too (AuthAccountBruteForce's business).
+     * Above the critical floor: a 10 % share sits closer to the normal 4 % than 20 % does, so it needs
+     * more attempts to mean something; a failure burst at night still pages from criticalMinAttempts.
+     */
+    minAttempts: count.default(100),
     /** Critical floor, 50 attempts in 5m (10/min): one client retrying a wrong password 20 times, with the night's other logins, stays below it (the per-account and per-IP monitors' business); 100 attempts with 60 % failing pages. */
     criticalMinAttempts: count.default(50),
   }),
   registrationFailure: obj({
     warningRatio: ratio.default(0.1),
-    /** 20 registrations in 5m (4/min): three failures among a handful at night stay silent; a broken sign-up at 4/min warns. */
-    minAttempts: count.default(20),
+    /**
+     * 100 registrations in 5m (20/min): 3 % of registrations fail normally (invalid input, a taken
+     * address), and at 20 more than 10 % fail by chance in 2 % of windows (binomial; the labelled month
+     * warned 45 times); at 100, in 0.02 %. A broken sign-up (most failing) at 20 a minute warns.
+     */
+    minAttempts: count.default(100),
   }),
   tokenValidationFailure: obj({
     warningRatio: ratio.default(0.05),

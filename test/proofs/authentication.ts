@@ -3,6 +3,8 @@ import type { Settings } from "../../src/settings";
 import { above, below, counter, gauge, input, minutes, num, sparse } from "./series";
 
 const DAY = 1440;
+/** Minutes between samples (and evaluations) of the spike alerts' cases over days of history. */
+const SEASONAL_STEP = 5;
 
 export function authenticationProofs(s: Settings): AlertProof[] {
   const t = s.thresholds;
@@ -67,7 +69,7 @@ export function authenticationProofs(s: Settings): AlertProof[] {
    * Most of a day at `yesterday` events per minute, then two hours at `today` per minute:
    * the last 10m and the same 10m one day earlier each see one rate.
    */
-  const spikeProof = (alert: string, metric: string, labels: Record<string, string>, factor: number, floor: number, alsoCounted?: Record<string, string>): AlertProof => {
+  const spikeProof = (alert: string, metric: string, labels: Record<string, string>, factor: number, floor: number, alsoCounted?: Record<string, string>): AlertProof[] => {
     // The rate changes two hours before the evaluation, so only a comparison with the same
     // window one day earlier (not one hour earlier) sees the difference.
     const change = DAY - 100;
@@ -89,10 +91,43 @@ export function authenticationProofs(s: Settings): AlertProof[] {
       at: "90m",
       firing: fires ? [{ severity: "warning", labels: { job }, value: today * 10 }] : [],
     });
-    return {
+    /**
+     * A busy rate everywhere but around the same time one day earlier (a Sunday before a Monday),
+     * over `days` days of history: the comparison with `days` days earlier sees the same busy rate.
+     * Days of series at 5m steps (SEASONAL_STEP), so that promtool evaluates a week in seconds.
+     */
+    const seasonal = (name: string, days: number): AlertCase => {
+      const perStep = (perMinute: number) => perMinute * SEASONAL_STEP;
+      const busy = quiet * factor * 2;
+      const steps = (minutes: number) => minutes / SEASONAL_STEP;
+      const at = steps(days * DAY + 120);
+      const lowFrom = steps((days - 1) * DAY + 60);
+      const low = steps(120);
+      const values = [
+        `0+${num(perStep(busy))}x${lowFrom}`,
+        `${num(perStep(busy) * lowFrom + perStep(quiet))}+${num(perStep(quiet))}x${low - 1}`,
+        `${num(perStep(busy) * lowFrom + perStep(quiet) * low + perStep(busy))}+${num(perStep(busy))}x${at - lowFrom - low + 2}`,
+      ];
+      return { name, series: [input(metric, series, values.join(" "))], at: `${at * SEASONAL_STEP}m`, firing: [] };
+    };
+    return [{
       alert,
       cases: [
         spike(`${factor * 2}x yesterday's rate fires`, quiet, quiet * factor * 2, true),
+        // Regression (quality bench): a Prometheus that started empty 15 minutes ago compared 10 minutes with the 5 it had.
+        // Regression (quality bench): a replica that started a day and 30 seconds ago read the day-old window's 30 seconds as its baseline.
+        {
+          name: "a Prometheus that started one day and a minute ago compares with the hour before, not with the minute it has of the day before",
+          series: [input(metric, series, `_x${DAY - 1} 0+${num(quiet * 2)}x${DAY + 11}`)],
+          at: `${2 * DAY}m`,
+          firing: [],
+        },
+        {
+          name: "a Prometheus that recorded only the last 15 minutes has no baseline yet and stays silent",
+          series: [input(metric, series, `_x75 0+${num(quiet * 2)}x15`)],
+          at: "90m",
+          firing: [],
+        },
         spike(`${factor / 2}x yesterday's rate stays silent`, quiet * 2, quiet * factor, false),
         spike("a spike below the floor stays silent", floor / 20 / (factor * 2), floor / 20, false),
         // Regression (issue 11): with no day-old data the comparison returned nothing.
@@ -102,7 +137,15 @@ export function authenticationProofs(s: Settings): AlertProof[] {
           ? [fresh(`a spike of ${JSON.stringify(alsoCounted)} counts too`, quiet, quiet * factor * 2, true, { job, ...alsoCounted })]
           : []),
       ],
-    };
+    }, {
+      alert,
+      interval: `${SEASONAL_STEP}m`,
+      cases: [
+        // Regression (quality bench): a Monday against a Sunday (a third of the traffic) warned every week.
+        seasonal("a rise against one day earlier only, as busy as the same 10m one week earlier, stays silent", 7),
+        seasonal("with no week of history, a rise as busy as the same 10m three days earlier stays silent", 3),
+      ],
+    }];
   };
 
   const sa = t.sessionAnomaly;
@@ -190,8 +233,8 @@ export function authenticationProofs(s: Settings): AlertProof[] {
         },
       ],
     },
-    spikeProof("AuthRegistrationSpike", "auth_registrations_total", { result: "success" }, t.registrationSpike.factor, t.registrationSpike.minRegistrations),
-    spikeProof("AuthInvalidTokenSpike", "auth_token_validations_total", { result: "invalid" }, t.invalidTokenSpike.factor, t.invalidTokenSpike.minInvalid, { result: "expired" }),
+    ...spikeProof("AuthRegistrationSpike", "auth_registrations_total", { result: "success" }, t.registrationSpike.factor, t.registrationSpike.minRegistrations),
+    ...spikeProof("AuthInvalidTokenSpike", "auth_token_validations_total", { result: "invalid" }, t.invalidTokenSpike.factor, t.invalidTokenSpike.minInvalid, { result: "expired" }),
     {
       alert: "AuthSessionAnomaly",
       cases: [

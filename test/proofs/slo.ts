@@ -1,7 +1,7 @@
 import type { AlertCase, AlertProof } from "../../src/model";
 import type { Settings } from "../../src/settings";
 import { slos } from "../../alerts/slo";
-import { BURN_RATE_ALERTS, windowLabel, windowSeconds } from "../../src/slo";
+import { BURN_RATE_ALERTS, ticketMinEvents, windowLabel, windowSeconds, type BurnRateAlert } from "../../src/slo";
 import { counter, input, num, sparse, sparseAt } from "./series";
 
 const PER_MINUTE = 1000;
@@ -67,6 +67,11 @@ export function sloProofs(s: Settings): AlertProof[] {
     const ticket = BURN_RATE_ALERTS.filter((b) => b.severity === "warning");
     const window = (b: (typeof BURN_RATE_ALERTS)[number]) => ({ window: windowLabel(b) });
     const quietRatio = sparseAt(5, [2], QUIET) / sparseAt(5, [1, 2, 4], QUIET);
+    /** Whether a ticket tier has its floor of events in its short window, with `events` events a minute for `minutes` minutes. */
+    const ticketFloorMet = (b: BurnRateAlert, perMinute: number, minutes: number) =>
+      b.severity === "critical" || perMinute * Math.min(minutes, windowSeconds(b.short) / 60) >= ticketMinEvents(b, slo.objective);
+    /** A fresh Prometheus's six hours of a quiet night (3 requests a minute), twice the budget failing. */
+    const night6h = { perMinute: 3, minutes: 360 };
 
     const cases: AlertCase[] = [
       {
@@ -97,14 +102,24 @@ export function sloProofs(s: Settings): AlertProof[] {
         name: "an outage at night, at the page floor, pages on every window",
         series: constant(outage, QUIET + 10, night),
         at: `${QUIET}m`,
-        firing: BURN_RATE_ALERTS.map((b) => ({ severity: b.severity, labels: { slo: slo.name }, ruleLabels: window(b), value: outage })),
+        firing: BURN_RATE_ALERTS.filter((b) => ticketFloorMet(b, night, QUIET)).map((b) => ({ severity: b.severity, labels: { slo: slo.name }, ruleLabels: window(b), value: outage })),
+      },
+      // Regression (quality bench): a Prometheus with six hours of history, a night of 3 requests a minute with two
+      // failing, opened the 3d ticket: its "3 days" were those six hours, and one or two errors were the burn.
+      {
+        name: "a fresh Prometheus's quiet night at twice the budget opens no ticket below the ticket floor",
+        series: constant(2 * budget, night6h.minutes + 10, night6h.perMinute),
+        at: `${night6h.minutes}m`,
+        firing: ticket
+          .filter((b) => 2 > b.factor && ticketFloorMet(b, night6h.perMinute, night6h.minutes))
+          .map((b) => ({ severity: "warning" as const, labels: { slo: slo.name }, ruleLabels: window(b), value: 2 * budget })),
       },
       // Regression (issue 11): one bad request among three every 5 minutes at night paged. It still opens tickets.
       {
         name: "one bad request among three in 5m at night pages nobody",
         series: events(slo.name, job, s.slos.latency.thresholdSeconds, { bad: sparse(5, [2], QUIET), good: sparse(5, [1, 4], QUIET), total: sparse(5, [1, 2, 4], QUIET) }),
         at: `${QUIET}m`,
-        firing: ticket.filter((b) => quietRatio > b.factor * budget).map((b) => ({ severity: "warning" as const, labels: { slo: slo.name }, ruleLabels: window(b), value: quietRatio })),
+        firing: ticket.filter((b) => quietRatio > b.factor * budget && ticketFloorMet(b, 3 / 5, QUIET)).map((b) => ({ severity: "warning" as const, labels: { slo: slo.name }, ruleLabels: window(b), value: quietRatio })),
       },
     ];
     if (!(fastBurn1h > page.factor * budget && spent / windowSeconds("6h") * 60 < 6 * budget)) {

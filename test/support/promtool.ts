@@ -63,10 +63,14 @@ export function groupsFor(groups: readonly PromRuleGroup[], alert: string): Prom
 export function writePromtoolTests(s: Settings, groups: readonly PromRuleGroup[], proofs: readonly AlertProof[], outDir: string): string[] {
   const dir = path.join(outDir, "prometheus", "tests");
   mkdirSync(dir, { recursive: true });
+  const seen = new Map<string, number>();
   return proofs.map((p) => {
     const needed = groupsFor(groups, p.alert);
     if (needed.length === 0) throw new Error(`proof for ${p.alert}: no rule group defines that alert`);
-    const file = path.join(dir, `${p.alert}.test.yaml`);
+    // An alert may have several proofs (each its own step): one file each.
+    const n = (seen.get(p.alert) ?? 0) + 1;
+    seen.set(p.alert, n);
+    const file = path.join(dir, `${p.alert}${n > 1 ? `.${n}` : ""}.test.yaml`);
     writeFileSync(file, promtoolTestFile(s, groups, p, needed.map((g) => `../rules/${g.name}.yaml`)));
     return file;
   });

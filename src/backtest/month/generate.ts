@@ -25,7 +25,10 @@ export interface Gap {
 
 export interface Month {
   readonly incidents: readonly Incident[];
-  /** When the second Prometheus replica started with an empty TSDB. */
+  /**
+   * When the second Prometheus replica started with an empty TSDB: from then on it records the same
+   * series (backfill.ts gives it its own TSDB) and evaluates the same rules over its short history.
+   */
   readonly replicaStarts: number;
   readonly gaps: readonly Gap[];
   readonly deploys: readonly number[];
@@ -85,7 +88,7 @@ function newInstance(day: number, k: number, rnd: Random): Instance {
 }
 
 /** Generates the month, handing each day's OpenMetrics text to `onDay`; returns the labels of what happened. */
-export function generateMonth(o: MonthOptions, onDay: (day: number, text: string) => void): Month {
+export function generateMonth(o: MonthOptions, onDay: (day: number, text: string, replicaStarts: number) => void): Month {
   const rnd = seeded(o.seed);
   const incidents = scheduleIncidents(o.start, o.days, rnd);
   const end = o.start + o.days * DAY;
@@ -116,7 +119,7 @@ export function generateMonth(o: MonthOptions, onDay: (day: number, text: string
   for (let t = o.start; t < end; t += o.step) {
     const d = Math.floor((t - o.start) / DAY);
     if (d !== dayIndex) {
-      onDay(dayIndex, day.text());
+      onDay(dayIndex, day.text(), replicaStarts);
       day = new Day();
       dayIndex = d;
     }
@@ -235,11 +238,14 @@ export function generateMonth(o: MonthOptions, onDay: (day: number, text: string
       day.add("up", prom, t, 1);
       day.add("prometheus_rule_evaluation_failures_total", { ...prom, rule_group: "auth-recording" }, t, 0);
     }
+    // Prod's cluster runs Grafana and Loki too, and the stack watches their scrape jobs.
+    day.add("up", { job: "grafana", instance: "grafana:3000" }, t, 1);
+    day.add("up", { job: "loki", instance: "loki:3100" }, t, 1);
     const am = { job: "alertmanager", instance: "alertmanager:9093" };
     day.add("up", am, t, 1);
     if (active.has("pagerduty-failing") && rnd() < 0.5) pagerdutyFailed++;
     day.add("alertmanager_notifications_failed_total", { ...am, integration: "pagerduty", receiver: "pagerduty-critical" }, t, pagerdutyFailed);
   }
-  onDay(dayIndex, day.text());
+  onDay(dayIndex, day.text(), replicaStarts);
   return { incidents, replicaStarts, gaps, deploys };
 }

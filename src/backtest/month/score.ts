@@ -4,7 +4,7 @@
  * or the hour after; three days for the SLO burn alerts when it spent error budget) with the likely cause,
  * pages per week; and the catalog totals the bench reports.
  */
-import type { AlertOut } from "../engine";
+import type { AlertOut, EpisodeOut } from "../engine";
 import { trafficAt, type Month } from "./generate";
 import { BUDGET_ALERTS } from "./incidents";
 
@@ -28,6 +28,8 @@ export interface Quality {
   readonly recall: number;
   readonly falseCritical: number;
   readonly falseWarningsPerWeek: number;
+  /** Info episodes (e-mail, within hours) are not warnings: counted apart, outside the goal. */
+  readonly falseInfoPerWeek: number;
 }
 
 const seconds = (iso: string) => Date.parse(iso) / 1000;
@@ -54,6 +56,38 @@ function byTier(alerts: readonly AlertOut[]): AlertOut[] {
   return [...tiers.values()];
 }
 
+/**
+ * The alerts of an HA pair as Alertmanager receives them: each rule's episodes from both replicas,
+ * an alert (label set) firing while either replica fires it. `a` and `b` list the same rules in the same order.
+ */
+export function mergeReplicas(a: readonly AlertOut[], b: readonly AlertOut[]): AlertOut[] {
+  return a.map((rule, i) => {
+    const other = b[i];
+    if (!other || other.alert !== rule.alert || other.severity !== rule.severity) throw new Error(`mergeReplicas: rule ${i} is ${rule.alert} on one replica, ${other?.alert} on the other`);
+    const bySet = new Map<string, EpisodeOut[]>();
+    for (const e of [...rule.episodes, ...other.episodes]) {
+      const key = JSON.stringify(e.labels);
+      bySet.set(key, [...(bySet.get(key) ?? []), e]);
+    }
+    const episodes: EpisodeOut[] = [];
+    for (const list of bySet.values()) {
+      const end = (e: EpisodeOut) => (e.end === null ? Infinity : seconds(e.end));
+      let open: EpisodeOut | undefined;
+      for (const e of list.sort((x, y) => seconds(x.start) - seconds(y.start))) {
+        if (open && seconds(e.start) <= end(open)) {
+          if (end(e) > end(open)) open = { ...open, end: e.end };
+          continue;
+        }
+        if (open) episodes.push(open);
+        open = e;
+      }
+      if (open) episodes.push(open);
+    }
+    const skipped = [rule.skipped, other.skipped].filter(Boolean).join("; ");
+    return { ...rule, episodes: episodes.sort((x, y) => seconds(x.start) - seconds(y.start)), ...(skipped ? { skipped } : {}) };
+  });
+}
+
 export function score(rules: readonly AlertOut[], month: Month, monthStart: number, end: number): Quality {
   const alerts = byTier(rules);
   const weeks = (end - monthStart) / (7 * 86400);
@@ -62,6 +96,7 @@ export function score(rules: readonly AlertOut[], month: Month, monthStart: numb
   let detectedAll = 0;
   let falseCritical = 0;
   let falseWarnings = 0;
+  let falseInfo = 0;
   for (const a of alerts) {
     const episodes = a.episodes.map((e) => ({ start: seconds(e.start), end: e.end === null ? end : seconds(e.end) }));
     const meant = month.incidents.filter((i) => i.expect.alert === a.alert && i.expect.severity === a.severity);
@@ -85,6 +120,7 @@ export function score(rules: readonly AlertOut[], month: Month, monthStart: numb
     }
     if (a.severity === "critical") falseCritical += falseEpisodes;
     if (a.severity === "warning") falseWarnings += falseEpisodes;
+    if (a.severity === "info") falseInfo += falseEpisodes;
     expectedAll += meant.length;
     detectedAll += delays.length;
     tiers.push({
@@ -93,5 +129,5 @@ export function score(rules: readonly AlertOut[], month: Month, monthStart: numb
       episodes: episodes.length, pagesPerWeek: a.severity === "critical" ? episodes.length / weeks : 0, ...(a.skipped ? { skipped: a.skipped } : {}),
     });
   }
-  return { tiers, recall: expectedAll ? detectedAll / expectedAll : 1, falseCritical, falseWarningsPerWeek: falseWarnings / weeks };
+  return { tiers, recall: expectedAll ? detectedAll / expectedAll : 1, falseCritical, falseWarningsPerWeek: falseWarnings / weeks, falseInfoPerWeek: falseInfo / weeks };
 }
