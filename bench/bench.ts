@@ -2,7 +2,8 @@
  * npm run bench [-- --only synth|database|local|diff|quality]
  * Prints the numbers behind the speed targets; never asserts on them.
  *   synth: time to render every stack (goal: all stacks in under a second), rules rendered.
- *   database: backup, restore-verify and cleanup on 1M refresh tokens (bench/database.ts).
+ *   database: recovery time (backup + restore-verify, bare pg_dump/pg_restore against the jobs) on 1 M and
+ *     10 M refresh tokens, written into docs/database.md; cleanup on 1 M (bench/database.ts).
  *   local: every drill on a fresh local stack, time to page / floor (bench/local.ts).
  *   diff: npm run diff -- --all between two commits, median of 5 (bench/diff.ts).
  *   quality: the prod rules backtested over a labelled month: recall, false pages (bench/quality.ts).

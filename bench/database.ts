@@ -1,33 +1,32 @@
-// Database jobs benchmark on a throwaway PostgreSQL 15 cluster:
+// Database jobs benchmark on throwaway PostgreSQL 15 clusters:
 //
-//   npx tsx bench/database.ts            (BENCH_DB_TOKENS=1000000 by default)
+//   npm run bench -- --only database     (1 M and 10 M tokens; BENCH_DB_TOKENS=100000,1000000 for others)
 //
-// 1. backup.sh and restore-verify.sh on N refresh tokens, against a bare
-//    `pg_dump -Fc` and `pg_restore` of the same database in the same process:
-//    the price of the manifest, checksums, counts and scratch database;
-// 2. token-cleanup.sh throughput (rows/s) while a concurrent session keeps
-//    doing the application's single-row writes (logins, rotations), with that
-//    session's worst latency against a baseline without cleanup, and the
-//    largest number of ungranted locks sampled from pg_locks meanwhile.
+// 1. recovery time (bench/database-recovery.ts): backup + restore end to end,
+//    the bare single-threaded `pg_dump -Fc` + `pg_restore` against the jobs
+//    (custom format as before; directory format with --jobs), interleaved
+//    rounds, medians; the RTO per million rows. At the default sizes the table
+//    is written into docs/database.md (bench/database-doc.ts);
+// 2. token-cleanup.sh throughput (rows/s) at the first size while a
+//    concurrent session keeps doing the application's single-row writes
+//    (logins, rotations), with that session's worst latency against a baseline
+//    without cleanup, and the largest number of ungranted locks sampled from
+//    pg_locks meanwhile.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { PG_BIN, jobEnv, run, runJob, startPostgres, type PgCluster } from "../test/support/postgres";
+import { loadStackSettings } from "../src/settings";
+import { PG_BIN, REPO_ROOT, jobEnv, runJob, startPostgres, type PgCluster } from "../test/support/postgres";
+import { GOAL_SPEEDUP, replaceSection, rtoTable, speedup, type Machine, type SizeResult } from "./database-doc";
+import { benchRecovery, VARIANTS, type VariantName } from "./database-recovery";
 
-export interface DatabaseBenchResult {
-  tokens: number;
+const DEFAULT_SIZES = [1_000_000, 10_000_000];
+
+export interface DatabaseBenchResult extends SizeResult {
   families: number;
   generateSeconds: number;
-  dumpBytes: number;
-  backupJobSeconds: number;
-  rawDumpSeconds: number;
-  backupOverhead: number;
-  restoreVerifyJobSeconds: number;
-  restoreVerifyRtoSeconds: number;
-  rawRestoreSeconds: number;
-  restoreVerifyOverhead: number;
-  cleanup: {
+  cleanup?: {
     deletedTokens: number;
     deletedFamilies: number;
     seconds: number;
@@ -152,11 +151,19 @@ async function must(what: string, result: Promise<{ code: number; stderr: string
   return r.stderr;
 }
 
-export async function benchDatabase(
-  options: { tokens?: number; log?: (line: string) => void } = {},
-): Promise<DatabaseBenchResult> {
+export interface DatabaseBenchOptions {
+  tokens: number;
+  rounds: number;
+  variants: readonly VariantName[];
+  jobs: number;
+  compression: number | undefined;
+  cleanup: boolean;
+  log?: (line: string) => void;
+}
+
+export async function benchDatabase(options: DatabaseBenchOptions): Promise<DatabaseBenchResult> {
   const log = options.log ?? ((line: string) => console.error(line));
-  const families = Math.max(8, Math.round((options.tokens ?? Number(process.env.BENCH_DB_TOKENS ?? 1_000_000)) / 4));
+  const families = Math.max(8, Math.round(options.tokens / 4));
   const tokens = families * 4;
   const pg = await startPostgres({ shared_buffers: "512MB", maintenance_work_mem: "256MB", max_wal_size: "4GB" });
   const work = mkdtempSync(join(tmpdir(), "authwatch-bench-db-"));
@@ -167,43 +174,14 @@ export async function benchDatabase(
     log(`generating ${tokens} tokens in ${families} families ...`);
     const [, generateSeconds] = await timed(() => pg.sql(generateSql(families), db));
 
-    // --- bare pg_dump / pg_restore, then the jobs on the same database ------------
-    // A CHECKPOINT before each timed step, so that no step pays for the
-    // previous one's dirty buffers.
-    const checkpoint = () => pg.sql("CHECKPOINT");
-    const env = jobEnv({});
-    log("pg_dump -Fc / pg_restore ...");
-    const rawDump = join(work, "raw.dump");
-    await checkpoint();
-    const [, rawDumpSeconds] = await timed(() =>
-      must("pg_dump", run(join(PG_BIN, "pg_dump"), ["--format=custom", `--file=${rawDump}`, `--dbname=${pg.url(db)}`], { env })),
-    );
-    await pg.createDatabase("raw_restore");
-    await checkpoint();
-    const [, rawRestoreSeconds] = await timed(() =>
-      must(
-        "pg_restore",
-        run(join(PG_BIN, "pg_restore"), ["--exit-on-error", "--no-owner", "--no-privileges", `--dbname=${pg.url("raw_restore")}`, rawDump], { env }),
-      ),
-    );
-    await pg.sql("DROP DATABASE raw_restore");
-
-    const dest = join(work, "backups");
-    log("backup.sh ...");
-    await checkpoint();
-    const [, backupJobSeconds] = await timed(() =>
-      must("backup.sh", runJob("backup.sh", { DATABASE_URL: pg.url(db), BACKUP_DESTINATION: `file://${dest}` })),
-    );
-    log("restore-verify.sh ...");
-    await checkpoint();
-    const [verifyLog, restoreVerifyJobSeconds] = await timed(() =>
-      must("restore-verify.sh", runJob("restore-verify.sh", { DATABASE_URL: pg.url(db), RESTORE_VERIFY_TARGET_URL: pg.url("postgres"), BACKUP_DESTINATION: `file://${dest}` })),
-    );
-    const rto = /restored \S+ in ([0-9.]+)s/.exec(verifyLog);
-    if (!rto) throw new Error(`no RTO in restore-verify output: ${verifyLog}`);
+    const rows = Number(await pg.sql("SELECT (SELECT count(*) FROM refresh_tokens) + (SELECT count(*) FROM refresh_token_families) + (SELECT count(*) FROM schema_migrations)", db));
+    log(`recovery: ${options.rounds} interleaved round(s) ...`);
+    const variants = await benchRecovery(pg, db, work, { rounds: options.rounds, variants: options.variants, jobs: options.jobs, compression: options.compression, log });
+    const result: DatabaseBenchResult = { tokens, rows, families, generateSeconds: round(generateSeconds), variants };
+    if (!options.cleanup) return result;
 
     // --- cleanup under a concurrent application-like session ------------------------
-    await checkpoint();
+    await pg.sql("CHECKPOINT");
     log("probe baseline ...");
     const baseline = startProbe(pg, db, families);
     await new Promise((r) => setTimeout(r, 3000));
@@ -236,17 +214,7 @@ export async function benchDatabase(
     const deletedTokens = Number(deleted[1]);
 
     return {
-      tokens,
-      families,
-      generateSeconds: round(generateSeconds),
-      dumpBytes: statSync(rawDump).size,
-      backupJobSeconds: round(backupJobSeconds),
-      rawDumpSeconds: round(rawDumpSeconds),
-      backupOverhead: round(backupJobSeconds / rawDumpSeconds),
-      restoreVerifyJobSeconds: round(restoreVerifyJobSeconds),
-      restoreVerifyRtoSeconds: round(Number(rto[1])),
-      rawRestoreSeconds: round(rawRestoreSeconds),
-      restoreVerifyOverhead: round(restoreVerifyJobSeconds / rawRestoreSeconds),
+      ...result,
       cleanup: {
         deletedTokens,
         deletedFamilies: Number(deleted[2]),
@@ -267,17 +235,63 @@ export async function benchDatabase(
   }
 }
 
-/** Prints the numbers; `bench/bench.ts` may call this. */
-export async function main(): Promise<DatabaseBenchResult> {
-  const r = await benchDatabase();
-  const c = r.cleanup;
-  console.log(`database bench: ${r.tokens} tokens in ${r.families} families (generated in ${r.generateSeconds}s)`);
-  console.log(`  backup.sh            ${r.backupJobSeconds}s   bare pg_dump -Fc ${r.rawDumpSeconds}s   ratio ${r.backupOverhead}   dump ${(r.dumpBytes / 1048576).toFixed(1)} MiB`);
-  console.log(`  restore-verify.sh    ${r.restoreVerifyJobSeconds}s   (measured RTO ${r.restoreVerifyRtoSeconds}s)   bare pg_restore ${r.rawRestoreSeconds}s   ratio ${r.restoreVerifyOverhead}`);
-  console.log(`  token-cleanup.sh     ${c.deletedTokens} tokens + ${c.deletedFamilies} families in ${c.seconds}s = ${c.rowsPerSecond} tokens/s (batch ${c.batchSize})`);
-  console.log(`  concurrent writes    ${c.probeOps} ops, max ${c.probeMaxMs} ms, p99 ${c.probeP99Ms} ms (baseline without cleanup: max ${c.baselineProbeMaxMs} ms, p99 ${c.baselineProbeP99Ms} ms); ungranted locks seen: ${c.maxUngrantedLocks}`);
-  console.log(JSON.stringify(r));
-  return r;
+/** Runs every size, prints the table and one `BENCH database {json}` line; `bench/bench.ts` calls this. */
+export async function main(): Promise<DatabaseBenchResult[]> {
+  const sizes = process.env.BENCH_DB_TOKENS ? process.env.BENCH_DB_TOKENS.split(",").map(Number) : DEFAULT_SIZES;
+  if (sizes.some((n) => !Number.isInteger(n) || n < 8)) throw new Error(`BENCH_DB_TOKENS must be a comma-separated list of whole numbers >= 8, got '${process.env.BENCH_DB_TOKENS}'`);
+  // As the jobs run on a cluster: the stack's format and compression; --jobs as the scripts default (nproc).
+  const backup = loadStackSettings("prod").cluster!.jobs.backup;
+  const jobs = cpus().length;
+  // Interleaved rounds cost the size's time each: 3 up to 1 M tokens, 1 beyond (BENCH_DB_ROUNDS to override);
+  // beyond 1 M, only the baseline and the directory format with the stack's compression.
+  const roundsFor = (n: number) => Number(process.env.BENCH_DB_ROUNDS ?? (n <= 1_000_000 ? 3 : 1));
+  const variantsFor = (n: number): readonly VariantName[] => (n <= 1_000_000 ? VARIANTS : ["baseline", "directory"]);
+  const startLoad = loadavg()[0]!;
+  const results: DatabaseBenchResult[] = [];
+  for (const [i, tokens] of sizes.entries()) {
+    results.push(await benchDatabase({ tokens, rounds: roundsFor(tokens), variants: variantsFor(tokens), jobs, compression: backup.compression, cleanup: i === 0 }));
+  }
+  const machine: Machine = { cpus: jobs, load: [startLoad, loadavg()[0]!], rounds: Object.fromEntries(results.map((r) => [r.tokens, roundsFor(r.tokens)])), jobs, compression: backup.compression };
+  if (backup.format !== "directory") console.log(`note: prod's cluster.jobs.backup.format is ${backup.format}; the directory variant is measured anyway`);
+
+  console.log(`database bench: recovery end to end (backup + restore-verify), ${jobs} CPUs`);
+  const table = rtoTable(results, machine);
+  console.log(table);
+  for (const r of results) {
+    const x = speedup(r, "directory");
+    const steps = Object.entries(r.variants.directory!.steps).sort(([, a], [, b]) => b - a);
+    console.log(`  ${r.tokens} tokens: directory-format jobs ${x.toFixed(2)}× the bare baseline end to end (goal ≥ ${GOAL_SPEEDUP}: ${x >= GOAL_SPEEDUP ? "met" : "NOT met"}); steps, slowest first:`);
+    for (const [step, s] of steps) console.log(`    ${step.padEnd(40)} ${s.toFixed(2)}s`);
+    const c = r.cleanup;
+    if (c) {
+      console.log(`  token-cleanup.sh     ${c.deletedTokens} tokens + ${c.deletedFamilies} families in ${c.seconds}s = ${c.rowsPerSecond} tokens/s (batch ${c.batchSize})`);
+      console.log(`  concurrent writes    ${c.probeOps} ops, max ${c.probeMaxMs} ms, p99 ${c.probeP99Ms} ms (baseline without cleanup: max ${c.baselineProbeMaxMs} ms, p99 ${c.baselineProbeP99Ms} ms); ungranted locks seen: ${c.maxUngrantedLocks}`);
+    }
+  }
+  if (!process.env.BENCH_DB_TOKENS) {
+    const doc = join(REPO_ROOT, "docs/database.md");
+    writeFileSync(doc, replaceSection(readFileSync(doc, "utf8"), table));
+    console.log("  wrote the table into docs/database.md");
+  }
+  const summary = {
+    cpus: jobs,
+    load: machine.load.map((l) => round(l)),
+    goalSpeedup: GOAL_SPEEDUP,
+    sizes: results.map((r) => ({
+      tokens: r.tokens,
+      rows: r.rows,
+      rounds: roundsFor(r.tokens),
+      speedup: round(speedup(r, "directory")),
+      met: speedup(r, "directory") >= GOAL_SPEEDUP,
+      rtoSecondsPerMillionRows: round(r.variants.directory!.rtoSeconds / (r.rows / 1e6)),
+      ...Object.fromEntries(
+        Object.entries(r.variants).map(([v, x]) => [v, { backupSeconds: round(x.backupSeconds), restoreSeconds: round(x.restoreSeconds), endToEndSeconds: round(x.endToEndSeconds), rtoSeconds: round(x.rtoSeconds), dumpBytes: x.dumpBytes }]),
+      ),
+      cleanup: r.cleanup,
+    })),
+  };
+  console.log(`BENCH database ${JSON.stringify(summary)}`);
+  return results;
 }
 
 if (require.main === module) {

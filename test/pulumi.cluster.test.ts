@@ -345,6 +345,16 @@ describe.each(Object.keys(EXPECTED) as Stack[])("pulumi up on %s", (stack) => {
     expect(env(job)).toMatchObject({ BACKUP_DESTINATION: destination, MIGRATIONS_DIR: "/opt/authwatch/migrations" });
     expect(env(cron["restore-verify"].jobTemplate.spec)).toMatchObject({ BACKUP_DESTINATION: destination, RESTORE_VERIFY_DATABASE: settings.cluster!.jobs.restoreVerify.scratchDatabase });
     expect(env(cron["token-cleanup"].jobTemplate.spec)).toMatchObject({ TOKEN_CLEANUP_AFTER_DAYS: "7", TOKEN_CLEANUP_BATCH_SIZE: "1000" });
+    // The stack's backup format and compression; --jobs from the container's CPU request (no setting in the stack files).
+    const backup = settings.cluster!.jobs.backup;
+    const byCpu = { resourceFieldRef: { resource: "requests.cpu", divisor: "1" } };
+    const envVar = (spec: any, name: string) => spec.template.spec.containers[0].env.find((e: any) => e.name === name);
+    for (const spec of [cron["pg-backup"].jobTemplate.spec, job]) {
+      expect(env(spec)).toMatchObject({ BACKUP_FORMAT: backup.format, BACKUP_COMPRESSION: String(backup.compression) });
+      expect(envVar(spec, "BACKUP_JOBS")).toEqual({ name: "BACKUP_JOBS", valueFrom: byCpu });
+    }
+    expect(envVar(cron["restore-verify"].jobTemplate.spec, "RESTORE_VERIFY_JOBS")).toEqual({ name: "RESTORE_VERIFY_JOBS", valueFrom: byCpu });
+    expect(envVar(cron["restore-verify"].jobTemplate.spec, "BACKUP_FORMAT")).toBeUndefined();
     expect(ofType(run.resources, "kubernetes:core/v1:PersistentVolumeClaim").some((p) => p.name === "pg-backups")).toBe(!want.aws);
     const roleOf = (sa: string) => one(run.resources, "kubernetes:core/v1:ServiceAccount", sa).inputs.metadata.annotations?.["eks.amazonaws.com/role-arn"];
     expect([roleOf("pg-backup"), roleOf("restore-verify"), roleOf("token-cleanup")]).toEqual(
@@ -487,6 +497,10 @@ describe("index.ts refuses to deploy", () => {
     ["a chart version range", (c: Record<string, any>) => void (c["authwatch:cluster"].charts.loki = "^6.29.0"), /authwatch:cluster\.charts\.loki: must be an exact chart version/],
     ["no replicas", (c: Record<string, any>) => void (c["authwatch:cluster"].prometheus.replicas = 0), /authwatch:cluster\.prometheus\.replicas: must be at least 1/],
     ["a bad schedule", (c: Record<string, any>) => void (c["authwatch:cluster"].jobs.backup = { schedule: "every day" }), /authwatch:cluster\.jobs\.backup\.schedule: must be a cron schedule/],
+    ["no backup jobs", (c: Record<string, any>) => void (c["authwatch:cluster"].jobs.backup = { parallelJobs: 0 }), /authwatch:cluster\.jobs\.backup\.parallelJobs: must be at least 1/],
+    ["too many restore jobs", (c: Record<string, any>) => void (c["authwatch:cluster"].jobs.restoreVerify = { parallelJobs: 33 }), /authwatch:cluster\.jobs\.restoreVerify\.parallelJobs: must be at most 32/],
+    ["an unknown backup format", (c: Record<string, any>) => void (c["authwatch:cluster"].jobs.backup = { format: "tar" }), /authwatch:cluster\.jobs\.backup\.format: /],
+    ["a gzip level above 9", (c: Record<string, any>) => void (c["authwatch:cluster"].jobs.backup = { compression: 10 }), /authwatch:cluster\.jobs\.backup\.compression: must be a gzip level 0-9/],
     ["Loki's writes on fewer pods than a restart needs", (c: Record<string, any>) => void (c["authwatch:cluster"].loki.replicas = 2), /authwatch:cluster\.loki\.replicas: must be at least 3 in simple-scalable mode/],
     ["Loki scaled without S3", (c: Record<string, any>) => void (c["authwatch:cluster"].aws.enabled = false, delete c["authwatch:cluster"].aws.buckets), /authwatch:cluster\.loki\.mode: simple-scalable needs object storage/],
     ["no cluster block", (c: Record<string, any>) => void delete c["authwatch:cluster"], /authwatch:cluster: required to deploy stack prod: at least charts\.kubePrometheusStack/],
@@ -504,6 +518,18 @@ describe("index.ts refuses to deploy", () => {
       /stacks\/Pulumi\.prod\.yaml: invalid stack settings:\n {2}- authwatch:pagerdutyRoutingKey: required by receiver pagerduty-critical; set it with `pulumi config set --secret authwatch:pagerdutyRoutingKey <value>`\n {2}- authwatch:backupDatabaseUrl: required by the pg-backup CronJob/,
     );
     expect(registered).toEqual([]);
+  });
+
+  it("passes parallelJobs, format and compression, when a stack sets them, to both jobs and the migration's backup", async () => {
+    const config = deployableConfig("prod") as Record<string, any>;
+    config["authwatch:cluster"].jobs.backup = { format: "custom", parallelJobs: 3, compression: 0 };
+    config["authwatch:cluster"].jobs.restoreVerify = { parallelJobs: 2 };
+    const set = await runProgram("prod", config);
+    const env = (spec: any) => Object.fromEntries(spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+    const cron = Object.fromEntries(ofType(set.resources, CRONJOB).map((c) => [c.name, c.inputs.spec.jobTemplate.spec]));
+    const migration = ofType(set.resources, JOB)[0]!.inputs.spec;
+    for (const spec of [cron["pg-backup"], migration]) expect(env(spec)).toMatchObject({ BACKUP_FORMAT: "custom", BACKUP_JOBS: "3", BACKUP_COMPRESSION: "0" });
+    expect(env(cron["restore-verify"])).toMatchObject({ RESTORE_VERIFY_JOBS: "2" });
   });
 
   // restore-verify.sh refuses to run without a target that is not the production database.

@@ -119,6 +119,26 @@ uint_env() {
   printf '%s\n' "$_value"
 }
 
+# jobs_env NAME : parallel jobs (pg_dump/pg_restore --jobs): the variable's
+# value, by default this machine's processors (nproc; 1 without it).
+jobs_env() {
+  _ncpu=$(nproc 2>/dev/null) || _ncpu=1
+  uint_env "$1" "${_ncpu:-1}" 1
+}
+
+# dir_inventory DIR : one line "file<TAB>name<TAB>sha256<TAB>bytes" per entry
+# of DIR, sorted by name (the manifest of a directory-format dump). An entry
+# that is not a plain file is listed with sha256 "not-a-file".
+dir_inventory() {
+  ls -1A "$1" | LC_ALL=C sort | while IFS= read -r _f; do
+    if [ -f "$1/$_f" ] && [ ! -h "$1/$_f" ]; then
+      printf 'file\t%s\t%s\t%s\n' "$_f" "$(sha256sum <"$1/$_f" | awk '{ print $1 }')" "$(wc -c <"$1/$_f" | awk '{ print $1 }')"
+    else
+      printf 'file\t%s\tnot-a-file\t0\n' "$_f"
+    fi
+  done
+}
+
 # is_true VALUE : true for 1/true/yes/on (any case).
 is_true() {
   case $1 in
@@ -172,7 +192,9 @@ SQL
 
 # ---------------------------------------------------------------------------
 # Backup destination: file:///absolute/dir or s3://bucket/prefix. Objects are
-# flat names inside it. `dest_parse` must run first.
+# flat names inside it; a directory (a name ending in /) is a subdirectory
+# (file://) or one object per file under that key prefix (s3://), and holds
+# plain files only. `dest_parse` must run first.
 
 dest_parse() {
   case $BACKUP_DESTINATION in
@@ -196,12 +218,12 @@ dest_parse() {
 }
 
 # dest_list : the object names in the destination, one per line (names may
-# hold spaces). Fails when the destination cannot be listed.
+# hold spaces; directories end in /). Fails when the destination cannot be listed.
 dest_list() {
   case $dest_kind in
     file)
       [ -d "$dest_dir" ] || return 0
-      ls -1A "$dest_dir"
+      ls -1Ap "$dest_dir"
       ;;
     s3)
       # One key per line ("None" when there is none); the awk's status is the
@@ -210,7 +232,12 @@ dest_list() {
           --query 'Contents[].[Key]' --output text || printf '\t\tlisting failed\n'; } |
         awk -v p="$dest_prefix" '
           $0 == "\t\tlisting failed" { failed = 1; next }
-          index($0, p) == 1 { name = substr($0, length(p) + 1); if (name != "" && index(name, "/") == 0) print name }
+          index($0, p) == 1 {
+            name = substr($0, length(p) + 1)
+            # A directory backup is one object per file under "<name>/": listed once, as "<name>/".
+            if ((i = index(name, "/")) > 0) name = substr(name, 1, i)
+            if (name != "" && name != "/" && !(name in seen)) { seen[name] = 1; print name }
+          }
           END { exit failed }'
       ;;
   esac
@@ -225,6 +252,35 @@ dest_put() {
       cp "$1" "$dest_dir/.$2.partial" && mv -f "$dest_dir/.$2.partial" "$dest_dir/$2"
       ;;
     s3) aws s3 cp --only-show-errors "$1" "$dest_uri/$2" ;;
+  esac
+}
+
+# dest_put_dir LOCALDIR NAME/ : store a directory of plain files as NAME/;
+# for file://, via a hidden temporary name and a rename.
+dest_put_dir() {
+  case $dest_kind in
+    file)
+      mkdir -p "$dest_dir"
+      _dp="$dest_dir/.${2%/}.partial"
+      rm -rf "$_dp" && cp -R "$1" "$_dp" && mv -f "$_dp" "$dest_dir/${2%/}"
+      ;;
+    s3) aws s3 cp --recursive --only-show-errors "$1" "$dest_uri/$2" ;;
+  esac
+}
+
+# dest_fetch_dir NAME/ WORKDIR : prints a local directory holding NAME/'s
+# files (the directory itself for file://, a download into WORKDIR for s3://).
+dest_fetch_dir() {
+  case $dest_kind in
+    file)
+      [ -d "$dest_dir/${1%/}" ] || { log "no $1 in $BACKUP_DESTINATION"; return 1; }
+      printf '%s\n' "$dest_dir/${1%/}"
+      ;;
+    s3)
+      mkdir -p "$2/${1%/}" || return 1
+      aws s3 cp --recursive --only-show-errors "$dest_uri/$1" "$2/${1%/}" >&2 || return 1
+      printf '%s\n' "$2/${1%/}"
+      ;;
   esac
 }
 
@@ -244,22 +300,24 @@ dest_fetch() {
 }
 
 dest_remove() {
-  case $dest_kind in
-    file) rm -f "$dest_dir/$1" ;;
-    s3) aws s3 rm --only-show-errors "$dest_uri/$1" ;;
+  case $dest_kind:$1 in
+    file:*/) rm -rf "$dest_dir/${1%/}" ;;
+    file:*) rm -f "$dest_dir/$1" ;;
+    s3:*/) aws s3 rm --recursive --only-show-errors "$dest_uri/$1" ;;
+    s3:*) aws s3 rm --only-show-errors "$dest_uri/$1" ;;
   esac
 }
 
 # backup_objects DB FILE : writes to FILE the names of DB's backup objects in
-# the destination, "<DB>-YYYYMMDDTHHMMSSZ.dump" and ".manifest", sorted
-# (oldest first). Any other object is never touched. Fails when the
-# destination cannot be listed.
+# the destination, "<DB>-YYYYMMDDTHHMMSSZ.dump", ".dir/" (directory format)
+# and ".manifest", sorted (oldest first). Any other object is never touched.
+# Fails when the destination cannot be listed.
 backup_objects() {
   dest_list >"$2.all" || return 1
   awk -v p="$1-" '
     index($0, p) == 1 {
       rest = substr($0, length(p) + 1)
-      if (rest ~ /^[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z\.(dump|manifest)$/) print
+      if (rest ~ /^[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z\.(dump|manifest|dir\/)$/) print
     }' "$2.all" | sort >"$2"
   rm -f "$2.all"
 }

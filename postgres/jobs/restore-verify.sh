@@ -11,9 +11,11 @@
 # is required: the server and maintenance database where the scratch database
 # is created; it must not be the production database itself.
 #
-# 1. picks the newest complete backup (<db>-<stamp>.manifest and its .dump),
-# 2. checks the dump's size and sha256 against the manifest,
-# 3. restores it with pg_restore into a scratch database (created for the run,
+# 1. picks the newest complete backup (<db>-<stamp>.manifest and its .dump,
+#    or its .dir/ for the directory format),
+# 2. checks the dump's size and sha256 against the manifest (every file's,
+#    and no file missing or added, for a directory),
+# 3. restores it with pg_restore --jobs into a scratch database (created for the run,
 #    marked with a comment, dropped at the end),
 # 4. counts every table's rows there and compares with the manifest's counts,
 #    which were taken in the dump's own snapshot: any difference is a defect.
@@ -27,7 +29,7 @@ aw_job=restore-verify
 scratch_marker='authwatch restore-verify scratch database: dropped and re-created by every run'
 
 require_env DATABASE_URL RESTORE_VERIFY_TARGET_URL BACKUP_DESTINATION
-restore_jobs=$(uint_env RESTORE_VERIFY_JOBS 1 1)
+restore_jobs=$(jobs_env RESTORE_VERIFY_JOBS)
 dest_parse
 require_cmd psql pg_restore sha256sum awk
 [ -z "${PUSHGATEWAY_URL:-}" ] || require_cmd curl
@@ -103,24 +105,59 @@ manifest=$(dest_fetch "$backup.manifest" "$work") || die "cannot fetch $backup.m
 manifest_value() {
   awk -F '\t' -v k="$1" '$1 == k { print $2; exit }' "$manifest"
 }
-[ "$(manifest_value authwatch-backup-manifest)" = 1 ] || { failed_mismatch=1; die "$backup.manifest is not an authwatch backup manifest (version 1)"; }
-expected_sha=$(manifest_value dump_sha256)
+# Version 1: a custom-format .dump; version 2: format and files (backup.sh).
+manifest_version=$(manifest_value authwatch-backup-manifest)
+case $manifest_version in
+  1) format=custom ;;
+  2) format=$(manifest_value format) ;;
+  *) failed_mismatch=1; die "$backup.manifest is not an authwatch backup manifest (version 1 or 2)" ;;
+esac
 expected_size=$(manifest_value dump_size_bytes)
 dump_name=$(manifest_value dump)
 manifest_rows=$(awk -F '\t' '$1 == "table" { n += $3 } END { printf "%d\n", n }' "$manifest")
 all_rows=$manifest_rows
 [ "$all_rows" -gt 0 ] || all_rows=1
-[ "$dump_name" = "$backup.dump" ] || { failed_mismatch=$all_rows; die "$backup.manifest names dump '$dump_name'"; }
+case $format in
+  custom) expected_dump=$backup.dump ;;
+  directory) expected_dump=$backup.dir/ ;;
+  *) failed_mismatch=$all_rows; die "$backup.manifest names an unknown format '$format'" ;;
+esac
+[ "$dump_name" = "$expected_dump" ] || { failed_mismatch=$all_rows; die "$backup.manifest names dump '$dump_name'"; }
 
 # --- 2. fetch and check the dump; the clock for the RTO starts here ----------
 rto_started=$(now_epoch)
-dump=$(dest_fetch "$dump_name" "$work") || { failed_mismatch=$all_rows; die "cannot fetch $dump_name"; }
-actual_size=$(wc -c <"$dump" | awk '{ print $1 }')
-actual_sha=$(sha256sum "$dump" | awk '{ print $1 }')
-if [ "$actual_size" != "$expected_size" ] || [ "$actual_sha" != "$expected_sha" ]; then
-  failed_mismatch=$all_rows
-  die "$dump_name is corrupt: $actual_size bytes, sha256 $actual_sha; the manifest says $expected_size bytes, sha256 $expected_sha"
+if [ "$format" = custom ]; then
+  expected_sha=$(manifest_value dump_sha256)
+  dump=$(dest_fetch "$dump_name" "$work") || { failed_mismatch=$all_rows; die "cannot fetch $dump_name"; }
+  actual_size=$(wc -c <"$dump" | awk '{ print $1 }')
+  actual_sha=$(sha256sum "$dump" | awk '{ print $1 }')
+  if [ "$actual_size" != "$expected_size" ] || [ "$actual_sha" != "$expected_sha" ]; then
+    failed_mismatch=$all_rows
+    die "$dump_name is corrupt: $actual_size bytes, sha256 $actual_sha; the manifest says $expected_size bytes, sha256 $expected_sha"
+  fi
+else
+  dump=$(dest_fetch_dir "$dump_name" "$work") || { failed_mismatch=$all_rows; die "cannot fetch $dump_name"; }
+  # Every file the manifest lists, with its size and sha256, and no other.
+  dir_inventory "$dump" >"$work/files.tsv"
+  if ! awk -F '\t' '
+    function report(msg) { print "corrupt: " msg | "cat 1>&2"; bad = 1 }
+    FILENAME == ARGV[1] { if ($1 == "file") { want[$2] = $3 "\t" $4; n++ } next }
+    { got[$2] = $3 "\t" $4 }
+    END {
+      if (n == 0) report("the manifest lists no file")
+      for (f in want) {
+        if (!(f in got)) report(f ": missing")
+        else if (got[f] != want[f]) { split(got[f], g, "\t"); split(want[f], w, "\t"); report(f ": " g[2] " bytes, sha256 " g[1] "; the manifest says " w[2] " bytes, sha256 " w[1]) }
+      }
+      for (f in got) if (!(f in want)) report(f ": not in the manifest")
+      exit bad
+    }' "$manifest" "$work/files.tsv"; then
+    failed_mismatch=$all_rows
+    die "$dump_name is corrupt: its files differ from $backup.manifest"
+  fi
 fi
+
+log "fetched and checked $dump_name in $(seconds_between "$rto_started" "$(now_epoch)")s"
 
 # --- 3. restore into a fresh scratch database --------------------------------
 existing=$(psql_at target -v scratch="$scratch" <<'SQL'
@@ -147,11 +184,12 @@ if ! run_child with_conn scratch pg_restore --exit-on-error --no-owner --no-priv
 fi
 rto_finished=$(now_epoch)
 rto=$(seconds_between "$rto_started" "$rto_finished")
-log "restored $dump_name in ${rto}s"
+log "restored $dump_name in ${rto}s (pg_restore --jobs=$restore_jobs)"
 
 # --- 4. compare per-table exact row counts -----------------------------------
 table_counts_sql >"$work/counts.sql"
 run_child psql_at scratch -f "$work/counts.sql" >"$work/restored.tsv" || die "cannot count rows in $scratch"
+log "counted the restored rows in $(seconds_between "$rto_finished" "$(now_epoch)")s"
 # Sum over tables of |manifest count - restored count|; a table on one side
 # only counts its rows, and at least 1.
 mismatched=$(awk -F '\t' '

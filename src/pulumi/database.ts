@@ -136,9 +136,15 @@ export class DatabaseJobs extends pulumi.ComponentResource {
       { name: "TMPDIR", value: "/tmp" },
       { name: "HOME", value: "/tmp" },
     ];
+    // --jobs: the setting, or the container's CPU request rounded up (a pod has no CPU limit here).
+    const parallelJobs = (name: string, n: number | undefined): k8s.types.input.core.v1.EnvVar =>
+      n === undefined ? { name, valueFrom: { resourceFieldRef: { resource: "requests.cpu", divisor: "1" } } } : { name, value: String(n) };
     const backupEnv: k8s.types.input.core.v1.EnvVar[] = [
       { name: "BACKUP_DESTINATION", value: this.backupDestination },
       { name: "BACKUP_RETENTION_DAYS", value: String(jobs.backup.retentionDays) },
+      { name: "BACKUP_FORMAT", value: jobs.backup.format },
+      parallelJobs("BACKUP_JOBS", jobs.backup.parallelJobs),
+      { name: "BACKUP_COMPRESSION", value: String(jobs.backup.compression) },
       ...(args.aws ? [{ name: "AWS_REGION", value: args.aws.region }, { name: "AWS_DEFAULT_REGION", value: args.aws.region }] : []),
     ];
     const sec = restricted(jobs.runAsUser);
@@ -201,9 +207,9 @@ export class DatabaseJobs extends pulumi.ComponentResource {
         schedule: jobs.restoreVerify.schedule,
         serviceAccount: SERVICE_ACCOUNTS.restoreVerify,
         env: [
-          ...backupEnv.filter((e) => e.name !== "BACKUP_RETENTION_DAYS"),
+          ...backupEnv.filter((e) => e.name === "BACKUP_DESTINATION" || String(e.name).startsWith("AWS_")),
           { name: "RESTORE_VERIFY_DATABASE", value: jobs.restoreVerify.scratchDatabase },
-          { name: "RESTORE_VERIFY_JOBS", value: String(jobs.restoreVerify.parallelJobs) },
+          parallelJobs("RESTORE_VERIFY_JOBS", jobs.restoreVerify.parallelJobs),
           fromSecret("restore-verify", "RESTORE_VERIFY_TARGET_URL"),
         ],
         backups: true,

@@ -38,6 +38,8 @@ const promSize = z.string().regex(PROM_SIZE, "must be a size such as 45GB (MB, G
 const cron = z.string().superRefine((v, ctx) => {
   for (const message of cronProblems(v)) ctx.addIssue({ code: "custom", message });
 });
+/** pg_dump / pg_restore --jobs: each is a database connection and a process. */
+const parallelJobs = count.max(32, "must be at most 32");
 const pgIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a PostgreSQL identifier: lower-case letters, digits and _");
 const bucketName = z
   .string()
@@ -144,12 +146,22 @@ export const clusterSchema = z
         /** Needs sh, psql, pg_dump, pg_restore (>= the server's major), curl, aws (docs/database.md). */
         image,
         timeZone: z.string().min(1).default("Etc/UTC"),
-        backup: obj({ schedule: cron.default("15 2 * * *"), retentionDays: count.default(7) }),
+        backup: obj({
+          schedule: cron.default("15 2 * * *"),
+          retentionDays: count.default(7),
+          /** directory: pg_dump -Fd --jobs (one object per file); custom: one pg_dump -Fc file. restore-verify reads both. */
+          format: z.enum(["directory", "custom"]).default("directory"),
+          /** pg_dump --jobs (directory format). Unset: the job's CPU request, rounded up (the downward API). */
+          parallelJobs: parallelJobs.optional(),
+          /** pg_dump --compress, gzip level 0-9 (0: none). 1: gzip is pg_dump's CPU cost, and level 6 saves only a few % here (docs/database.md). */
+          compression: z.number().int("must be a whole number").min(0, "must be a gzip level 0-9").max(9, "must be a gzip level 0-9").default(1),
+        }),
         restoreVerify: obj({
           schedule: cron.default("30 4 * * 0"),
           /** The scratch database the backup is restored into (dropped after each run). */
           scratchDatabase: pgIdentifier.default("auth_restore_verify"),
-          parallelJobs: count.default(1),
+          /** pg_restore --jobs. Unset: the job's CPU request, rounded up (the downward API). */
+          parallelJobs: parallelJobs.optional(),
         }),
         tokenCleanup: obj({ schedule: cron.default("30 2 * * 0"), afterDays: count.default(7), batchSize: count.default(1000) }),
         backoffLimit: z.number().int().min(0).max(10).default(1),

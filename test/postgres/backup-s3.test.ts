@@ -118,6 +118,67 @@ describe("backups in S3 under Object Lock", () => {
   });
 });
 
+describe("directory-format backups in S3 (one object per file under <name>.dir/)", () => {
+  const DIRECTORY = { BACKUP_FORMAT: "directory", BACKUP_JOBS: "2", RESTORE_VERIFY_JOBS: "2" };
+
+  it("locks every file's object, restores from them with 2 jobs, and still verifies the older custom-format backup", async () => {
+    const bucket = "authwatch-directory";
+    await lockedBucket(bucket);
+    const env = { DATABASE_URL: pg.url(db), BACKUP_DESTINATION: `s3://${bucket}/pg` };
+    const custom = await job("backup.sh", { ...env, BACKUP_FORMAT: "custom" });
+    expect(custom.code, custom.stderr).toBe(0);
+    const before = Date.now();
+    const stored = await job("backup.sh", { ...env, ...DIRECTORY });
+    expect(stored.code, stored.stderr).toBe(0);
+
+    const keys = (await versions(bucket, "pg/")).map((v) => v.Key).sort();
+    const manifests = keys.filter((k) => k.endsWith(".manifest"));
+    expect(manifests).toHaveLength(2);
+    const [customName, dirName] = manifests.map((k) => k.slice("pg/".length, -".manifest".length));
+    expect(keys).toContain(`pg/${customName}.dump`);
+    const files = keys.filter((k) => k.startsWith(`pg/${dirName}.dir/`));
+    const manifestText = await aws("s3", "cp", `s3://${bucket}/pg/${dirName}.manifest`, "-");
+    const listed = manifestText.split("\n").filter((l) => l.startsWith("file\t")).map((l) => `pg/${dirName}.dir/${l.split("\t")[1]}`);
+    expect(files).toEqual(listed.sort());
+    expect(files).toContain(`pg/${dirName}.dir/toc.dat`);
+    for (const key of files) {
+      const head = JSON.parse(await aws("s3api", "head-object", "--bucket", bucket, "--key", key, "--output", "json"));
+      expect(head.ObjectLockMode, key).toBe("COMPLIANCE");
+      expect(Date.parse(head.ObjectLockRetainUntilDate)).toBeGreaterThanOrEqual(before + LOCK_DAYS * 86_400_000 - 60_000);
+    }
+
+    const newest = await job("restore-verify.sh", { ...env, ...DIRECTORY });
+    expect(newest.code, newest.stderr).toBe(0);
+    expect(newest.stderr).toContain(`verified ${dirName}: 3 tables, 32 rows, 0 mismatched`);
+    const older = await job("restore-verify.sh", { ...env, ...DIRECTORY, RESTORE_VERIFY_BACKUP: customName! });
+    expect(older.code, older.stderr).toBe(0);
+    expect(older.stderr).toContain(`verified ${customName}: 3 tables, 32 rows, 0 mismatched`);
+  });
+
+  it("a file missing from the bucket fails the verification; BACKUP_S3_DELETE_EXPIRED removes an expired directory whole", async () => {
+    const bucket = "authwatch-directory-plain";
+    await aws("s3api", "create-bucket", "--bucket", bucket);
+    const env = { DATABASE_URL: pg.url(db), BACKUP_DESTINATION: `s3://${bucket}/pg`, ...DIRECTORY };
+    const expired = `pg/${db}-20200101T000000Z`;
+    writeFileSync(join(scratch, "old"), "old");
+    for (const key of [`${expired}.dir/toc.dat`, `${expired}.dir/3000.dat.gz`, `${expired}.manifest`]) {
+      await aws("s3", "cp", "--only-show-errors", join(scratch, "old"), `s3://${bucket}/${key}`);
+    }
+    const stored = await job("backup.sh", { ...env, BACKUP_S3_DELETE_EXPIRED: "true" });
+    expect(stored.code, stored.stderr).toBe(0);
+    expect(stored.stderr).toContain(`removed ${db}-20200101T000000Z.dir/`);
+    const keys = (await versions(bucket, "pg/")).map((v) => v.Key);
+    expect(keys.filter((k) => k.startsWith(expired))).toEqual([]);
+
+    const name = keys.find((k) => k.endsWith(".manifest"))!.slice("pg/".length, -".manifest".length);
+    const data = keys.filter((k) => k.startsWith(`pg/${name}.dir/`) && k.endsWith(".dat.gz")).sort()[0]!;
+    await aws("s3", "rm", "--only-show-errors", `s3://${bucket}/${data}`);
+    const verified = await job("restore-verify.sh", env);
+    expect(verified.code).toBe(1);
+    expect(verified.stderr).toContain(`corrupt: ${data.split("/").pop()}: missing`);
+  });
+});
+
 describe("S3 retention by the job (BACKUP_S3_DELETE_EXPIRED, for buckets without lifecycle)", () => {
   it("exits 4 when listing the objects for retention fails", async () => {
     const bucket = "authwatch-plain";

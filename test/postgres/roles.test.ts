@@ -90,15 +90,20 @@ describe("roles.sql", () => {
     const common = { BACKUP_DESTINATION: `file://${dest}` };
     const migrate = await runJob("migrate.sh", { ...common, DATABASE_URL: url("migrate") });
     expect(migrate.code, migrate.stderr).toBe(0);
-    const backup = await runJob("backup.sh", { ...common, DATABASE_URL: url("backup") });
-    expect(backup.code, backup.stderr).toBe(0);
-    const verify = await runJob("restore-verify.sh", {
-      ...common,
-      DATABASE_URL: url("restoreVerify"),
-      RESTORE_VERIFY_TARGET_URL: url("restoreVerify", "postgres"),
-    });
-    expect(verify.code, verify.stderr).toBe(0);
-    expect(verify.stderr).toContain("0 mismatched");
+    // Both formats; the directory's 2 pg_dump and pg_restore workers connect as the same roles.
+    for (const format of [{ BACKUP_FORMAT: "custom" }, { BACKUP_FORMAT: "directory", BACKUP_JOBS: "2", RESTORE_VERIFY_JOBS: "2" }]) {
+      const backup = await runJob("backup.sh", { ...common, ...format, DATABASE_URL: url("backup") });
+      expect(backup.code, backup.stderr).toBe(0);
+      const verify = await runJob("restore-verify.sh", {
+        ...common,
+        ...format,
+        DATABASE_URL: url("restoreVerify"),
+        RESTORE_VERIFY_TARGET_URL: url("restoreVerify", "postgres"),
+      });
+      expect(verify.code, verify.stderr).toBe(0);
+      expect(verify.stderr).toContain("0 mismatched");
+      if (format.BACKUP_FORMAT === "directory") expect(verify.stderr).toMatch(/restored \S+\.dir\/ in [0-9.]+s \(pg_restore --jobs=2\)/);
+    }
     const cleanup = await runJob("token-cleanup.sh", { DATABASE_URL: url("cleanup") });
     expect(cleanup.code, cleanup.stderr).toBe(0);
     expect(cleanup.stderr).toContain("deleted 10 tokens and 10 families");
