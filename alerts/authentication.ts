@@ -42,11 +42,12 @@ export function authenticationAlerts(s: Settings): PromRuleGroup {
         expr:
           `${rec(RECORDS.registrationsFailedRatio, { job })} > ${num(t.registrationFailure.warningRatio)}` +
           ` and on (job) sum by (job) (increase(${registrations}[5m])) >= ${t.registrationFailure.minAttempts}`,
+        for: t.registrationFailure.for,
         severity: "warning",
         service: "auth",
         category: "authentication",
         summary: `More than ${pct(t.registrationFailure.warningRatio)} of registrations fail`,
-        description: `{{ $value | humanizePercentage }} of registrations failed over the last 5m (threshold ${pct(t.registrationFailure.warningRatio)}, counted from ${t.registrationFailure.minAttempts} attempts in 5m).`,
+        description: `{{ $value | humanizePercentage }} of registrations failed over the last 5m (threshold ${pct(t.registrationFailure.warningRatio)}, counted from ${t.registrationFailure.minAttempts} attempts in 5m), for ${t.registrationFailure.for}.`,
       }),
       alert({
         alert: "AuthTokenValidationFailureRate",

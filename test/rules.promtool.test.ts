@@ -20,7 +20,8 @@ describe.each(testedStacks())("stack %s", (stack) => {
     r = renderToTemp(stack);
     files = writePromtoolTests(r.settings, r.rules.prometheus, allProofs(r.settings), r.dir);
     results = await promtoolTest(files);
-  });
+    // Every proof file of the stack runs here: the spike and SLO cases replay days of history, minutes on a busy 2-core runner.
+  }, 900_000);
 
   it("promtool check rules accepts every rendered rule file", async () => {
     const dir = path.join(r.dir, "prometheus", "rules");

@@ -67,12 +67,14 @@ export const thresholdsSchema = obj({
   }),
   registrationFailure: obj({
     warningRatio: ratio.default(0.1),
+    /** The contract's floor: 20 registrations in 5m. */
+    minAttempts: count.default(20),
     /**
-     * 100 registrations in 5m (20/min): 3 % of registrations fail normally (invalid input, a taken
-     * address), and at 20 more than 10 % fail by chance in 2 % of windows (binomial; the labelled month
-     * warned 45 times); at 100, in 0.02 %. A broken sign-up (most failing) at 20 a minute warns.
+     * At 20 registrations more than 10 % fail by chance in 2 % of windows (3 % fail normally: invalid
+     * input, a taken address; binomial), and the labelled month warned 45 times without it. Held for
+     * 5m the share spans two disjoint windows, so chance needs to strike twice: 0.04 %.
      */
-    minAttempts: count.default(100),
+    for: duration.default("5m"),
   }),
   tokenValidationFailure: obj({
     warningRatio: ratio.default(0.05),

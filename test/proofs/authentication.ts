@@ -19,14 +19,16 @@ export function authenticationProofs(s: Settings): AlertProof[] {
    * Whole attempts at the floor's edge: `failed` of `total` attempts every 5 minutes, so that
    * increase(...[5m]) counts exactly `total`, with no floating-point rounding either side of the floor.
    */
-  const every5m = (n: number) => Array.from({ length: 21 }, (_, m) => n * Math.floor(m / 5)).join(" ");
+  const every5m = (n: number, length = 21) => Array.from({ length }, (_, m) => n * Math.floor(m / 5)).join(" ");
   const loginsAt = (failed: number, total: number) => [
     input("auth_logins_total", { job, result: "failure", method: "password", reason: "invalid_credentials" }, every5m(failed)),
     input("auth_logins_total", { job, result: "success", method: "password", reason: "none" }, every5m(total - failed)),
   ];
+  const rf = t.registrationFailure;
+  const regFor = minutes(rf.for);
   const registrationsAt = (failed: number, total: number) => [
-    input("auth_registrations_total", { job, result: "failure" }, every5m(failed)),
-    input("auth_registrations_total", { job, result: "success" }, every5m(total - failed)),
+    input("auth_registrations_total", { job, result: "failure" }, every5m(failed, regFor + 16)),
+    input("auth_registrations_total", { job, result: "success" }, every5m(total - failed, regFor + 16)),
   ];
   const lf = t.loginFailure;
   /** Failed attempts out of `total` that make a share above `ratio`. */
@@ -49,11 +51,10 @@ export function authenticationProofs(s: Settings): AlertProof[] {
   const loginCritical = above(lf.criticalRatio);
   const loginBetween = above(lf.warningRatio, lf.criticalRatio);
 
-  const registrations = (ratio: number, perMinute: number) => [
-    input("auth_registrations_total", { job, result: "failure" }, counter(perMinute * ratio, 20)),
-    input("auth_registrations_total", { job, result: "success" }, counter(perMinute * (1 - ratio), 20)),
+  const registrations = (ratio: number, perMinute: number, length = 20) => [
+    input("auth_registrations_total", { job, result: "failure" }, counter(perMinute * ratio, length)),
+    input("auth_registrations_total", { job, result: "success" }, counter(perMinute * (1 - ratio), length)),
   ];
-  const rf = t.registrationFailure;
   const regTraffic = Math.max(100, rf.minAttempts);
   const regHigh = above(rf.warningRatio);
 
@@ -194,18 +195,25 @@ export function authenticationProofs(s: Settings): AlertProof[] {
     {
       alert: "AuthHighRegistrationFailureRate",
       cases: [
-        { name: "failure share above the threshold fires", series: registrations(regHigh, regTraffic), at: "10m", firing: [{ severity: "warning", labels: { job }, value: regHigh }] },
-        { name: "failure share below the threshold stays silent", series: registrations(below(rf.warningRatio), regTraffic), at: "10m", firing: [] },
+        {
+          name: "failure share above the threshold for longer than `for` fires",
+          series: registrations(regHigh, regTraffic, regFor + 15),
+          at: `${regFor + 6}m`,
+          firing: [{ severity: "warning", labels: { job }, value: regHigh }],
+        },
+        // At the floor a 10 % share also happens by chance (3 % fail normally): one window of it is noise.
+        { name: "failure share above the threshold for less than `for` stays silent", series: registrations(regHigh, regTraffic, regFor + 15), at: `${regFor}m`, firing: [] },
+        { name: "failure share below the threshold stays silent", series: registrations(below(rf.warningRatio), regTraffic, regFor + 15), at: `${regFor + 6}m`, firing: [] },
         {
           name: "one attempt under the traffic floor stays silent",
           series: registrationsAt(failing(rf.warningRatio, rf.minAttempts - 1), rf.minAttempts - 1),
-          at: "10m",
+          at: `${regFor + 10}m`,
           firing: [],
         },
         {
           name: "exactly at the traffic floor fires",
           series: registrationsAt(failing(rf.warningRatio, rf.minAttempts), rf.minAttempts),
-          at: "10m",
+          at: `${regFor + 10}m`,
           firing: [{ severity: "warning", labels: { job }, value: failing(rf.warningRatio, rf.minAttempts) / rf.minAttempts }],
         },
       ],
