@@ -19,6 +19,7 @@ const TOOL_TESTS = [
   "test/diff.backtest.test.ts",
   "test/backtest.engine.test.ts",
   "test/backtest.agreement.test.ts",
+  "test/remote-write.promtool.test.ts",
 ];
 
 export default defineConfig({

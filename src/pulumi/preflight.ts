@@ -31,6 +31,7 @@ export function clusterSecrets(s: Settings): Map<ClusterSecretKey, string> {
     ["restoreVerifyTargetUrl", "the restore verification (RESTORE_VERIFY_TARGET_URL: a server other than the production database's, where the scratch database is created)"],
   ]);
   if (s.cluster?.grafana.enabled) out.set("grafanaAdminPassword", "the chart's Grafana (admin password)");
+  if (s.remoteWrite && s.remoteWrite.auth !== "none") out.set("remoteWriteCredential", `remote_write to ${s.remoteWrite.url} (${s.remoteWrite.auth === "basic" ? "basic-auth password" : "bearer token"})`);
   return out;
 }
 

@@ -44,6 +44,7 @@ import {
 } from "./cluster";
 import { externalLabels } from "../render/prometheus";
 import { SIDECAR_LABELS } from "./grafana";
+import { prometheusRemoteWrite, remoteWriteSecret } from "./remote-write";
 
 export const GRAFANA_ADMIN_SECRET = "grafana-admin";
 const GRAFANA_ADMIN_KEYS = { user: "admin-user", password: "admin-password" } as const;
@@ -153,6 +154,7 @@ export function kubePrometheusStackValues(s: Settings, refs: PrometheusStackRefs
         storageSpec: { volumeClaimTemplate: { spec: volumeClaimSpec(p.storage) } },
         resources: containerResources(p.resources),
         ...spread(p.replicas),
+        ...(s.remoteWrite ? { remoteWrite: prometheusRemoteWrite(s) } : {}),
       },
     },
     grafana: c.grafana.enabled
@@ -241,6 +243,8 @@ export class PrometheusStack extends pulumi.ComponentResource {
         ),
       );
     }
+    const remoteWrite = remoteWriteSecret(s, this);
+    if (remoteWrite) dependsOn.push(remoteWrite);
     this.chart = new k8s.helm.v4.Chart(
       RELEASES.prometheusStack,
       {

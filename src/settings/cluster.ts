@@ -203,6 +203,8 @@ export const CLUSTER_SECRET_KEYS = [
   "postgresExporterDsn",
   /** The server restore-verify restores into (RESTORE_VERIFY_TARGET_URL); never the production database (the job refuses it). */
   "restoreVerifyTargetUrl",
+  /** remote_write's basic-auth password or bearer token (settings remoteWrite, src/settings/remote-write.ts). */
+  "remoteWriteCredential",
 ] as const;
 export type ClusterSecretKey = (typeof CLUSTER_SECRET_KEYS)[number];
 

@@ -4,6 +4,7 @@ import { parseDuration } from "../duration";
 import { slosSchema, thresholdProblems, thresholdsSchema } from "./alerting";
 import { clusterProblems, clusterSchema, type ClusterSecretKey } from "./cluster";
 import { count, duration, obj, url } from "./fields";
+import { remoteWriteProblems, remoteWriteSchema } from "./remote-write";
 import { ALERTMANAGER_CONFIG_DIR, receiverProblems, resolveRouting, routingSchema, type SecretKey } from "./routing";
 
 /**
@@ -97,6 +98,7 @@ export const settingsSchema = z
     loki: lokiSchema,
     grafana: grafanaSchema,
     cluster: clusterSchema.optional(),
+    remoteWrite: remoteWriteSchema.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -115,6 +117,7 @@ export const settingsSchema = z
     const w = s.routing.maintenanceWindow;
     if (w.start >= w.end) ctx.addIssue({ code: "custom", path: ["routing", "maintenanceWindow", "start"], message: `must be before end (${w.end})` });
     clusterProblems(s, ctx);
+    remoteWriteProblems(s.remoteWrite, ctx);
   })
   .transform((s) => ({
     ...s,

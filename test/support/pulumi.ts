@@ -30,6 +30,7 @@ export const FAKE_SECRETS: Record<SecretKey | ClusterSecretKey, string> = {
   tokenCleanupDatabaseUrl: "postgresql://authwatch_token_cleanup:FAKE-token-cleanup-password-2b8a@db.example:5432/auth",
   postgresExporterDsn: "postgresql://exporter:FAKE-exporter-password-3c4d@db.example:5432/auth",
   restoreVerifyTargetUrl: "postgresql://verify:FAKE-verify-password-5e6f@scratch.example:5432/postgres",
+  remoteWriteCredential: "FAKE-remote-write-credential-4b7d",
 };
 
 /** Fake values of the providers' credentials (their keys keep the provider's namespace). */
