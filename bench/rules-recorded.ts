@@ -4,6 +4,7 @@
  * labels (job = auth, a route or an operation each) and its static labels (slo = …).
  */
 import { load } from "js-yaml";
+import { HTTP_DURATION_BUCKETS } from "../src/telemetry";
 
 export interface Recorded {
   readonly prefix: string;
@@ -24,12 +25,13 @@ export function recordedSeries(files: ReadonlyMap<string, string>, o: { routes: 
     for (const g of (load(text) as RuleFile).groups) {
       for (const r of g.rules) {
         if (!r.record) continue;
-        const by = /by \(([^)]*)\)/.exec(r.expr)?.[1]?.split(",").map((l) => l.trim()).filter((l) => l && l !== "le") ?? [];
+        const by = /by \(([^)]*)\)/.exec(r.expr)?.[1]?.split(",").map((l) => l.trim()).filter(Boolean) ?? [];
         let sets: Record<string, string>[] = [{ ...(r.labels ?? {}) }];
         const values: Record<string, string[]> = {
           job: ["auth"],
           route: Array.from({ length: o.routes }, (_, i) => `/v1/route-${i}`),
           operation: OPERATIONS,
+          le: [...HTTP_DURATION_BUCKETS.map(String), "+Inf"],
         };
         for (const l of by) sets = sets.flatMap((s) => (values[l] ?? ["x"]).map((v) => ({ ...s, [l]: v })));
         for (const labels of sets) {
@@ -37,8 +39,10 @@ export function recordedSeries(files: ReadonlyMap<string, string>, o: { routes: 
           if (seen.has(prefix)) continue;
           seen.add(prefix);
           const level = r.record.includes("ratio") ? 0.001 : r.record.includes("seconds") ? 0.2 : r.record.startsWith("slo:objective") ? 0.999 : 1000;
-          const phase = seen.size;
-          out.push({ prefix, value: (t) => Number((level * (1 + 0.3 * Math.sin(t / 5000 + phase))).toPrecision(6)) });
+          // Cumulative buckets: a share of the rate that grows with le (one phase for all of a route's buckets).
+          const le = labels.le === undefined ? 1 : labels.le === "+Inf" ? 1 : Math.min(1, 0.3 + Number(labels.le));
+          const phase = labels.route ? labels.route.length : seen.size;
+          out.push({ prefix, value: (t) => Number((le * level * (1 + 0.3 * Math.sin(t / 5000 + phase))).toPrecision(6)) });
         }
       }
     }

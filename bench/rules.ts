@@ -33,8 +33,8 @@ import { Backfiller } from "./rules-backfill";
 import { recordedSeries, type Recorded } from "./rules-recorded";
 
 const run = promisify(execFile);
-const RECENT_HOURS = Number(process.env.BENCH_RULES_RECENT_HOURS ?? 1);
-const HISTORY_STEP = 600;
+const RECENT_HOURS = Number(process.env.BENCH_RULES_RECENT_HOURS ?? 0.5);
+const HISTORY_STEP = 1800;
 const HISTORY_DAYS = 3;
 const RECORDED_DAYS = 30;
 /** prod's Prometheus runs with the defaults (src/pulumi/prometheus.ts sets none): 50 M samples a query. */
@@ -55,6 +55,7 @@ interface GroupResult {
   readonly slowestRule: string;
   readonly slowestRuleSeconds: number;
   readonly slowestRuleSamples: number;
+  readonly slowestRuleProdSamples: number;
   readonly errors: string[];
 }
 
@@ -62,10 +63,29 @@ interface QueryResult extends DashboardQuery {
   readonly range: string;
   readonly seconds: number;
   readonly samples: number;
+  /** Samples at prod's resolution (estimated: prodFactor). */
+  readonly prodSamples: number;
   readonly error?: string;
 }
 
 const round = (n: number, d = 3) => Number(n.toFixed(d));
+
+/** The longest range selector of an expression, in seconds (0: none). */
+function longestWindow(expr: string): number {
+  return Math.max(0, ...[...expr.matchAll(/\[(\d+[smhdwy])\]/g)].map((m) => parseDuration(m[1]!) ?? 0));
+}
+/** Does it select raw series (a metric name without ":")? Recorded series are backfilled every scrape. */
+const readsRaw = (expr: string) => [...expr.matchAll(/(?:^|[^A-Za-z0-9_:])([A-Za-z_][A-Za-z0-9_]*)\{/g)].some((m) => !["by", "without", "on", "ignoring"].includes(m[1]!));
+
+/**
+ * How many more samples prod reads than the bench over a span ending now: prod holds a raw series every
+ * scrape; the bench every scrape for RECENT_HOURS, then every HISTORY_STEP (only the rules' series).
+ */
+function prodFactor(expr: string, span: number, scrape: number): number {
+  if (!readsRaw(expr) || span <= RECENT_HOURS * 3600) return 1;
+  const recent = RECENT_HOURS * 3600;
+  return span / scrape / (recent / scrape + Math.min(span - recent, HISTORY_DAYS * DAY) / HISTORY_STEP);
+}
 
 /** The live exporter: one target per shard, values at the moment of the scrape. */
 async function startExporter(fleet: Fleet, t0: number): Promise<{ port: number; close(): Promise<void> }> {
@@ -112,13 +132,16 @@ async function timeQuery(base: string, q: DashboardQuery, range: string, scrape:
   }
   const url = `${base}/api/v1/${q.instant ? "query" : "query_range"}?${params}`;
   let best: QueryResult | undefined;
-  // Twice: the second run is what a dashboard refresh sees (warm caches); the worse is reported.
-  for (let i = 0; i < 2; i++) {
+  // Once (the rule evaluations before have warmed the caches): a dashboard's first load.
+  for (let i = 0; i < 1; i++) {
     const t = process.hrtime.bigint();
     const res = await fetch(url);
     const body = (await res.json()) as { status: string; error?: string; data?: { stats?: { samples?: { totalQueryableSamples?: number } } } };
     const seconds = Number(process.hrtime.bigint() - t) / 1e9;
-    const r: QueryResult = { ...q, expr, range, seconds, samples: body.data?.stats?.samples?.totalQueryableSamples ?? 0, ...(body.status === "success" ? {} : { error: body.error }) };
+    const samples = body.data?.stats?.samples?.totalQueryableSamples ?? 0;
+    const span = (q.instant ? 0 : m.rangeSeconds) + longestWindow(expr);
+    const prodSamples = Math.round(samples * prodFactor(expr, span, parseDuration(scrape)!));
+    const r: QueryResult = { ...q, expr, range, seconds, samples, prodSamples, ...(body.status === "success" ? {} : { error: body.error }) };
     if (!best || r.seconds > best.seconds) best = r;
   }
   return best!;
@@ -152,9 +175,9 @@ export async function main(o: RulesBenchOptions = {}): Promise<void> {
     const recordedFrom = recentFrom - RECORDED_DAYS * DAY;
     const b = new Backfiller(dir, tsdb);
     const rec = (t: number, out: (s: string, lines: number) => void) => out(recorded.map((r) => `${r.prefix}${r.value(t)} ${t}\n`).join(""), recorded.length);
-    // Older than the raw history: the recorded series alone, a day a slice (one block each).
-    for (let from = recordedFrom, n = 0; from < historyFrom; from += DAY, n++)
-      await b.slice(`recorded-${n}`, from, Math.min(from + DAY, historyFrom), scrape, rec, "24h");
+    // Older than the raw history: the recorded series alone, 9 days a slice (a block each, or two).
+    for (let from = recordedFrom, n = 0; from < historyFrom; from += 9 * DAY, n++)
+      await b.slice(`recorded-${n}`, from, Math.min(from + 9 * DAY, historyFrom), scrape, rec, "216h");
     log(`backfilled ${RECORDED_DAYS - HISTORY_DAYS} days of recorded series`);
     // The raw history: the rules' series every HISTORY_STEP, recorded series every scrape.
     for (let from = historyFrom, n = 0; from < recentFrom; from += DAY / 2, n++) {
@@ -217,11 +240,13 @@ export async function main(o: RulesBenchOptions = {}): Promise<void> {
       const prom = await startPrometheus(tsdb, JSON.stringify(config), [...PROD_QUERY_FLAGS, "--storage.tsdb.min-block-duration=2h", "--storage.tsdb.max-block-duration=2h"]);
       try {
         const base = prom.url;
+        // The machine is shared: without priority, Prometheus' wall-clock times measure the other tenants' load.
+        if (prom.pid) await run("renice", ["-n", "-10", "-p", String(prom.pid)]).catch(() => log("renice failed: Prometheus runs at normal priority"));
         await waitScraped(base, fleet.shards.length, log);
         const heads = await selfMetric(base, "prometheus_tsdb_head_series");
         const headSeries = [...heads.values()][0] ?? 0;
         log(`every target scraped; head series ${headSeries}; sampling ${evaluations} evaluations`);
-        const { groups, prometheusCores, load } = await measureGroups(base, evaluations, parseDuration(settings.evaluationInterval)!, log);
+        const { groups, prometheusCores, load } = await measureGroups(base, evaluations, parseDuration(settings.evaluationInterval)!, scrape, log);
 
         // --- dashboards -----------------------------------------------------------------------------
         const queries = dashboardQueries(rendered.files);
@@ -242,7 +267,7 @@ export async function main(o: RulesBenchOptions = {}): Promise<void> {
 }
 
 async function waitScraped(base: string, targets: number, log: (l: string) => void): Promise<void> {
-  for (let i = 0; i < 240; i++) {
+  for (let i = 0; i < 600; i++) {
     const data = await api<{ activeTargets: { health: string; lastError: string }[] }>(`${base}/api/v1/targets?state=active`);
     const up = data.activeTargets.filter((t) => t.health === "up").length;
     const bad = data.activeTargets.find((t) => t.health === "down");
@@ -251,11 +276,11 @@ async function waitScraped(base: string, targets: number, log: (l: string) => vo
     if (i % 10 === 0) log(`${up}/${targets} targets scraped`);
     await sleep(1000);
   }
-  throw new Error("the fleet was not scraped within 4 minutes");
+  throw new Error("the fleet was not scraped within 10 minutes");
 }
 
 /** Samples every group's last duration once per interval, `evaluations` times; also each rule's time and last error. */
-async function measureGroups(base: string, evaluations: number, interval: number, log: (l: string) => void): Promise<{ groups: GroupResult[]; prometheusCores: number; load: number }> {
+async function measureGroups(base: string, evaluations: number, interval: number, scrape: number, log: (l: string) => void): Promise<{ groups: GroupResult[]; prometheusCores: number; load: number }> {
   const seen = new Map<string, number[]>();
   const slowest = new Map<string, [string, string, number]>();
   const errors = new Map<string, Set<string>>();
@@ -299,6 +324,7 @@ async function measureGroups(base: string, evaluations: number, interval: number
       slowestRule: rule,
       slowestRuleSeconds: ruleSeconds,
       slowestRuleSamples: stats.data?.stats?.samples?.totalQueryableSamples ?? 0,
+      slowestRuleProdSamples: Math.round((stats.data?.stats?.samples?.totalQueryableSamples ?? 0) * prodFactor(query, longestWindow(query), scrape)),
       errors: [...(errors.get(g.name) ?? [])],
     });
   }
@@ -312,9 +338,10 @@ function report(r: { fleet: Fleet; headSeries: number; samples: number; backfill
       `${(r.samples / 1e6).toFixed(0)} M samples backfilled in ${r.backfillSeconds.toFixed(0)} s (TSDB ${(r.diskBytes / 1e9).toFixed(2)} GB); ` +
       `history: ${RECENT_HOURS} h of every series every scrape, ${HISTORY_DAYS} d of the rules' series every ${HISTORY_STEP / 60} min, ${RECORDED_DAYS} d of recorded series`,
   );
-  console.log(`  while the rules ran: Prometheus used ${r.prometheusCores.toFixed(2)} cores (scraping, evaluating); the machine's load average peaked at ${r.load.toFixed(1)} on ${os.cpus().length} cores`);
+  console.log(`  while the rules ran: Prometheus (at nice -10) used ${r.prometheusCores.toFixed(2)} cores (scraping, evaluating); the machine's load average peaked at ${r.load.toFixed(1)} on ${os.cpus().length} cores`);
   const ms = (s: number) => `${(s * 1000).toFixed(0)} ms`;
-  const rows = [["group", "interval", "median", "max", "max % of interval", "slowest rule (time, samples read)", "errors"]];
+  const M = (n: number) => (n / 1e6).toFixed(n < 1e6 ? 2 : 1);
+  const rows = [["group", "interval", "median", "max", "max % of interval", "slowest rule (time, samples read; at prod resolution)", "errors"]];
   for (const g of r.groups)
     rows.push([
       g.group,
@@ -322,7 +349,7 @@ function report(r: { fleet: Fleet; headSeries: number; samples: number; backfill
       ms(g.medianSeconds),
       ms(g.maxSeconds),
       `${pct(g).toFixed(1)} %${pct(g) >= 10 ? " (over 10 %)" : ""}`,
-      `${g.slowestRule} (${ms(g.slowestRuleSeconds)}, ${(g.slowestRuleSamples / 1e6).toFixed(2)} M)`,
+      `${g.slowestRule} (${ms(g.slowestRuleSeconds)}, ${M(g.slowestRuleSamples)} M; prod ≈ ${M(g.slowestRuleProdSamples)} M)`,
       g.errors.length ? g.errors.join("; ").slice(0, 160) : "-",
     ]);
   for (const line of table(rows)) console.log(`  ${line}`);
@@ -342,8 +369,12 @@ function report(r: { fleet: Fleet; headSeries: number; samples: number; backfill
   }
   for (const line of table(qrows)) console.log(`  ${line}`);
   const slow = r.results.filter((q) => q.seconds >= 1 || q.error).sort((a, b) => b.seconds - a.seconds);
+  // prod's Prometheus refuses a query that would hold more than 50 M samples (--query.max-samples).
+  const heavy = r.results.filter((q) => q.prodSamples > 50e6).sort((a, b) => b.prodSamples - a.prodSamples);
+  for (const q of heavy.slice(0, 8))
+    console.log(`  heavy at prod resolution ${q.range} ${q.dashboard} "${q.panel}": ≈ ${M(q.prodSamples)} M samples (${M(q.samples)} M here, ${(q.seconds * 1000).toFixed(0)} ms): ${q.expr.slice(0, 140)}`);
   for (const q of slow.slice(0, 12))
-    console.log(`  slow ${q.range} ${(q.seconds * 1000).toFixed(0)} ms ${q.dashboard} "${q.panel}" (${(q.samples / 1e6).toFixed(1)} M samples)${q.error ? ` ERROR ${q.error.slice(0, 120)}` : ""}: ${q.expr.slice(0, 160)}`);
+    console.log(`  slow ${q.range} ${(q.seconds * 1000).toFixed(0)} ms ${q.dashboard} "${q.panel}" (${M(q.samples)} M samples; prod ≈ ${M(q.prodSamples)} M)${q.error ? ` ERROR ${q.error.slice(0, 120)}` : ""}: ${q.expr.slice(0, 160)}`);
   const over = r.groups.filter((g) => pct(g) >= 10);
   console.log(
     `BENCH rules ${JSON.stringify({
@@ -355,6 +386,8 @@ function report(r: { fleet: Fleet; headSeries: number; samples: number; backfill
       groupsOver10Percent: over.map((g) => g.group),
       dashboardQueries: r.results.length,
       queriesOver1s: slow.filter((q) => !q.error).length,
+      queriesOver50MSamplesAtProdResolution: heavy.length,
+      rulesOver50MSamplesAtProdResolution: r.groups.filter((g) => g.slowestRuleProdSamples > 50e6).map((g) => g.slowestRule),
       queriesFailed: r.results.filter((q) => q.error).length,
       slowestQuery: slow[0] ? { dashboard: slow[0].dashboard, panel: slow[0].panel, range: slow[0].range, seconds: round(slow[0].seconds) } : null,
     })}`,

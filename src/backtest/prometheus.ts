@@ -6,6 +6,7 @@ import { freePort, localUrl, waitFor } from "../local/net";
 
 export interface LocalPrometheus {
   readonly url: string;
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -45,5 +46,5 @@ export async function startPrometheus(tsdb: string, config: string, extraArgs: r
     await stop();
     throw e;
   }
-  return { url, stop };
+  return { url, pid: child.pid, stop };
 }

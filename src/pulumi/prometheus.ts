@@ -25,6 +25,8 @@
  *   left to the chart's defaults; no node exporter (host network and PID).
  * - Grafana's sidecars read ConfigMaps of the stack's namespace only, through
  *   a Role of ours (the chart's own Role and ClusterRole include Secrets).
+ * - remote_write (settings remoteWrite, src/pulumi/remote-write.ts): the store's
+ *   credential comes from a Secret of ours; the values name the Secret only.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
