@@ -165,45 +165,47 @@ export async function main(o: RulesBenchOptions = {}): Promise<void> {
   const recorded: Recorded[] = recordedSeries(rendered.files, { routes: ROUTES });
   log(`${fleet.series.length} series (${fleet.auth} auth fleet and exporters, ${fleet.background} cluster background), ${recorded.length} recorded series`);
 
+  // BENCH_RULES_TSDB: measure over a TSDB an earlier run backfilled (kept; counters restart, which rate() handles).
+  const reuse = process.env.BENCH_RULES_TSDB;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "authwatch-bench-rules-"));
-  const tsdb = path.join(dir, "tsdb");
+  const tsdb = reuse ?? path.join(dir, "tsdb");
   try {
     // --- backfill -------------------------------------------------------------------------------
-    const t0 = Math.floor(began / 1000 / scrape) * scrape - (HISTORY_DAYS + 1) * DAY; // counters start here
-    const recentFrom = Math.floor((began / 1000 - RECENT_HOURS * 3600) / scrape) * scrape;
-    const historyFrom = recentFrom - HISTORY_DAYS * DAY;
-    const recordedFrom = recentFrom - RECORDED_DAYS * DAY;
     const b = new Backfiller(dir, tsdb);
-    const rec = (t: number, out: (s: string, lines: number) => void) => out(recorded.map((r) => `${r.prefix}${r.value(t)} ${t}\n`).join(""), recorded.length);
-    // Older than the raw history: the recorded series alone, 9 days a slice (a block each, or two).
-    for (let from = recordedFrom, n = 0; from < historyFrom; from += 9 * DAY, n++)
-      await b.slice(`recorded-${n}`, from, Math.min(from + 9 * DAY, historyFrom), scrape, rec, "216h");
-    log(`backfilled ${RECORDED_DAYS - HISTORY_DAYS} days of recorded series`);
-    // The raw history: the rules' series every HISTORY_STEP, recorded series every scrape.
-    for (let from = historyFrom, n = 0; from < recentFrom; from += DAY / 2, n++) {
-      const to = Math.min(from + DAY / 2, recentFrom);
-      await b.slice(`history-${n}`, from, to, scrape, (t, out) => {
-        rec(t, out);
-        if ((t - historyFrom) % HISTORY_STEP === 0) out(linesAt(fleet, 0, fleet.auth, t, t0, true), fleet.auth);
-      }, "24h");
+    const t0 = Math.floor(began / 1000 / scrape) * scrape - (HISTORY_DAYS + 1) * DAY; // counters start here
+    if (!reuse) {
+      const recentFrom = Math.floor((began / 1000 - RECENT_HOURS * 3600) / scrape) * scrape;
+      const historyFrom = recentFrom - HISTORY_DAYS * DAY;
+      const recordedFrom = recentFrom - RECORDED_DAYS * DAY;
+      const rec = (t: number, out: (s: string, lines: number) => void) => out(recorded.map((r) => `${r.prefix}${r.value(t)} ${t}\n`).join(""), recorded.length);
+      // Older than the raw history: the recorded series alone, 9 days a slice (a block each, or two).
+      for (let from = recordedFrom, n = 0; from < historyFrom; from += 9 * DAY, n++)
+        await b.slice(`recorded-${n}`, from, Math.min(from + 9 * DAY, historyFrom), scrape, rec, "216h");
+      log(`backfilled ${RECORDED_DAYS - HISTORY_DAYS} days of recorded series`);
+      // The raw history: the rules' series every HISTORY_STEP, recorded series every scrape.
+      for (let from = historyFrom, n = 0; from < recentFrom; from += DAY / 2, n++) {
+        const to = Math.min(from + DAY / 2, recentFrom);
+        await b.slice(`history-${n}`, from, to, scrape, (t, out) => {
+          rec(t, out);
+          if ((t - historyFrom) % HISTORY_STEP === 0) out(linesAt(fleet, 0, fleet.auth, t, t0, true), fleet.auth);
+        }, "24h");
+      }
+      log(`backfilled ${HISTORY_DAYS} days of the rules' series every ${HISTORY_STEP}s`);
+      // The recent tier: everything, 15-minute slices up to when it starts (the live scrape follows).
+      const recentTo = Math.floor(Date.now() / 1000 / scrape) * scrape;
+      for (let from = recentFrom, n = 0; from < recentTo; n++) {
+        const to = Math.min(from + 900, recentTo);
+        await b.slice(`recent-${n}`, from, to, scrape, (t, out) => {
+          rec(t, out);
+          for (let i = 0; i < fleet.series.length; i += 20000) {
+            const j = Math.min(i + 20000, fleet.series.length);
+            out(linesAt(fleet, i, j, t, t0, true), j - i);
+          }
+        }, "2h");
+        from = to;
+      }
+      await b.drain();
     }
-    log(`backfilled ${HISTORY_DAYS} days of the rules' series every ${HISTORY_STEP}s`);
-    // The recent tier: everything, 15-minute slices until the slices catch up with the clock.
-    let from = recentFrom;
-    for (let n = 0; ; n++) {
-      const now = Math.floor(Date.now() / 1000 / scrape) * scrape;
-      if (from >= now) break;
-      const to = Math.min(from + 900, now);
-      await b.slice(`recent-${n}`, from, to, scrape, (t, out) => {
-        rec(t, out);
-        for (let i = 0; i < fleet.series.length; i += 20000) {
-          const j = Math.min(i + 20000, fleet.series.length);
-          out(linesAt(fleet, i, j, t, t0, true), j - i);
-        }
-      }, "2h");
-      from = to;
-    }
-    await b.drain();
     const backfillSeconds = (Date.now() - began) / 1000;
     const diskBytes = Number((await run("du", ["-sb", tsdb])).stdout.split("\t")[0]);
     log(`backfilled ${b.samples} samples in ${backfillSeconds.toFixed(0)}s; TSDB ${(diskBytes / 1e9).toFixed(2)} GB`);
