@@ -22,6 +22,7 @@ const TOOL_TESTS = [
   "test/backtest.engine.test.ts",
   "test/backtest.agreement.test.ts",
   "test/backtest.month.backfill.test.ts",
+  "test/remote-write.promtool.test.ts",
 ];
 
 export default defineConfig({

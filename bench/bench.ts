@@ -7,6 +7,8 @@
  *   local: every drill on a fresh local stack, time to page / floor (bench/local.ts).
  *   diff: npm run diff -- --all between two commits, median of 5 (bench/diff.ts).
  *   quality: the prod rules backtested over a labelled month: recall, false pages (bench/quality.ts).
+ *   rules: the prod rules and dashboards over a backfilled fleet of ~1 M series (bench/rules.ts;
+ *     --pods N and --series N for a smaller run).
  */
 import { parseArgs } from "node:util";
 import { listStacks, loadStackSettings } from "../src/settings";
@@ -15,6 +17,7 @@ import { main as databaseBench } from "./database";
 import { main as diffBench } from "./diff";
 import { main as localBench } from "./local";
 import { main as qualityBench } from "./quality";
+import { main as rulesBench } from "./rules";
 
 function benchSynth(): void {
   const stacks = listStacks();
@@ -45,12 +48,14 @@ function benchSynth(): void {
 }
 
 async function run(): Promise<void> {
-  const { values } = parseArgs({ options: { only: { type: "string" } } });
+  const { values } = parseArgs({ options: { only: { type: "string" }, pods: { type: "string" }, series: { type: "string" } } });
   if (!values.only || values.only === "synth") benchSynth();
   if (!values.only || values.only === "database") await databaseBench();
   if (!values.only || values.only === "local") await localBench();
   if (!values.only || values.only === "diff") await diffBench();
   if (!values.only || values.only === "quality") await qualityBench();
+  if (!values.only || values.only === "rules")
+    await rulesBench({ ...(values.pods ? { pods: Number(values.pods) } : {}), ...(values.series ? { series: Number(values.series) } : {}) });
 }
 
 run().catch((e: unknown) => {

@@ -146,7 +146,8 @@ function errorRatioTimeline({ t, svc }: Scope): PanelSpec {
 }
 
 function responseTimePercentiles({ t, svc }: Scope): PanelSpec {
-  const quantile = (q: number) => `histogram_quantile(${q}, sum by (le) (${rate(sel("http_request_duration_seconds_bucket", svc))}))`;
+  // From the recorded per-route bucket rates: the raw buckets of every pod cost seconds over 7 days (bench/rules.ts).
+  const quantile = (q: number) => `histogram_quantile(${q}, sum by (le) (${rec(RECORDS.routeBucketRate, svc)}))`;
   return {
     id: P.responseTimePercentiles,
     builder: timeseriesPanel("Response time percentiles", "s")

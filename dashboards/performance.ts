@@ -71,16 +71,18 @@ function routeP95({ svc }: Scope): PanelSpec {
   };
 }
 
-function routePercentiles({ raw }: Scope): PanelSpec {
+function routePercentiles({ svc }: Scope): PanelSpec {
+  // The recorded per-route bucket rates, not every pod's raw buckets: those cost seconds over 7 days (bench/rules.ts).
+  const buckets = rec(RECORDS.routeBucketRate, svc);
   return {
     id: P.routePercentiles,
     builder: timeseriesPanel("Endpoint latency p50 and p99", "s")
-      .withTarget(promql(`histogram_quantile(0.5, sum by (route, le) (rate(${sel("http_request_duration_seconds_bucket", raw)}[$__rate_interval])))`, "p50 {{route}}"))
-      .withTarget(promql(`histogram_quantile(0.99, sum by (route, le) (rate(${sel("http_request_duration_seconds_bucket", raw)}[$__rate_interval])))`, "p99 {{route}}"))
+      .withTarget(promql(`histogram_quantile(0.5, ${buckets})`, "p50 {{route}}"))
+      .withTarget(promql(`histogram_quantile(0.99, ${buckets})`, "p99 {{route}}"))
       .min(0),
     w: 8,
     h: 8,
-    description: "Median and p99 latency per route on the chosen instances: a p99 far above p50 points at a slow dependency or lock waits.",
+    description: "Median and p99 latency per route over 5 minutes, all instances (recording rule): a p99 far above p50 points at a slow dependency or lock waits.",
   };
 }
 

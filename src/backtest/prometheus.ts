@@ -6,6 +6,7 @@ import { freePort, localUrl, waitFor } from "../local/net";
 
 export interface LocalPrometheus {
   readonly url: string;
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -17,9 +18,12 @@ export async function startPrometheus(tsdb: string, config: string, extraArgs: r
   const port = await freePort();
   const url = localUrl(port);
   let output = "";
+  // An extra argument replaces the default of the same flag (Prometheus refuses a repeated flag).
+  const flag = (arg: string) => arg.split("=")[0];
+  const defaults = ["--storage.tsdb.retention.time=3650d", "--query.max-samples=200000000"].filter((d) => !extraArgs.some((a) => flag(a) === flag(d)));
   const child: ChildProcess = spawn(
     "prometheus",
-    [`--config.file=${configFile}`, `--storage.tsdb.path=${tsdb}`, `--web.listen-address=127.0.0.1:${port}`, "--storage.tsdb.retention.time=3650d", "--query.max-samples=200000000", ...extraArgs],
+    [`--config.file=${configFile}`, `--storage.tsdb.path=${tsdb}`, `--web.listen-address=127.0.0.1:${port}`, ...defaults, ...extraArgs],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   child.stderr!.on("data", (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
@@ -42,5 +46,5 @@ export async function startPrometheus(tsdb: string, config: string, extraArgs: r
     await stop();
     throw e;
   }
-  return { url, stop };
+  return { url, pid: child.pid, stop };
 }

@@ -33,6 +33,7 @@ export function clusterSecrets(s: Settings): Map<ClusterSecretKey, string> {
   if (s.cluster?.grafana.enabled) out.set("grafanaAdminPassword", "the chart's Grafana (admin password)");
   if (s.grafana.postgres) out.set("grafanaPostgresPassword", `the PostgreSQL data source of the rollback annotations (grafana.postgres.user ${s.grafana.postgres.user})`);
   if (rollbackDrillRuns(s)) out.set("rollbackDrillDatabaseUrl", "the rollback-drill CronJob (DATABASE_URL: the stack's database, read-only)");
+  if (s.remoteWrite && s.remoteWrite.auth !== "none") out.set("remoteWriteCredential", `remote_write to ${s.remoteWrite.url} (${s.remoteWrite.auth === "basic" ? "basic-auth password" : "bearer token"})`);
   return out;
 }
 

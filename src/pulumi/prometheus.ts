@@ -25,6 +25,8 @@
  *   left to the chart's defaults; no node exporter (host network and PID).
  * - Grafana's sidecars read ConfigMaps of the stack's namespace only, through
  *   a Role of ours (the chart's own Role and ClusterRole include Secrets).
+ * - remote_write (settings remoteWrite, src/pulumi/remote-write.ts): the store's
+ *   credential comes from a Secret of ours; the values name the Secret only.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -47,6 +49,7 @@ import { GRAFANA_POSTGRES_PASSWORD_ENV, GRAFANA_POSTGRES_SECRET, SIDECAR_LABELS 
 
 /** The sidecar's provisioning file names the PostgreSQL password by an environment variable of the chart's Grafana (src/pulumi/grafana.ts). */
 const postgresPasswordFromEnv = (s: Settings) => s.cluster?.grafana.enabled === true && s.grafana.delivery === "sidecar" && s.grafana.postgres !== undefined;
+import { prometheusRemoteWrite, remoteWriteSecret } from "./remote-write";
 
 export const GRAFANA_ADMIN_SECRET = "grafana-admin";
 const GRAFANA_ADMIN_KEYS = { user: "admin-user", password: "admin-password" } as const;
@@ -159,6 +162,7 @@ export function kubePrometheusStackValues(s: Settings, refs: PrometheusStackRefs
         storageSpec: { volumeClaimTemplate: { spec: volumeClaimSpec(p.storage) } },
         resources: containerResources(p.resources),
         ...spread(p.replicas),
+        ...(s.remoteWrite ? { remoteWrite: prometheusRemoteWrite(s) } : {}),
       },
     },
     grafana: c.grafana.enabled
@@ -257,6 +261,8 @@ export class PrometheusStack extends pulumi.ComponentResource {
         );
       }
     }
+    const remoteWrite = remoteWriteSecret(s, this);
+    if (remoteWrite) dependsOn.push(remoteWrite);
     this.chart = new k8s.helm.v4.Chart(
       RELEASES.prometheusStack,
       {

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import type { AlertRule, LogRuleGroup, PromRule, PromRuleGroup } from "../model";
 import type { Settings } from "../settings";
 import { dashboardUrl, runbookUrl } from "../addresses";
+import { remoteWriteConfig } from "./remote-write";
 import { GENERATED, sortedRecord, toYaml } from "./yaml";
 
 /** synth's layout: prometheus.yaml, and one rule file per group under prometheus/rules/. */
@@ -125,6 +126,7 @@ export function renderPrometheusConfig(s: Settings, groups: readonly PromRuleGro
     },
     rule_files: groups.map((g) => fromPrometheusDir(prometheusRuleFile(g.name))),
     alerting: { ...(ha ? { alert_relabel_configs: dropReplicaLabel() } : {}), alertmanagers: [{ static_configs: [{ targets: [...alertmanagers] }] }] },
+    ...(s.remoteWrite ? { remote_write: [remoteWriteConfig(s.remoteWrite)] } : {}),
     scrape_configs: [
       staticJob(j.auth, targets.auth),
       {

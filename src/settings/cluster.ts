@@ -240,6 +240,8 @@ export const CLUSTER_SECRET_KEYS = [
   "rollbackDrillDatabaseUrl",
   /** The password of grafana.postgres.user (authwatch_grafana: SELECT on rollback_log only), where grafana.postgres is set. */
   "grafanaPostgresPassword",
+  /** remote_write's basic-auth password or bearer token (settings remoteWrite, src/settings/remote-write.ts). */
+  "remoteWriteCredential",
 ] as const;
 export type ClusterSecretKey = (typeof CLUSTER_SECRET_KEYS)[number];
 

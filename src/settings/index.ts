@@ -8,6 +8,7 @@ export { quantityBytes } from "./quantities";
 export { ALERTMANAGER_CONFIG_DIR, ALERTMANAGER_SECRETS_DIR, SECRET_KEYS, type SecretKey } from "./routing";
 export { CLUSTER_SECRET_KEYS, rollbackDrillRuns, type ClusterSecretKey, type ClusterSettings } from "./cluster";
 export type { Settings, Thresholds } from "./schema";
+export { REMOTE_WRITE_KINDS, REMOTE_WRITE_SECRET_KEY, type RemoteWriteKind, type RemoteWriteSettings } from "./remote-write";
 export {
   listStacks,
   loadStackSettings,

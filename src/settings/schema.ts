@@ -5,6 +5,7 @@ import { slosSchema, thresholdProblems, thresholdsSchema } from "./alerting";
 import { clusterProblems, clusterSchema, type ClusterSecretKey } from "./cluster";
 import { count, duration, obj, url } from "./fields";
 import { rollbackSchema } from "./rollback";
+import { remoteWriteProblems, remoteWriteSchema } from "./remote-write";
 import { ALERTMANAGER_CONFIG_DIR, receiverProblems, resolveRouting, routingSchema, type SecretKey } from "./routing";
 
 /**
@@ -118,6 +119,7 @@ export const settingsSchema = z
     grafana: grafanaSchema,
     rollback: rollbackSchema,
     cluster: clusterSchema.optional(),
+    remoteWrite: remoteWriteSchema.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -136,6 +138,7 @@ export const settingsSchema = z
     const w = s.routing.maintenanceWindow;
     if (w.start >= w.end) ctx.addIssue({ code: "custom", path: ["routing", "maintenanceWindow", "start"], message: `must be before end (${w.end})` });
     clusterProblems(s, ctx);
+    remoteWriteProblems(s.remoteWrite, ctx);
   })
   .transform((s) => ({
     ...s,

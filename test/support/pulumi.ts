@@ -32,6 +32,7 @@ export const FAKE_SECRETS: Record<SecretKey | ClusterSecretKey, string> = {
   restoreVerifyTargetUrl: "postgresql://verify:FAKE-verify-password-5e6f@scratch.example:5432/postgres",
   rollbackDrillDatabaseUrl: "postgresql://authwatch_rollback_drill:FAKE-rollback-drill-password-4a7c@db.example:5432/auth",
   grafanaPostgresPassword: "FAKE-grafana-postgres-password-8e2d",
+  remoteWriteCredential: "FAKE-remote-write-credential-4b7d",
 };
 
 /** Fake values of the providers' credentials (their keys keep the provider's namespace). */
