@@ -13,7 +13,7 @@ export function authenticationAlerts(s: Settings): PromRuleGroup {
   const registrations = sel("auth_registrations_total", { job });
   const invalidTokens = sel("auth_token_validations_total", { job, result: INVALID_TOKEN_RESULTS });
   const spikeExpr = (series: string, factor: number, floor: number) => {
-    const { current, baseline, seasonal } = spikeTerms(series, ["job"]);
+    const { current, baseline, seasonal } = spikeTerms(series, floor, ["job"]);
     return `${current} > ${num(factor)} * ${baseline} and ${current} >= ${floor} unless on (job) ${current} <= ${num(factor)} * ${seasonal}`;
   };
 
@@ -62,14 +62,14 @@ export function authenticationAlerts(s: Settings): PromRuleGroup {
       }),
       alert({
         alert: "AuthRegistrationSpike",
-        // Compared with the same 10 minutes one day earlier, or with the hour before where that day has no data;
+        // Compared with the same 10 minutes one day earlier, or with the busiest 10 minutes of the hour before where that day has no data;
         // no spike where it is no rise against one week (or three days) earlier: the weekly cycle.
         expr: spikeExpr(registrations, t.registrationSpike.factor, t.registrationSpike.minRegistrations),
         severity: "warning",
         service: "auth",
         category: "authentication",
         summary: `Registrations are more than ${t.registrationSpike.factor}x their usual rate`,
-        description: `{{ $value | humanize }} registrations in the last 10m, more than ${t.registrationSpike.factor}x the same 10m one day earlier (or, without data then, the hour before) and than one week (or three days) earlier (floor ${t.registrationSpike.minRegistrations}).`,
+        description: `{{ $value | humanize }} registrations in the last 10m, more than ${t.registrationSpike.factor}x the same 10m one day earlier (or, without data then, the busiest 10m of the hour before, at least the floor) and than one week (or three days) earlier (floor ${t.registrationSpike.minRegistrations}).`,
       }),
       alert({
         alert: "AuthInvalidTokenSpike",
@@ -78,7 +78,7 @@ export function authenticationAlerts(s: Settings): PromRuleGroup {
         service: "auth",
         category: "authentication",
         summary: `Invalid and expired tokens are more than ${t.invalidTokenSpike.factor}x their usual rate`,
-        description: `{{ $value | humanize }} invalid or expired tokens in the last 10m, more than ${t.invalidTokenSpike.factor}x the same 10m one day earlier (or, without data then, the hour before) and than one week (or three days) earlier (floor ${t.invalidTokenSpike.minInvalid}).`,
+        description: `{{ $value | humanize }} invalid or expired tokens in the last 10m, more than ${t.invalidTokenSpike.factor}x the same 10m one day earlier (or, without data then, the busiest 10m of the hour before, at least the floor) and than one week (or three days) earlier (floor ${t.invalidTokenSpike.minInvalid}).`,
       }),
       alert({
         alert: "AuthSessionAnomaly",

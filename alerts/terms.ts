@@ -14,22 +14,26 @@ export function agg(op: "sum" | "max" | "min" | "count", by: readonly string[], 
 /**
  * The spike comparison of AuthRegistrationSpike and AuthInvalidTokenSpike: events in the last
  * 10 minutes, against the same 10 minutes one day earlier or, where that window has no data
- * (first day, new Prometheus replica, scrape gap), the mean 10 minutes of the hour before the
- * last 10: never blind. Each baseline counts only where the Prometheus recorded its window from the
- * start: a replica that started empty 15 minutes (or a day and 5 minutes) ago would compare 10 minutes
- * with the 5 it has.
+ * (first day, new Prometheus replica, scrape gap), the preceding hour: never blind. From the hour,
+ * its busiest 10 minutes (a subquery every 5m, ending before the last 10), and no fewer than `floor`:
+ * a morning ramp doubles every 10 minutes, less than a spike factor, but is many times an hour's
+ * mean; and from a near-empty hour, anything at the floor is a multiple. Each baseline counts only
+ * where the Prometheus has data at its window's start and end: a replica that started 15 minutes
+ * ago, or a scrape gap, cuts a window, and a cut window reads low.
  * `seasonal`: the same 10 minutes one week earlier or, without a week of history, three days
  * earlier: a rise that is no rise against it is the weekly cycle (a Monday after a Sunday at a third
  * of the traffic), not a spike. Three days reach back over a weekend to a weekday.
  */
-export function spikeTerms(series: string, by: readonly string[] = []): { current: string; baseline: string; seasonal: string } {
+export function spikeTerms(series: string, floor: number, by: readonly string[] = []): { current: string; baseline: string; seasonal: string } {
+  const current = agg("sum", by, `increase(${series}[10m])`);
   const earlier = (offset: string) => agg("sum", by, `increase(${series}[10m] offset ${offset})`);
-  /** Only where the Prometheus has data from the window's start (`from` ago): a partly recorded window reads low. */
-  const recordedSince = (from: string) => ` and on (${by.join(", ")}) ${agg("count", by, `${series} offset ${from}`)}`;
-  const hourBefore = `${agg("sum", by, `increase(${series}[1h] offset 10m)`)} / 6${recordedSince("70m")}`;
+  /** Only where the Prometheus has data at the window's start and end (`from` and `to` ago): a window cut by a start or a scrape gap reads low. */
+  const recorded = (from: string, to: string) =>
+    [from, to].map((o) => ` and on (${by.join(", ")}) ${agg("count", by, `${series} offset ${o}`)}`).join("");
+  const hourBefore = `clamp_min(max_over_time(${current}[50m:5m] offset 10m), ${floor})${recorded("70m", "10m")}`;
   return {
-    current: agg("sum", by, `increase(${series}[10m])`),
-    baseline: `(${earlier("1d")}${recordedSince("1450m")} or ${hourBefore})`,
+    current,
+    baseline: `(${earlier("1d")}${recorded("1450m", "1d")} or ${hourBefore})`,
     seasonal: `(${earlier("1w")} or ${earlier("3d")})`,
   };
 }

@@ -257,7 +257,7 @@ function registrationFailureRatio({ t, svc }: Scope): PanelSpec {
 }
 
 function registrationSpike({ t, svc }: Scope): PanelSpec {
-  const spike = spikeTerms(sel("auth_registrations_total", svc));
+  const spike = spikeTerms(sel("auth_registrations_total", svc), t.registrationSpike.minRegistrations);
   return {
     id: P.registrationSpike,
     builder: timeseriesPanel("Registrations vs. yesterday", "short")
@@ -267,7 +267,7 @@ function registrationSpike({ t, svc }: Scope): PanelSpec {
       .thresholds(steps("green", [t.registrationSpike.minRegistrations, "orange"])),
     w: 8,
     h: 8,
-    description: `Registrations in the last 10 minutes against ${t.registrationSpike.factor} times the same 10 minutes one day earlier (where that day has no data, the mean 10 minutes of the hour before). The spike alert fires when the first line is above the second and above the floor of ${t.registrationSpike.minRegistrations} (dashed).`,
+    description: `Registrations in the last 10 minutes against ${t.registrationSpike.factor} times the same 10 minutes one day earlier (where that day has no data, the busiest 10 minutes of the hour before, at least the alert's floor). The spike alert fires when the first line is above the second and above the floor of ${t.registrationSpike.minRegistrations} (dashed).`,
     linkedFrom: ["AuthRegistrationSpike"],
   };
 }

@@ -139,7 +139,7 @@ function rateLimit({ t, svc }: Scope): PanelSpec {
 }
 
 function invalidTokens({ t, svc }: Scope): PanelSpec {
-  const invalidSpike = spikeTerms(sel("auth_token_validations_total", { ...svc, result: INVALID_TOKEN_RESULTS }));
+  const invalidSpike = spikeTerms(sel("auth_token_validations_total", { ...svc, result: INVALID_TOKEN_RESULTS }), t.invalidTokenSpike.minInvalid);
   return {
     id: P.invalidTokens,
     builder: timeseriesPanel("Invalid tokens vs. yesterday", "short")
@@ -154,7 +154,7 @@ function invalidTokens({ t, svc }: Scope): PanelSpec {
       .thresholds(steps("green", [t.invalidTokenSpike.minInvalid, "orange"])),
     w: 12,
     h: 8,
-    description: `Invalid or expired access tokens presented in the last 10 minutes against ${t.invalidTokenSpike.factor} times the same 10 minutes one day earlier (where that day has no data, the mean 10 minutes of the hour before). The spike alert fires when the first line is above the second and above the floor of ${t.invalidTokenSpike.minInvalid} (dashed).`,
+    description: `Invalid or expired access tokens presented in the last 10 minutes against ${t.invalidTokenSpike.factor} times the same 10 minutes one day earlier (where that day has no data, the busiest 10 minutes of the hour before, at least the alert's floor). The spike alert fires when the first line is above the second and above the floor of ${t.invalidTokenSpike.minInvalid} (dashed).`,
     linkedFrom: ["AuthInvalidTokenSpike"],
   };
 }

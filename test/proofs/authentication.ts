@@ -93,6 +93,25 @@ export function authenticationProofs(s: Settings): AlertProof[] {
       firing: fires ? [{ severity: "warning", labels: { job }, value: today * 10 }] : [],
     });
     /**
+     * A counter sampled every minute up to minute `until`, growing by `rateAt(m)` into minute m;
+     * no sample in minutes `gap[0]`..`gap[1]` (a scrape gap: the counter still counts).
+     */
+    const minuteCounter = (rateAt: (m: number) => number, until: number, gap: readonly [number, number] = [-1, -1]): string => {
+      let n = 0;
+      return Array.from({ length: until + 1 }, (_, m) => {
+        if (m > 0) n += rateAt(m);
+        return m >= gap[0] && m <= gap[1] ? "_" : num(n);
+      }).join(" ");
+    };
+    /** A morning ramp on a fresh Prometheus: the rate doubles every 10 minutes, to 2× the floor in the last 10 minutes at 90m. */
+    const ramp = minuteCounter((m) => (2 * quiet) / 2 ** Math.floor((90 - m) / 10), 90);
+    /**
+     * One day and two hours of history with a scrape gap from 8 minutes before the end of the same
+     * 10m one day earlier until 10 minutes after it; the rate rises to factor/2 × its level (no spike) a
+     * day before the evaluation and stays there. The cut day-old window reads a quarter of its 10m.
+     */
+    const cutDayOld = minuteCounter((m) => (m >= DAY - 60 ? (quiet * factor) / 2 : quiet), DAY + 120, [113, 130]);
+    /**
      * A busy rate everywhere but around the same time one day earlier (a Sunday before a Monday),
      * over `days` days of history: the comparison with `days` days earlier sees the same busy rate.
      * Days of series at 5m steps (SEASONAL_STEP), so that promtool evaluates a week in seconds.
@@ -134,6 +153,17 @@ export function authenticationProofs(s: Settings): AlertProof[] {
         // Regression (issue 11): with no day-old data the comparison returned nothing.
         fresh(`with no data a day earlier, ${factor * 2}x the preceding hour's rate fires`, quiet, quiet * factor * 2, true),
         fresh("with no data a day earlier, a steady rate stays silent", quiet * 2, quiet * 2, false),
+        // Regression (quality bench): the morning ramp on the month's first morning and on a new replica's warned.
+        { name: "with no data a day earlier, a morning ramp (the rate doubling every 10m) stays silent", series: [input(metric, series, ramp)], at: "90m", firing: [] },
+        fresh(`with no data a day earlier, a rise from a near-empty hour to above the floor, under ${factor}x the floor, stays silent`, quiet / 20, (quiet * (1 + factor)) / 2, false),
+        fresh(`with no data a day earlier, a step from a near-empty hour to ${factor * 2}x the floor fires`, quiet / 20, quiet * factor * 2, true),
+        // Regression (quality bench): a new replica's Sunday compared with a Saturday window cut by a scrape gap.
+        {
+          name: "a day-old window cut by a scrape gap is no baseline: the preceding hour is",
+          series: [input(metric, series, cutDayOld)],
+          at: `${DAY + 120}m`,
+          firing: [],
+        },
         ...(alsoCounted
           ? [fresh(`a spike of ${JSON.stringify(alsoCounted)} counts too`, quiet, quiet * factor * 2, true, { job, ...alsoCounted })]
           : []),
