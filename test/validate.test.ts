@@ -59,7 +59,7 @@ describe("LogQL validation", () => {
   });
   it("accepts the kill switch's events and fields", () => {
     expect(logqlProblems('{app="auth", category="security"} | json evt="evt", flag="flag", actor="actor" | evt="auth.flag.changed"', { metricOnly: false })).toEqual([]);
-    expect(logqlProblems('sum by (step, outcome) (count_over_time({app="auth"} | json evt="evt", step="step", outcome="outcome" | evt=~"auth.rollback" [1h]))')).toEqual([]);
+    expect(logqlProblems('sum by (step, status) (count_over_time({app="auth"} | json evt="evt", step="step", status="status" | evt=~"auth.rollback" [1h]))')).toEqual([]);
   });
   it("rejects unparsable LogQL and streams outside the contract", () => {
     expect(logqlProblems('sum(count_over_time({app="auth"} | json [10m]) > 5')[0]).toMatch(/syntax error/);

@@ -26,9 +26,19 @@ beforeAll(async () => {
        FROM generate_series(1, ${FAMILIES}) f, generate_series(1, 4) g;`,
     db,
   );
+  // Every table the migrations create and its rows (the test's tokens, the ledger, the seeded flags): stated by the database.
+  TABLES = (
+    await bed.pg.sql(
+      `SELECT string_agg(format('public.%s %s', tablename, (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', tablename), false, true, '')))[1]::text), ',' ORDER BY tablename)
+         FROM pg_tables WHERE schemaname = 'public'`,
+      db,
+    )
+  ).trim().split(",");
+  ROWS = TABLES.reduce((n, t) => n + Number(t.split(" ")[1]), 0);
 });
 
-const ROWS = FAMILIES + TOKENS + 2;
+let TABLES: string[] = [];
+let ROWS = 0;
 const newDir = (prefix: string) => mkdtempSync(join(bed.scratch, `${prefix}-`));
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 const env = (dest: string) => ({ DATABASE_URL: bed.pg.url(db), BACKUP_DESTINATION: `file://${dest}`, PUSHGATEWAY_URL: bed.gateway.url });
@@ -71,17 +81,14 @@ describe("directory-format backups (pg_dump -Fd --jobs)", () => {
     }
     const total = files.reduce((n, [, , size]) => n + Number(size), 0);
     expect(value("dump_size_bytes")).toBe(String(total));
-    expect(lines.filter(([k]) => k === "table").map(([, t, n]) => `${t} ${n}`)).toEqual([
-      `public.refresh_token_families ${FAMILIES}`,
-      `public.refresh_tokens ${TOKENS}`,
-      "public.schema_migrations 2",
-    ]);
+    expect(TABLES).toEqual(expect.arrayContaining([`public.refresh_token_families ${FAMILIES}`, `public.refresh_tokens ${TOKENS}`]));
+    expect(lines.filter(([k]) => k === "table").map(([, t, n]) => `${t} ${n}`)).toEqual(TABLES);
     expect(await bed.gateway.value("backup_size_bytes", { job: "pg-backup", database: db })).toBe(total);
 
     const verified = await verify(dest);
     expect(verified.code, verified.stderr).toBe(0);
     expect(verified.stderr).toMatch(new RegExp(`restored ${name}\\.dir/ in [0-9.]+s \\(pg_restore --jobs=2\\)`));
-    expect(verified.stderr).toContain(`verified ${name}: 3 tables, ${ROWS} rows, 0 mismatched`);
+    expect(verified.stderr).toContain(`verified ${name}: ${TABLES.length} tables, ${ROWS} rows, 0 mismatched`);
     expect(await verifyMetric("restore_verify_rows_mismatched")).toBe(0);
     expect(await verifyMetric("restore_verify_duration_seconds")).toBeGreaterThan(0);
   });
@@ -125,10 +132,10 @@ describe("directory-format backups (pg_dump -Fd --jobs)", () => {
 
     const newest = await verify(dest);
     expect(newest.code, newest.stderr).toBe(0);
-    expect(newest.stderr).toContain(`verified ${directory}: 3 tables, ${ROWS} rows, 0 mismatched`);
+    expect(newest.stderr).toContain(`verified ${directory}: ${TABLES.length} tables, ${ROWS} rows, 0 mismatched`);
     const older = await verify(dest, { RESTORE_VERIFY_BACKUP: custom! });
     expect(older.code, older.stderr).toBe(0);
-    expect(older.stderr).toContain(`verified ${custom}: 3 tables, ${ROWS} rows, 0 mismatched`);
+    expect(older.stderr).toContain(`verified ${custom}: ${TABLES.length} tables, ${ROWS} rows, 0 mismatched`);
   });
 
   it("retention removes expired directories and their manifests, never the newest", async () => {
