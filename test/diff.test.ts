@@ -17,6 +17,7 @@ import { routeAlert } from "../src/diff/routing";
 import { compareStack, type StackDiff } from "../src/diff/compare";
 import { withRendered } from "../src/diff";
 import { amtoolReceivers } from "./support/amtool";
+import { editStackConfig, setIn } from "./support/scratch";
 
 const ROOT = path.resolve(__dirname, "..");
 const CLI = path.join(ROOT, "src", "cli", "diff.ts");
@@ -56,9 +57,10 @@ function scratchRepo(): string {
 }
 
 function applyChanges(dir: string): void {
-  edit(dir, "stacks/Pulumi.prod.yaml", /^config:\n/m, (m) =>
-    `${m}  authwatch:thresholds:\n    errorRate:\n      criticalRatio: ${newRatio}\n  authwatch:loki:\n    securityRetentionDays: ${newSecurityDays}\n`,
-  );
+  editStackConfig(path.join(dir, "stacks/Pulumi.prod.yaml"), (c) => {
+    setIn(c, ["authwatch:thresholds", "errorRate", "criticalRatio"], newRatio);
+    setIn(c, ["authwatch:loki", "securityRetentionDays"], newSecurityDays);
+  });
   // Security warnings go to the auth channel; AuthLatencyHigh's critical stops paging.
   edit(dir, "alerts/routing.ts", `{ receiver: "slack-security", matchers: ['severity="warning"', 'category="security"']`, (m) => m.replace("slack-security", "slack-auth"));
   edit(dir, "alerts/routing.ts", `{ receiver: "pagerduty-critical", matchers: ['severity="critical"'] }`.slice(0, -2), (m) =>
