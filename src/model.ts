@@ -104,5 +104,10 @@ export interface AlertProof {
   readonly alert: string;
   /** Step of the input series and of rule evaluation (default 1m). */
   readonly interval?: string;
+  /**
+   * A coarser step of rule evaluation than of the series, for cases over days of history. Only for an
+   * alert without `for`, whose state at a step is its expression's value there; every case's `at` on a step.
+   */
+  readonly evaluationInterval?: string;
   readonly cases: readonly AlertCase[];
 }

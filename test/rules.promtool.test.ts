@@ -82,4 +82,13 @@ describe("the proofs can fail", () => {
     expect(res.ok).toBe(false);
     expect(res.output).toMatch(/AuthHighErrorRate: 5xx share above critical fires both tiers/);
   });
+
+  it("a coarser evaluation step is refused for an alert with for, and for a case off the step", () => {
+    const prod = renderToTemp("prod");
+    const proofs = allProofs(prod.settings);
+    const delayed = proofs.find((p) => p.alert === "AuthHighRegistrationFailureRate")!;
+    expect(() => writePromtoolTests(prod.settings, prod.rules.prometheus, [{ ...delayed, evaluationInterval: "5m" }], prod.dir)).toThrow(/evaluationInterval 5m on an alert with for/);
+    const instant = proofs.find((p) => p.alert === "AuthInvalidTokenSpike")!;
+    expect(() => writePromtoolTests(prod.settings, prod.rules.prometheus, [{ ...instant, evaluationInterval: "7m" }], prod.dir)).toThrow(/not on a 7m evaluation step/);
+  });
 });

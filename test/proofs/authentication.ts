@@ -3,8 +3,12 @@ import type { Settings } from "../../src/settings";
 import { above, below, counter, gauge, input, minutes, num, sparse } from "./series";
 
 const DAY = 1440;
-/** Minutes between samples (and evaluations) of the spike alerts' cases over days of history. */
+/** Minutes between samples of the spike alerts' seasonal cases (a week of history). */
 const SEASONAL_STEP = 5;
+/** Minutes between evaluations of the spike cases over a day or two of 1m samples (no `for`: see AlertProof). */
+const DAYS_EVALUATION_STEP = 5;
+/** Minutes between evaluations of the seasonal cases (a week of history): the spike alerts have no `for`. */
+const SEASONAL_EVALUATION_STEP = 30;
 
 export function authenticationProofs(s: Settings): AlertProof[] {
   const t = s.thresholds;
@@ -132,6 +136,7 @@ export function authenticationProofs(s: Settings): AlertProof[] {
     };
     return [{
       alert,
+      evaluationInterval: `${DAYS_EVALUATION_STEP}m`,
       cases: [
         spike(`${factor * 2}x yesterday's rate fires`, quiet, quiet * factor * 2, true),
         // Regression (quality bench): a Prometheus that started empty 15 minutes ago compared 10 minutes with the 5 it had.
@@ -171,6 +176,7 @@ export function authenticationProofs(s: Settings): AlertProof[] {
     }, {
       alert,
       interval: `${SEASONAL_STEP}m`,
+      evaluationInterval: `${SEASONAL_EVALUATION_STEP}m`,
       cases: [
         // Regression (quality bench): a Monday against a Sunday (a third of the traffic) warned every week.
         seasonal("a rise against one day earlier only, as busy as the same 10m one week earlier, stays silent", 7),

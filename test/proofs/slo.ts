@@ -10,6 +10,8 @@ const SLOW = 4.5;
 const STEADY = 10;
 /** Minutes of quiet night traffic: over an hour, so the page's long window is full. */
 const QUIET = 70;
+/** Minutes between rule evaluations: the burn alerts have no `for`, and every case ends on a multiple of it. */
+const EVALUATION_STEP = "5m";
 
 /** Counter values (promtool notation) of bad, good and all events. */
 interface Feed {
@@ -50,7 +52,7 @@ export function sloProofs(s: Settings): AlertProof[] {
      */
     const history = 1500;
     const spent = 1440 * budget;
-    const burst = Math.max(10, Math.ceil(spent / 0.9));
+    const burst = Math.max(10, Math.ceil(spent / 0.9 / 5) * 5);
     const burstRatio = spent / burst;
     const burstSeries = () => {
       const bad = PER_MINUTE * burstRatio;
@@ -125,6 +127,6 @@ export function sloProofs(s: Settings): AlertProof[] {
     if (!(fastBurn1h > page.factor * budget && spent / windowSeconds("6h") * 60 < 6 * budget)) {
       throw new Error(`${slo.name}: cannot build a fast-burn case for objective ${slo.objective}`);
     }
-    return { alert: slo.alert, cases };
+    return { alert: slo.alert, evaluationInterval: EVALUATION_STEP, cases };
   });
 }

@@ -12,6 +12,7 @@ import type { Settings } from "../../src/settings";
 import { alertAnnotations, alertLabels } from "../../src/render/prometheus";
 import { renderTemplate } from "../../src/gotemplate";
 import { toYaml } from "../../src/render/yaml";
+import { mustParseDuration } from "../../src/duration";
 
 const run = promisify(execFile);
 
@@ -39,7 +40,7 @@ export function promtoolTestFile(s: Settings, groups: readonly PromRuleGroup[], 
   const interval = proof.interval ?? "1m";
   return toYaml({
     rule_files: ruleFiles,
-    evaluation_interval: interval,
+    evaluation_interval: proof.evaluationInterval ?? interval,
     tests: proof.cases.map((c) => ({
       name: `${proof.alert}: ${c.name}`,
       interval,
@@ -59,6 +60,15 @@ export function groupsFor(groups: readonly PromRuleGroup[], alert: string): Prom
   return [...recorders, ...own];
 }
 
+/** A coarser evaluation step proves the same thing only for an alert without `for`, checked where every case ends. */
+function checkEvaluationInterval(groups: readonly PromRuleGroup[], p: AlertProof): void {
+  const step = mustParseDuration(p.evaluationInterval!);
+  const delayed = groups.flatMap((g) => g.rules).filter((r) => r.kind === "alert" && r.alert === p.alert && r.for);
+  if (delayed.length > 0) throw new Error(`proof for ${p.alert}: evaluationInterval ${p.evaluationInterval} on an alert with for: its pending state needs every step`);
+  const off = p.cases.filter((c) => mustParseDuration(c.at) % step !== 0);
+  if (off.length > 0) throw new Error(`proof for ${p.alert}: ${off.map((c) => `"${c.name}" at ${c.at}`).join(", ")} not on a ${p.evaluationInterval} evaluation step`);
+}
+
 /** Write one test file per proof under `<outDir>/prometheus/tests/`, next to the rendered rules. */
 export function writePromtoolTests(s: Settings, groups: readonly PromRuleGroup[], proofs: readonly AlertProof[], outDir: string): string[] {
   const dir = path.join(outDir, "prometheus", "tests");
@@ -71,6 +81,7 @@ export function writePromtoolTests(s: Settings, groups: readonly PromRuleGroup[]
     const n = (seen.get(p.alert) ?? 0) + 1;
     seen.set(p.alert, n);
     const file = path.join(dir, `${p.alert}${n > 1 ? `.${n}` : ""}.test.yaml`);
+    if (p.evaluationInterval) checkEvaluationInterval(groups, p);
     writeFileSync(file, promtoolTestFile(s, groups, p, needed.map((g) => `../rules/${g.name}.yaml`)));
     return file;
   });
