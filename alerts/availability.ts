@@ -4,17 +4,18 @@ import type { Settings } from "../src/settings";
 import { num, rec, sel } from "../src/promql";
 import { alert, logAlert, pct } from "./common";
 import { RECORDS } from "./recording";
-import { DATABASE_ERRORS_WINDOW, errorLines, sumIncrease, trafficFloor } from "./terms";
+import { DATABASE_ERRORS_WINDOW, errorLines, sumIncrease } from "./terms";
 
 export function availabilityAlerts(s: Settings): PromRuleGroup {
   const t = s.thresholds;
   const health = sel("probe_success", { job: s.scrapeJobs.authHealth });
   const errorRatio = rec(RECORDS.requests5xxRatio, { job: s.scrapeJobs.auth });
-  const requests = sel("http_requests_total", { job: s.scrapeJobs.auth });
+  // The floor reads the recorded request rate (per job) rather than every pod's, route's and code's counter again.
+  const requestsIn5m = `${rec(RECORDS.requestsRate, { job: s.scrapeJobs.auth })} * 300`;
   const errorTier = (severity: "warning" | "critical", ratio: number, forDuration: string, minRequests: number) =>
     alert({
       alert: "AuthHighErrorRate",
-      expr: `${errorRatio} > ${num(ratio)}${trafficFloor(requests, minRequests, ["job"])}`,
+      expr: `${errorRatio} > ${num(ratio)} and on (job) ${requestsIn5m} >= ${minRequests}`,
       for: forDuration,
       severity,
       service: "auth",

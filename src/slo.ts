@@ -73,22 +73,27 @@ export function sloRuleGroup(slo: Slo, source: string): PromRuleGroup {
   const ofSlo = (record: string) => `${record}{slo="${slo.name}"}`;
   const budget = 1 - slo.objective;
   const labels = { slo: slo.name };
+  // Weighted by traffic: a quiet night counts for what it served, not as much as the peak.
+  const eventsRatio = (w: string) => `sum_over_time(${ofSlo(SLO_RECORDS.errorEvents)}[${w}]) / on (slo) sum_over_time(${ofSlo(SLO_RECORDS.totalEvents)}[${w}])`;
+  const events = [
+    { kind: "record" as const, record: SLO_RECORDS.errorEvents, expr: slo.errorRate("5m"), labels },
+    { kind: "record" as const, record: SLO_RECORDS.totalEvents, expr: slo.totalRate("5m"), labels },
+  ];
+  // Every window reads the two 5m rates recorded just above in the same evaluation, never the raw
+  // series: a day over a thousand pods' buckets is hundreds of millions of samples at every step.
   const sli = SLI_WINDOWS.map((w) => ({
     kind: "record" as const,
     record: SLO_RECORDS.errorRatio(w),
-    expr: `${slo.errorRate(w)} / ${slo.totalRate(w)}`,
+    expr: w === "5m" ? `${ofSlo(SLO_RECORDS.errorEvents)} / on (slo) ${ofSlo(SLO_RECORDS.totalEvents)}` : eventsRatio(w),
     labels,
   }));
   const meta = [
-    { kind: "record" as const, record: SLO_RECORDS.errorEvents, expr: slo.errorRate("5m"), labels },
-    { kind: "record" as const, record: SLO_RECORDS.totalEvents, expr: slo.totalRate("5m"), labels },
     { kind: "record" as const, record: SLO_RECORDS.objective, expr: `vector(${num(slo.objective)})`, labels },
     { kind: "record" as const, record: SLO_RECORDS.errorBudget, expr: `vector(${num(budget)})`, labels },
     {
       kind: "record" as const,
       record: SLO_RECORDS.errorRatio(SLO_PERIOD),
-      // Weighted by traffic: a quiet night counts for what it served, not as much as the peak.
-      expr: `sum_over_time(${ofSlo(SLO_RECORDS.errorEvents)}[${SLO_PERIOD}]) / on (slo) sum_over_time(${ofSlo(SLO_RECORDS.totalEvents)}[${SLO_PERIOD}])`,
+      expr: eventsRatio(SLO_PERIOD),
       labels,
     },
     {
@@ -103,7 +108,7 @@ export function sloRuleGroup(slo: Slo, source: string): PromRuleGroup {
     const exhaustion = humanizeDuration(mustParseDuration(SLO_PERIOD) / b.factor);
     // Only over enough traffic in the short window: pages from pageMinEvents, tickets from ticketMinEvents.
     const min = b.severity === "critical" ? slo.pageMinEvents : ticketMinEvents(b, slo.objective);
-    const floor = ` and on () ${slo.totalRate(b.short)} * ${mustParseDuration(b.short)} >= ${min}`;
+    const floor = ` and on () avg_over_time(${ofSlo(SLO_RECORDS.totalEvents)}[${b.short}]) * ${mustParseDuration(b.short)} >= ${min}`;
     return {
       kind: "alert",
       alert: slo.alert,
@@ -120,7 +125,7 @@ export function sloRuleGroup(slo: Slo, source: string): PromRuleGroup {
       runbook: slo.runbook,
     };
   });
-  return { name: `slo-${slo.name}`, source, rules: [...sli, ...meta, ...alerts] };
+  return { name: `slo-${slo.name}`, source, rules: [...events, ...sli, ...meta, ...alerts] };
 }
 
 /** Seconds a window spans, for tests and dashboards. */

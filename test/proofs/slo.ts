@@ -11,7 +11,7 @@ const STEADY = 10;
 /** Minutes of quiet night traffic: over an hour, so the page's long window is full. */
 const QUIET = 70;
 /** Minutes between rule evaluations: the burn alerts have no `for`, and every case ends on a multiple of it. */
-const EVALUATION_STEP = "5m";
+const EVALUATION_STEP = 5;
 
 /** Counter values (promtool notation) of bad, good and all events. */
 interface Feed {
@@ -62,16 +62,24 @@ export function sloProofs(s: Settings): AlertProof[] {
         total: `0+${PER_MINUTE}x${history + burst}`,
       });
     };
-    const fastBurn1h = (burstRatio * Math.min(burst, 60)) / 60;
+    /**
+     * The 1h ratio sums the 5m rates recorded at every step in [t-1h, t] (Prometheus 2's ranges hold both ends):
+     * 13 rates of 5m each at a 5m step, the burst's own rates among the last of them.
+     */
+    const samples1h = 60 / EVALUATION_STEP + 1;
+    const fastBurn1h = (burstRatio * Math.min(burst / EVALUATION_STEP, samples1h)) / samples1h;
     const page = BURN_RATE_ALERTS[0]!;
     const slow = SLOW * budget;
     const steady = STEADY * budget;
     const ticket = BURN_RATE_ALERTS.filter((b) => b.severity === "warning");
     const window = (b: (typeof BURN_RATE_ALERTS)[number]) => ({ window: windowLabel(b) });
     const quietRatio = sparseAt(5, [2], QUIET) / sparseAt(5, [1, 2, 4], QUIET);
-    /** Whether a ticket tier has its floor of events in its short window, with `events` events a minute for `minutes` minutes. */
-    const ticketFloorMet = (b: BurnRateAlert, perMinute: number, minutes: number) =>
-      b.severity === "critical" || perMinute * Math.min(minutes, windowSeconds(b.short) / 60) >= ticketMinEvents(b, slo.objective);
+    /**
+     * Whether a ticket tier has its floor of events in its short window at `perMinute` events a minute: the rule counts
+     * the mean rate over the window times the window, over as much of it as the Prometheus recorded.
+     */
+    const ticketFloorMet = (b: BurnRateAlert, perMinute: number) =>
+      b.severity === "critical" || perMinute * (windowSeconds(b.short) / 60) >= ticketMinEvents(b, slo.objective);
     /** A fresh Prometheus's six hours of a quiet night (3 requests a minute), twice the budget failing. */
     const night6h = { perMinute: 3, minutes: 360 };
 
@@ -104,7 +112,7 @@ export function sloProofs(s: Settings): AlertProof[] {
         name: "an outage at night, at the page floor, pages on every window",
         series: constant(outage, QUIET + 10, night),
         at: `${QUIET}m`,
-        firing: BURN_RATE_ALERTS.filter((b) => ticketFloorMet(b, night, QUIET)).map((b) => ({ severity: b.severity, labels: { slo: slo.name }, ruleLabels: window(b), value: outage })),
+        firing: BURN_RATE_ALERTS.filter((b) => ticketFloorMet(b, night)).map((b) => ({ severity: b.severity, labels: { slo: slo.name }, ruleLabels: window(b), value: outage })),
       },
       // Regression (quality bench): a Prometheus with six hours of history, a night of 3 requests a minute with two
       // failing, opened the 3d ticket: its "3 days" were those six hours, and one or two errors were the burn.
@@ -113,7 +121,7 @@ export function sloProofs(s: Settings): AlertProof[] {
         series: constant(2 * budget, night6h.minutes + 10, night6h.perMinute),
         at: `${night6h.minutes}m`,
         firing: ticket
-          .filter((b) => 2 > b.factor && ticketFloorMet(b, night6h.perMinute, night6h.minutes))
+          .filter((b) => 2 > b.factor && ticketFloorMet(b, night6h.perMinute))
           .map((b) => ({ severity: "warning" as const, labels: { slo: slo.name }, ruleLabels: window(b), value: 2 * budget })),
       },
       // Regression (issue 11): one bad request among three every 5 minutes at night paged. It still opens tickets.
@@ -121,12 +129,12 @@ export function sloProofs(s: Settings): AlertProof[] {
         name: "one bad request among three in 5m at night pages nobody",
         series: events(slo.name, job, s.slos.latency.thresholdSeconds, { bad: sparse(5, [2], QUIET), good: sparse(5, [1, 4], QUIET), total: sparse(5, [1, 2, 4], QUIET) }),
         at: `${QUIET}m`,
-        firing: ticket.filter((b) => quietRatio > b.factor * budget && ticketFloorMet(b, 3 / 5, QUIET)).map((b) => ({ severity: "warning" as const, labels: { slo: slo.name }, ruleLabels: window(b), value: quietRatio })),
+        firing: ticket.filter((b) => quietRatio > b.factor * budget && ticketFloorMet(b, 3 / 5)).map((b) => ({ severity: "warning" as const, labels: { slo: slo.name }, ruleLabels: window(b), value: quietRatio })),
       },
     ];
     if (!(fastBurn1h > page.factor * budget && spent / windowSeconds("6h") * 60 < 6 * budget)) {
       throw new Error(`${slo.name}: cannot build a fast-burn case for objective ${slo.objective}`);
     }
-    return { alert: slo.alert, evaluationInterval: EVALUATION_STEP, cases };
+    return { alert: slo.alert, evaluationInterval: `${EVALUATION_STEP}m`, cases };
   });
 }
