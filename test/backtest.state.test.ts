@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { BacktestReport } from "../src/backtest/engine";
 import { formatText } from "../src/backtest/format";
-import { levels, reads, recordingsRead, stackRuleGroups } from "../src/backtest/rules";
+import { levels, lookbacks, reads, recordingsRead, stackRuleGroups, type Recording } from "../src/backtest/rules";
 import { episodesAround, evaluationSteps, forStateMachine } from "../src/backtest/state";
 
 describe("for state machine", () => {
@@ -71,6 +71,17 @@ describe("rule dependencies", () => {
       for (const r of needed) for (const d of records) if (reads(r.expr, d.record)) expect(needed, `${a.alert} via ${r.record}`).toContain(d);
       for (const r of records) if (reads(a.expr, r.record)) expect(needed).toContain(r);
     }
+  });
+
+  // Regression (quality bench): the 5m SLO event rates were materialised 30 days before --start because the
+  // 30-day budget rule reads them, though no alert reads that rule (and it is not materialised).
+  it("a rule is needed back only as far as the alerts, and the rules they read, look", () => {
+    const rule = (record: string, expr: string): Recording => ({ record, expr, labels: {}, group: "g", interval: 60 });
+    const rate = rule("job:x:rate5m", "sum(rate(x[5m]))");
+    const day = rule("job:x:avg1d", "avg_over_time(job:x:rate5m[1d])");
+    const month = rule("job:x:avg30d", "avg_over_time(job:x:rate5m[30d])");
+    const need = lookbacks([rate, day, month], ["job:x:avg1d > 1"]);
+    expect(Object.fromEntries([...need].map(([r, n]) => [r.record, n]))).toEqual({ "job:x:rate5m": 86400, "job:x:avg1d": 0 });
   });
 });
 

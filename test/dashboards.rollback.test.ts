@@ -5,28 +5,18 @@
  * annotation, which reads rollback_log only.
  */
 import { describe, expect, it } from "vitest";
-import { lokiRuleGroups, prometheusRuleGroups } from "../alerts/index";
-import { buildDashboards } from "../dashboards/index";
 import { PANELS } from "../dashboards/panels";
 import { DASHBOARD_UIDS } from "../dashboards/uids";
-import type { Settings } from "../src/settings";
 import { dashboardProblems, sqlAnnotationProblems } from "../src/dashboards/validate";
 import type { BuiltDashboard } from "../src/dashboards/board";
-import type { AlertRule } from "../src/model";
 import { FLAG_NAMES, FLAGS } from "../src/flags/catalog";
 import { mustParseDuration } from "../src/duration";
+import { buildWithCatalog } from "./support/dashboards";
 import { fixtureStack } from "./support/fixtures";
 
 type Json = Record<string, any>;
 
-function build(s: Settings) {
-  const prom = prometheusRuleGroups(s);
-  const loki = lokiRuleGroups(s);
-  const dashboards = buildDashboards(s, prom, loki);
-  const alerts = [...prom.flatMap((g) => g.rules), ...loki.flatMap((g) => g.rules)].filter((r): r is AlertRule => r.kind !== "record");
-  const records = new Set(prom.flatMap((g) => g.rules.flatMap((r) => (r.kind === "record" ? [r.record] : []))));
-  return { dashboards, catalog: { dashboards, alerts, records, uids: Object.values(DASHBOARD_UIDS) } };
-}
+const build = buildWithCatalog;
 const dash = (ds: BuiltDashboard[], uid: string) => ds.find((d) => d.uid === uid)!;
 const panel = (d: BuiltDashboard, id: number) => ((d.model.panels ?? []) as Json[]).find((p) => p.id === id)!;
 const stepsOf = (p: Json): number[] => (p.fieldConfig?.defaults?.thresholds?.steps ?? []).map((s: Json) => s.value).filter((v: unknown) => v !== null);

@@ -6,8 +6,6 @@
  */
 import { describe, expect, it } from "vitest";
 import * as yaml from "js-yaml";
-import { lokiRuleGroups, prometheusRuleGroups } from "../alerts/index";
-import { buildDashboards } from "../dashboards/index";
 import { PANELS, SLO_PANELS, sloPanels } from "../dashboards/panels";
 import { DASHBOARD_UIDS } from "../dashboards/uids";
 import { slos } from "../alerts/slo";
@@ -17,20 +15,13 @@ import { logqlProblems, promqlProblems } from "../src/validate";
 import { dashboardProblems, substituteVariables } from "../src/dashboards/validate";
 import { renderDashboardJson } from "../src/render/grafana";
 import { GRID_WIDTH, type AlertLink, type BuiltDashboard } from "../src/dashboards/board";
-import type { AlertRule } from "../src/model";
 import { BURN_RATE_ALERTS } from "../src/slo";
 import { num } from "../src/promql";
+import { buildWithCatalog } from "./support/dashboards";
 import { fixtureStack } from "./support/fixtures";
 import { withOverrides } from "./support/render";
 
-function build(s: Settings) {
-  const prom = prometheusRuleGroups(s);
-  const loki = lokiRuleGroups(s);
-  const dashboards = buildDashboards(s, prom, loki);
-  const alerts = [...prom.flatMap((g) => g.rules), ...loki.flatMap((g) => g.rules)].filter((r): r is AlertRule => r.kind !== "record");
-  const records = new Set(prom.flatMap((g) => g.rules.flatMap((r) => (r.kind === "record" ? [r.record] : []))));
-  return { dashboards, alerts, records, catalog: { dashboards, alerts, records, uids: Object.values(DASHBOARD_UIDS) } };
-}
+const build = buildWithCatalog;
 
 type Json = Record<string, any>;
 const panels = (d: BuiltDashboard) => (d.model.panels ?? []) as Json[];

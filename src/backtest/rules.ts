@@ -115,8 +115,11 @@ export function lookbackOf(expr: string): number {
  * How far before a backtest's start each recording rule must exist so that every rule and alert
  * reading it sees full windows at the start (a 30-day rule over a 5-minute one needs it 30 days back):
  * for each reader (an alert expression, or a recording rule with its own need), its lookback plus its need.
+ * Only the rules the alerts read, directly or not, are in the map.
  */
-export function lookbacks(records: readonly Recording[], alertExprs: readonly string[]): Map<Recording, number> {
+export function lookbacks(all: readonly Recording[], alertExprs: readonly string[]): Map<Recording, number> {
+  // A rule no alert reads (a 30-day budget) is not materialised: it asks nothing of the rules it reads.
+  const records = [...new Set(alertExprs.flatMap((e) => recordingsRead(e, all)))];
   const need = new Map<Recording, number>();
   const of = (r: Recording, stack: readonly Recording[]): number => {
     const known = need.get(r);

@@ -77,3 +77,31 @@ export async function postJson<T = unknown>(url: string, body: unknown = {}, tim
   if (!res.ok) throw new Error(`POST ${url}: HTTP ${res.status} ${text}`);
   return (text ? JSON.parse(text) : {}) as T;
 }
+
+/**
+ * Sends `send(n)` (n counting from 0) `perSecond` times a second, in batches every 100 ms, until
+ * stopped; a failed request is dropped. stop() waits for the requests in flight and says how many it sent.
+ */
+export function requestLoop(perSecond: number, send: (n: number) => Promise<unknown>): { stop: () => Promise<number> } {
+  let running = true;
+  let sent = 0;
+  const inflight = new Set<Promise<unknown>>();
+  const loop = (async () => {
+    while (running) {
+      for (let i = 0; i < perSecond / 10 && running; i++) {
+        const p = send(sent++).catch(() => undefined);
+        inflight.add(p);
+        void p.finally(() => inflight.delete(p));
+      }
+      await sleep(100);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      await Promise.allSettled([...inflight]);
+      return sent;
+    },
+  };
+}

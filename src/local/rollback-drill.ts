@@ -18,7 +18,7 @@ import { stackFile } from "../settings/load";
 import { AUTH_MODE_HEADER } from "./demo/access";
 import { DEMO_PASSWORD } from "./demo/service";
 import type { DrillContext, DrillStep } from "./drills";
-import { getJson, localUrl, postJson, sleep } from "./net";
+import { getJson, localUrl, postJson, requestLoop, sleep } from "./net";
 import { REPO_ROOT } from "./postgres";
 import { identityUrl } from "./roles";
 import type { Scenario } from "./scenarios";
@@ -99,29 +99,7 @@ async function rollbackCli(ctx: DrillContext, rollbackArgs: string[]): Promise<{
 }
 
 /** The users retrying their logins, until stopped. */
-function startUsers(ctx: DrillContext): { stop: () => Promise<number> } {
-  let running = true;
-  let sent = 0;
-  const inflight = new Set<Promise<unknown>>();
-  const loop = (async () => {
-    while (running) {
-      for (let i = 0; i < RETRIES_PER_SECOND / 10; i++) {
-        const p = login(ctx, sent++).catch(() => undefined);
-        inflight.add(p);
-        void p.finally(() => inflight.delete(p));
-      }
-      await sleep(100);
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      await Promise.allSettled([...inflight]);
-      return sent;
-    },
-  };
-}
+const startUsers = (ctx: DrillContext) => requestLoop(RETRIES_PER_SECOND, (n) => login(ctx, n));
 
 const demoFaults = (ctx: DrillContext, faults: { badRelease: boolean }) => postJson(`${ctx.url.auth}/_control`, faults);
 

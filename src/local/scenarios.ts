@@ -7,7 +7,7 @@ import type { Severity } from "../model";
 import type { Settings } from "../settings";
 import type { DrillContext, DrillStep } from "./drills";
 import { DEMO_PASSWORD } from "./demo/service";
-import { postJson, sleep } from "./net";
+import { postJson, requestLoop } from "./net";
 import { ROLLBACK_SCENARIO } from "./rollback-drill";
 
 export interface Scenario {
@@ -53,25 +53,12 @@ const RATIO_WINDOW_SECONDS = 300;
 let attack: { stop: () => Promise<void> } | undefined;
 
 function startAttack(ctx: DrillContext, perSecond: number): { stop: () => Promise<void> } {
-  let running = true;
-  let sent = 0;
-  const inflight = new Set<Promise<unknown>>();
-  const loop = (async () => {
-    while (running) {
-      for (let i = 0; i < perSecond / 10 && running; i++) {
-        const p = call(ctx, "/v1/login", { email: `user${1 + Math.floor(Math.random() * 500)}@example.com`, password: `guess-${sent++}` }, `203.0.113.${1 + Math.floor(Math.random() * 254)}`).catch(() => undefined);
-        inflight.add(p);
-        void p.finally(() => inflight.delete(p));
-      }
-      await sleep(100);
-    }
-  })();
+  const guess = (n: number) =>
+    call(ctx, "/v1/login", { email: `user${1 + Math.floor(Math.random() * 500)}@example.com`, password: `guess-${n}` }, `203.0.113.${1 + Math.floor(Math.random() * 254)}`);
+  const loop = requestLoop(perSecond, guess);
   return {
     async stop() {
-      running = false;
-      await loop;
-      await Promise.allSettled([...inflight]);
-      ctx.log(`  the attacker sent ${sent} failed logins`);
+      ctx.log(`  the attacker sent ${await loop.stop()} failed logins`);
     },
   };
 }

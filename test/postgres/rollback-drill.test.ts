@@ -10,7 +10,7 @@ import { main as rollback } from "../../src/cli/rollback";
 import { drillCommand } from "../../src/pulumi/rollback-drill";
 import { DRILL_METRIC } from "../../src/rollback/drill";
 import { REPO_ROOT, run, startPushgateway, type Pushgateway } from "../support/postgres";
-import { DRILL_ROLE, ROLLBACK_ROLE, useFlagsBed } from "../support/flags-bed";
+import { DRILL_ROLE, ROLLBACK_ROLE, rollbackSnapshot, useFlagsBed } from "../support/flags-bed";
 import { tempDir } from "../support/tmp";
 
 const bed = useFlagsBed("rollback_drill");
@@ -41,15 +41,7 @@ async function cli(url: string, argv: string[]): Promise<{ code: number; stdout:
   return { code, stdout, stderr };
 }
 
-/** Everything a rollback may change. */
-async function snapshot(admin: Client) {
-  const q = async (sql: string) => (await admin.query(sql)).rows;
-  return {
-    flags: await q(`SELECT name, value, active, updated_at, updated_by, reason FROM feature_flags ORDER BY name`),
-    log: await q(`SELECT id, kind, outcome, actions FROM rollback_log ORDER BY id`),
-    families: await q(`SELECT family_id, revoked_at FROM refresh_token_families ORDER BY family_id`),
-  };
-}
+const snapshot = rollbackSnapshot;
 
 async function withDatabase(body: (db: { url: string; drillUrl: string }, admin: Client) => Promise<void>): Promise<void> {
   const db = await bed.database();

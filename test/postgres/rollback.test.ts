@@ -13,7 +13,7 @@ import { renderTemplate } from "../../src/comms/render";
 import { FLAGS, FLAG_NAMES } from "../../src/flags/catalog";
 import { DRILL_METRIC } from "../../src/rollback/drill";
 import { startPushgateway } from "../support/postgres";
-import { ROLLBACK_ROLE, useFlagsBed } from "../support/flags-bed";
+import { ROLLBACK_ROLE, rollbackSnapshot, useFlagsBed } from "../support/flags-bed";
 import { tempDir } from "../support/tmp";
 
 const bed = useFlagsBed("rollback");
@@ -74,15 +74,7 @@ async function run(url: string | undefined, argv: string[], options: { answer?: 
   return { code, stdout, stderr: stderr + questions.join(""), lines };
 }
 
-/** Everything a rollback may change, to compare before and after. */
-async function snapshot(admin: Client) {
-  const q = async (sql: string) => (await admin.query(sql)).rows;
-  return {
-    flags: await q(`SELECT name, value, active, updated_at, updated_by, reason FROM feature_flags ORDER BY name`),
-    log: await q(`SELECT id, kind, outcome, actions FROM rollback_log ORDER BY id`),
-    families: await q(`SELECT family_id, revoked_at FROM refresh_token_families ORDER BY family_id`),
-  };
-}
+const snapshot = rollbackSnapshot;
 
 async function flagValues(admin: Client): Promise<Record<string, unknown>> {
   return Object.fromEntries((await admin.query(`SELECT name, value FROM feature_flags`)).rows.map((r) => [r.name, r.value]));

@@ -51,3 +51,13 @@ export function useFlagsBed(prefix: string): FlagsBed {
   });
   return bed;
 }
+
+/** Everything a rollback may change, to compare before and after. */
+export async function rollbackSnapshot(admin: Client) {
+  const q = async (sql: string) => (await admin.query(sql)).rows;
+  return {
+    flags: await q(`SELECT name, value, active, updated_at, updated_by, reason FROM feature_flags ORDER BY name`),
+    log: await q(`SELECT id, kind, outcome, actions FROM rollback_log ORDER BY id`),
+    families: await q(`SELECT family_id, revoked_at FROM refresh_token_families ORDER BY family_id`),
+  };
+}
