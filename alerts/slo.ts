@@ -2,7 +2,7 @@
 import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
 import { le, re, sel } from "../src/promql";
-import { sloRuleGroup, type Slo } from "../src/slo";
+import { sloRuleGroups as ruleGroupsOf, type Slo } from "../src/slo";
 import { runbookSlug } from "./common";
 
 export function slos(s: Settings): Slo[] {
@@ -41,5 +41,5 @@ export function slos(s: Settings): Slo[] {
 }
 
 export function sloRuleGroups(s: Settings): PromRuleGroup[] {
-  return slos(s).map((slo) => sloRuleGroup(slo, "alerts/slo.ts"));
+  return slos(s).flatMap((slo) => ruleGroupsOf(slo, "alerts/slo.ts"));
 }

@@ -46,6 +46,8 @@ export type PromRule = AlertingRule | RecordingRule;
 /** A Prometheus rule group: one file under prometheus/rules/, one PrometheusRule in Kubernetes. */
 export interface PromRuleGroup {
   readonly name: string;
+  /** Evaluation interval, where it is not the stack's evaluationInterval. */
+  readonly interval?: string;
   /** The definitions module it comes from, for error messages. */
   readonly source: string;
   readonly rules: readonly PromRule[];

@@ -3,7 +3,7 @@
  * every window, the multi-window multi-burn-rate alerts (Google SRE workbook,
  * Sloth's google-30d windows) and the error-budget rules dashboards read.
  */
-import type { AlertingRule, Category, PromRuleGroup, Service } from "./model";
+import type { AlertingRule, Category, PromRule, PromRuleGroup, Service } from "./model";
 import { num } from "./promql";
 import { mustParseDuration } from "./duration";
 import { humanizeDuration, humanizePercentage } from "./gotemplate";
@@ -69,7 +69,15 @@ export const windowLabel = (b: BurnRateAlert) => `${b.long}_${b.short}`;
 export const TICKET_MIN_BAD_EVENTS = 10;
 export const ticketMinEvents = (b: BurnRateAlert, objective: number): number => Math.ceil(TICKET_MIN_BAD_EVENTS / (b.factor * (1 - objective)) - 1e-9);
 
-export function sloRuleGroup(slo: Slo, source: string): PromRuleGroup {
+/**
+ * Windows of a day and more, and the 30-day budget, are recorded in a group of their own every
+ * LONG_WINDOW_INTERVAL: a 3-day sum over a rate recorded every 30 s reads 8,640 samples, and a ticket
+ * over days loses nothing to a value up to 2.5 minutes old (well inside the 5-minute lookback).
+ */
+export const LONG_WINDOWS: readonly string[] = ["1d", "3d", SLO_PERIOD];
+export const LONG_WINDOW_INTERVAL = "2m30s";
+
+export function sloRuleGroups(slo: Slo, source: string): PromRuleGroup[] {
   const ofSlo = (record: string) => `${record}{slo="${slo.name}"}`;
   const budget = 1 - slo.objective;
   const labels = { slo: slo.name };
@@ -125,7 +133,12 @@ export function sloRuleGroup(slo: Slo, source: string): PromRuleGroup {
       runbook: slo.runbook,
     };
   });
-  return { name: `slo-${slo.name}`, source, rules: [...events, ...sli, ...meta, ...alerts] };
+  const long = (r: PromRule) => r.kind === "record" && (LONG_WINDOWS.some((w) => r.record === SLO_RECORDS.errorRatio(w)) || r.record === SLO_RECORDS.budgetRemaining);
+  const rules = [...events, ...sli, ...meta, ...alerts];
+  return [
+    { name: `slo-${slo.name}`, source, rules: rules.filter((r) => !long(r)) },
+    { name: `slo-${slo.name}-long`, source, interval: LONG_WINDOW_INTERVAL, rules: rules.filter(long) },
+  ];
 }
 
 /** Seconds a window spans, for tests and dashboards. */

@@ -44,8 +44,8 @@ function renderRule(s: Settings, rule: PromRule): Record<string, unknown> {
 }
 
 /** One group as the `groups:` document Prometheus (and the PrometheusRule spec) takes. */
-export function ruleGroupDocument(s: Settings, group: PromRuleGroup): { groups: { name: string; rules: Record<string, unknown>[] }[] } {
-  return { groups: [{ name: group.name, rules: group.rules.map((r) => renderRule(s, r)) }] };
+export function ruleGroupDocument(s: Settings, group: PromRuleGroup): { groups: { name: string; interval?: string; rules: Record<string, unknown>[] }[] } {
+  return { groups: [{ name: group.name, ...(group.interval ? { interval: group.interval } : {}), rules: group.rules.map((r) => renderRule(s, r)) }] };
 }
 
 export function logRuleGroupDocument(s: Settings, group: LogRuleGroup): { groups: { name: string; rules: Record<string, unknown>[] }[] } {
