@@ -1,13 +1,13 @@
 /** The auth service's SLOs (seed 001): availability 99.9 %, and 95 % of requests under 500 ms, over 30 days. */
 import type { PromRuleGroup } from "../src/model";
 import type { Settings } from "../src/settings";
-import { le, re, sel } from "../src/promql";
+import { le, rec, sel } from "../src/promql";
+import { RECORDS } from "./recording";
 import { sloRuleGroups as ruleGroupsOf, type Slo } from "../src/slo";
 import { runbookSlug } from "./common";
 
 export function slos(s: Settings): Slo[] {
   const job = s.scrapeJobs.auth;
-  const requests = sel("http_requests_total", { job });
   const threshold = s.slos.latency.thresholdSeconds;
   return [
     {
@@ -15,9 +15,10 @@ export function slos(s: Settings): Slo[] {
       alert: "AuthAvailabilitySLOBurn",
       objective: s.slos.availability.objective,
       good: "requests not answered 5xx",
-      // No 5xx series yet means no errors: fall back to 0 so the SLI is 0, not a gap.
-      errorRate: (w) => `(sum(rate(${sel("http_requests_total", { job, code: re("5..") })}[${w}])) or vector(0))`,
-      totalRate: (w) => `sum(rate(${requests}[${w}]))`,
+      // The request rates auth-recording already records: the raw counters (every pod, route, method and
+      // code) are read once per evaluation, there. No 5xx yet means no errors: 0, not a gap.
+      errorRate5m: `(sum(${rec(RECORDS.requests5xxRate, { job })}) or vector(0))`,
+      totalRate5m: `sum(${rec(RECORDS.requestsRate, { job })})`,
       pageMinEvents: s.slos.availability.pageMinEvents,
       service: "auth",
       category: "slo",
@@ -28,10 +29,10 @@ export function slos(s: Settings): Slo[] {
       alert: "AuthLatencySLOBurn",
       objective: s.slos.latency.objective,
       good: `requests answered within ${threshold}s`,
-      errorRate: (w) =>
-        `(sum(rate(${sel("http_request_duration_seconds_count", { job })}[${w}]))` +
-        ` - sum(rate(${sel("http_request_duration_seconds_bucket", { job, le: le(threshold) })}[${w}])))`,
-      totalRate: (w) => `sum(rate(${sel("http_request_duration_seconds_count", { job })}[${w}]))`,
+      errorRate5m:
+        `(sum(rate(${sel("http_request_duration_seconds_count", { job })}[5m]))` +
+        ` - sum(rate(${sel("http_request_duration_seconds_bucket", { job, le: le(threshold) })}[5m])))`,
+      totalRate5m: `sum(rate(${sel("http_request_duration_seconds_count", { job })}[5m]))`,
       pageMinEvents: s.slos.latency.pageMinEvents,
       service: "auth",
       category: "slo",

@@ -16,12 +16,12 @@ export interface Slo {
   /** What "good" means, for people: "requests not answered 5xx". */
   readonly good: string;
   /**
-   * PromQL of bad events per second over a window, e.g. `sum(rate(x[${w}]))`. Where the
+   * PromQL of bad events per second over the last 5 minutes (every longer window sums it). Where the
    * bad series may not exist while all is well (no 5xx yet), it must fall back to 0 itself;
    * where bad is derived (count − good bucket), it must not, or a missing series reads as perfect.
    */
-  readonly errorRate: (window: string) => string;
-  readonly totalRate: (window: string) => string;
+  readonly errorRate5m: string;
+  readonly totalRate5m: string;
   /** Events in a page tier's short window below which it does not page (too few to mean anything). */
   readonly pageMinEvents: number;
   readonly service: Service;
@@ -84,8 +84,8 @@ export function sloRuleGroups(slo: Slo, source: string): PromRuleGroup[] {
   // Weighted by traffic: a quiet night counts for what it served, not as much as the peak.
   const eventsRatio = (w: string) => `sum_over_time(${ofSlo(SLO_RECORDS.errorEvents)}[${w}]) / on (slo) sum_over_time(${ofSlo(SLO_RECORDS.totalEvents)}[${w}])`;
   const events = [
-    { kind: "record" as const, record: SLO_RECORDS.errorEvents, expr: slo.errorRate("5m"), labels },
-    { kind: "record" as const, record: SLO_RECORDS.totalEvents, expr: slo.totalRate("5m"), labels },
+    { kind: "record" as const, record: SLO_RECORDS.errorEvents, expr: slo.errorRate5m, labels },
+    { kind: "record" as const, record: SLO_RECORDS.totalEvents, expr: slo.totalRate5m, labels },
   ];
   // Every window reads the two 5m rates recorded just above in the same evaluation, never the raw
   // series: a day over a thousand pods' buckets is hundreds of millions of samples at every step.

@@ -36,10 +36,16 @@ export function expectedAlert(s: Settings, groups: readonly PromRuleGroup[], ale
   return { exp_labels: labels, exp_annotations: annotations };
 }
 
-export function promtoolTestFile(s: Settings, groups: readonly PromRuleGroup[], proof: AlertProof, ruleFiles: readonly string[]): string {
+/**
+ * `needed`: the groups the alert needs, in the order they run at each evaluation (groupsFor's:
+ * recorders first). promtool would otherwise run groups of one timestamp in no fixed order, and an
+ * alert reading another group's record would sometimes read the value of the step before.
+ */
+export function promtoolTestFile(s: Settings, groups: readonly PromRuleGroup[], proof: AlertProof, needed: readonly PromRuleGroup[]): string {
   const interval = proof.interval ?? "1m";
   return toYaml({
-    rule_files: ruleFiles,
+    rule_files: needed.map((g) => `../rules/${g.name}.yaml`),
+    group_eval_order: needed.map((g) => g.name),
     evaluation_interval: proof.evaluationInterval ?? interval,
     tests: proof.cases.map((c) => ({
       name: `${proof.alert}: ${c.name}`,
@@ -82,7 +88,7 @@ export function writePromtoolTests(s: Settings, groups: readonly PromRuleGroup[]
     seen.set(p.alert, n);
     const file = path.join(dir, `${p.alert}${n > 1 ? `.${n}` : ""}.test.yaml`);
     if (p.evaluationInterval) checkEvaluationInterval(groups, p);
-    writeFileSync(file, promtoolTestFile(s, groups, p, needed.map((g) => `../rules/${g.name}.yaml`)));
+    writeFileSync(file, promtoolTestFile(s, groups, p, needed));
     return file;
   });
 }
