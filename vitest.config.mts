@@ -29,8 +29,9 @@ export default defineConfig({
   test: {
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    // Real-tool tests start servers on free ports; keep parallelism modest on 2 cores.
-    maxWorkers: 2,
+    // Three files at once on 2 cores: the end-to-end and delivery tests mostly wait for alerts to fire
+    // and resolve (minutes), and a third worker runs the CPU-bound ones meanwhile.
+    maxWorkers: 3,
     projects: [
       { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: TOOL_TESTS } },
       { extends: true, test: { name: "tools", include: TOOL_TESTS } },
