@@ -3,7 +3,6 @@
  * live (ALERTS) while two drills make it misbehave; the backtest of the same period against its
  * TSDB finds every real firing episode, starting within one evaluation interval, and no other.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,18 +13,11 @@ import { stackRuleGroups } from "../src/backtest/rules";
 import { evaluationSteps } from "../src/backtest/state";
 import type { DrillResult } from "../src/local/drills";
 import { localUrl, sleep, waitFor } from "../src/local/net";
-import { REPO_ROOT } from "../src/local/postgres";
-import { layout, readState, type StackState } from "../src/local/state";
+import type { StackState } from "../src/local/state";
+import { localCli as cli, startLocalStack, stopLocalStack, type CliRun } from "./support/local-stack";
 
 const DRILLS = ["service-down", "refresh-reuse"];
 
-function cli(args: string[]): { child: ChildProcess; done: Promise<{ code: number; output: string }> } {
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "src", "cli", "local.ts"), ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
-  return { child, done: new Promise((resolve) => child.on("close", (code) => resolve({ code: code ?? 1, output }))) };
-}
 
 interface Episode {
   key: string;
@@ -61,23 +53,13 @@ const backtestEpisodes = (r: BacktestReport): Episode[] =>
 
 describe("backtest agrees with the local stack's Prometheus", () => {
   const dir = mkdtempSync(join(tmpdir(), "authwatch-backtest-agree-"));
-  let up: ReturnType<typeof cli>;
+  let up: CliRun;
   let state: StackState;
   let start: number;
   let drills: DrillResult[];
 
   beforeAll(async () => {
-    up = cli(["up", "--dir", dir, "--no-install", "--random-ports"]);
-    state = await waitFor(
-      "the local stack to be ready",
-      () => {
-        if (up.child.exitCode !== null) throw new Error(`npm run local exited ${up.child.exitCode}`);
-        const s = readState(layout(dir));
-        return s?.ready ? s : undefined;
-      },
-      150_000,
-      500,
-    );
+    ({ up, state } = await startLocalStack(dir, { timeoutMs: 150_000 }));
     // From the moment Prometheus evaluates: an expression that needs no data (Watchdog) is true before it ran,
     // and "ready" (targets up) can come seconds before the first rule evaluation on a busy machine. Watchdog
     // always fires, so its first ALERTS sample marks the first evaluation; one more interval covers every group.
@@ -101,7 +83,7 @@ describe("backtest agrees with the local stack's Prometheus", () => {
   }, 420_000);
 
   afterAll(async () => {
-    if (up?.child.exitCode === null) await cli(["down", "--dir", dir]).done;
+    await stopLocalStack(up, dir);
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 

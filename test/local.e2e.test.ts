@@ -6,19 +6,19 @@
  * mode through the real `npm run rollback` and undoes it, a repeated drill
  * pages again, and `down` leaves no process behind.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DrillResult } from "../src/local/drills";
-import { getJson, LOOPBACK, waitFor } from "../src/local/net";
+import { getJson, LOOPBACK } from "../src/local/net";
 import { psql, REPO_ROOT } from "../src/local/postgres";
 import { ROLLBACK_TARGET_MS } from "../src/local/rollback-drill";
 import { localDatabaseUrl, roleName } from "../src/local/roles";
 import type { Notification } from "../src/local/sink";
 import type { StatusPageUpdate } from "../src/local/statuspage";
 import { commandLine, layout, pidAlive, readState, type StackState } from "../src/local/state";
+import { localCli as cli, startLocalStack, stopLocalStack, type CliRun } from "./support/local-stack";
 
 /** docs/alerts.md: critical → pagerduty-critical, and slack-security too when category="security". */
 const EXPECTED = {
@@ -28,18 +28,6 @@ const EXPECTED = {
   "service-down": { alert: "AuthServiceDown", severity: "critical", receivers: ["pagerduty-critical"] },
 } as const;
 
-function cli(args: string[], onOutput?: (s: string) => void): { child: ChildProcess; done: Promise<{ code: number; output: string }> } {
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "src", "cli", "local.ts"), ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  const take = (c: Buffer) => {
-    output += c.toString();
-    onOutput?.(c.toString());
-  };
-  child.stdout!.on("data", take);
-  child.stderr!.on("data", take);
-  const done = new Promise<{ code: number; output: string }>((resolve) => child.on("close", (code) => resolve({ code: code ?? 1, output })));
-  return { child, done };
-}
 
 /** Processes whose command line names the data directory (the children's configuration lives there). */
 function processesUsing(dir: string): string[] {
@@ -52,30 +40,18 @@ function processesUsing(dir: string): string[] {
 describe("npm run local: up, drills, down", () => {
   const dir = mkdtempSync(join(tmpdir(), "authwatch-local-"));
   const l = layout(dir);
-  let upRun: ReturnType<typeof cli>;
+  let upRun: CliRun;
   let screen = "";
   let state: StackState;
   let results: DrillResult[];
   let drillOutput = "";
 
   beforeAll(async () => {
-    // --no-install: CI installs the packages (.ci/run); a missing one fails here with the command to run.
-    // --random-ports: never take the ports of a stack someone runs on this machine.
-    upRun = cli(["up", "--dir", dir, "--no-install", "--random-ports"], (s) => (screen += s));
-    state = await waitFor(
-      "the local stack to be ready",
-      () => {
-        if (upRun.child.exitCode !== null) throw new Error(`npm run local exited ${upRun.child.exitCode}:\n${screen}`);
-        const s = readState(l);
-        return s?.ready ? s : undefined;
-      },
-      150_000,
-      500,
-    );
+    ({ up: upRun, state } = await startLocalStack(dir, { timeoutMs: 150_000, onScreen: (s) => (screen += s) }));
   }, 180_000);
 
   afterAll(async () => {
-    if (upRun?.child.exitCode === null) await cli(["down", "--dir", dir]).done;
+    await stopLocalStack(upRun, dir);
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 

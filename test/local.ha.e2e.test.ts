@@ -5,52 +5,29 @@
  * Alertmanager inside group_wait and the one that sent after it, and the page
  * and its resolution each arrive exactly once; `down` leaves nothing running.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HaDrillResult } from "../src/local/ha/harness";
 import { waitFor } from "../src/local/net";
-import { REPO_ROOT } from "../src/local/postgres";
 import { layout, pidAlive, readState, type StackState } from "../src/local/state";
+import { localCli as cli, startLocalStack, stopLocalStack, type CliRun } from "./support/local-stack";
 
-function cli(args: string[], onOutput?: (s: string) => void): { child: ChildProcess; done: Promise<{ code: number; output: string }> } {
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "src", "cli", "local.ts"), ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  const take = (c: Buffer) => {
-    output += c.toString();
-    onOutput?.(c.toString());
-  };
-  child.stdout!.on("data", take);
-  child.stderr!.on("data", take);
-  const done = new Promise<{ code: number; output: string }>((resolve) => child.on("close", (code) => resolve({ code: code ?? 1, output })));
-  return { child, done };
-}
 
 describe("npm run local -- --ha: the cluster, alertmanager-failover, down", () => {
   const dir = mkdtempSync(join(tmpdir(), "authwatch-local-ha-"));
   const l = layout(dir);
-  let upRun: ReturnType<typeof cli>;
+  let upRun: CliRun;
   let screen = "";
   let state: StackState;
 
   beforeAll(async () => {
-    upRun = cli(["up", "--ha", "--dir", dir, "--no-install", "--random-ports"], (s) => (screen += s));
-    state = await waitFor(
-      "the HA stack to be ready",
-      () => {
-        if (upRun.child.exitCode !== null) throw new Error(`npm run local -- --ha exited ${upRun.child.exitCode}:\n${screen}`);
-        const s = readState(l);
-        return s?.ready ? s : undefined;
-      },
-      180_000,
-      500,
-    );
+    ({ up: upRun, state } = await startLocalStack(dir, { ha: true, timeoutMs: 180_000, onScreen: (s) => (screen += s) }));
   }, 210_000);
 
   afterAll(async () => {
-    if (upRun?.child.exitCode === null) await cli(["down", "--dir", dir]).done;
+    await stopLocalStack(upRun, dir);
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
