@@ -1,6 +1,6 @@
 /** The labelled month's generator (deterministic from its seed, incidents labelled from their kind, the messy parts present) and its scoring. */
 import { createHash } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { AlertOut } from "../src/backtest/engine";
 import { generateMonth, trafficAt, type Month } from "../src/backtest/month/generate";
 import { INCIDENT_KINDS, scheduleIncidents } from "../src/backtest/month/incidents";
@@ -10,9 +10,9 @@ import { mergeReplicas, score } from "../src/backtest/month/score";
 const DAY = 86400;
 const START = Date.UTC(2026, 9, 1) / 1000; // a Thursday, midnight UTC
 
-function twoDays(seed: number) {
+async function twoDays(seed: number) {
   const days: string[] = [];
-  const month = generateMonth({ seed, start: START, days: 2, step: 30 }, (_d, text) => days.push(text));
+  const month = await generateMonth({ seed, start: START, days: 2, step: 30 }, (_d, text) => void days.push(text()));
   return { month, days };
 }
 
@@ -20,11 +20,14 @@ const samples = (text: string, series: RegExp) =>
   text.split("\n").filter((l) => series.test(l)).map((l) => { const parts = l.split(" "); return { line: l, v: Number(parts.at(-2)), t: Number(parts.at(-1)) }; });
 
 describe("labelled month generator", () => {
-  const a = twoDays(7);
+  let a: Awaited<ReturnType<typeof twoDays>>;
+  beforeAll(async () => {
+    a = await twoDays(7);
+  });
 
-  it("is deterministic from its seed", () => {
-    const b = twoDays(7);
-    const c = twoDays(8);
+  it("is deterministic from its seed", async () => {
+    const b = await twoDays(7);
+    const c = await twoDays(8);
     const hash = (days: string[]) => createHash("sha256").update(days.join("")).digest("hex");
     expect(hash(b.days)).toBe(hash(a.days));
     expect(b.month).toEqual(a.month);

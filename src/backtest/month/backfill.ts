@@ -7,18 +7,6 @@ import { generateMonth, type Month, type MonthOptions } from "./generate";
 
 const run = promisify(execFile);
 
-/** Only the samples at or after `from` and before `to` of an OpenMetrics document (one sample a line, its timestamp last). */
-function between(text: string, from: number, to: number): string {
-  return text
-    .split("\n")
-    .filter((line) => {
-      if (line === "" || line.startsWith("#")) return true;
-      const t = Number(line.slice(line.lastIndexOf(" ") + 1));
-      return t >= from && t < to;
-    })
-    .join("\n");
-}
-
 /**
  * Generates the month into `tsdb` (created), two promtool processes at a time; and, when `replicaDays`
  * is given, the second Prometheus replica's own TSDB (`replicaTsdb`): empty until `replicaStarts`, then
@@ -34,35 +22,66 @@ export async function backfillMonth(
   const replicaTsdb = path.join(dir, "tsdb-replica");
   const om = path.join(dir, "openmetrics");
   fs.mkdirSync(om, { recursive: true });
-  const files: { file: string; tsdb: string }[] = [];
-  let replicaFrom = Infinity;
+  const pool = promtoolPool(2, progress);
+  let bytes = 0;
   let replicaUntil = Infinity;
-  const month = generateMonth(o, (day, text, replicaStarts) => {
-    const f = path.join(om, `day-${String(day).padStart(2, "0")}.om`);
-    fs.writeFileSync(f, text);
-    files.push({ file: f, tsdb });
-    replicaFrom = replicaStarts;
+  const write = async (file: string, into: string, text: string) => {
+    fs.writeFileSync(file, text);
+    bytes += text.length;
+    pool.add(file, into);
+    // Let finished promtool processes hand over to the next file while generation goes on.
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  const month = await generateMonth(o, async (day, text, replicaStarts) => {
+    await write(path.join(om, `day-${String(day).padStart(2, "0")}.om`), tsdb, text());
     replicaUntil = Math.min(o.start + o.days * 86400, replicaStarts + replicaDays * 86400);
     const dayStart = o.start + day * 86400;
-    if (replicaDays > 0 && dayStart + 86400 > replicaFrom && dayStart < replicaUntil) {
-      const r = path.join(om, `replica-${String(day).padStart(2, "0")}.om`);
-      fs.writeFileSync(r, between(text, replicaFrom, replicaUntil));
-      files.push({ file: r, tsdb: replicaTsdb });
+    if (replicaDays > 0 && dayStart + 86400 > replicaStarts && dayStart < replicaUntil) {
+      await write(path.join(om, `replica-${String(day).padStart(2, "0")}.om`), replicaTsdb, text(replicaStarts, replicaUntil));
     }
   });
-  progress(`generated ${files.length} days of OpenMetrics (${(files.reduce((s, f) => s + fs.statSync(f.file).size, 0) / 1e6).toFixed(0)} MB)`);
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const { file: f, tsdb: into } = files[next++]!;
-      await run("promtool", ["tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h", f, into], { maxBuffer: 16 * 1024 * 1024 }).catch((e: Error & { stderr?: string }) => {
-        throw new Error(`promtool tsdb create-blocks-from openmetrics ${f}: ${e.stderr || e.message}`);
-      });
-      fs.rmSync(f);
-      progress(`backfilled ${path.basename(f)}`);
-    }
-  };
-  await Promise.all([worker(), worker()]);
+  progress(`generated ${(bytes / 1e6).toFixed(0)} MB of OpenMetrics`);
+  await pool.done();
   fs.rmSync(om, { recursive: true, force: true });
   return { ...month, tsdb, ...(replicaDays > 0 ? { replicaTsdb, replicaUntil } : {}) };
+}
+
+/** Runs `promtool tsdb create-blocks-from openmetrics` on the files added, `size` at a time, as they come. */
+function promtoolPool(size: number, progress: (line: string) => void) {
+  const queue: { file: string; into: string }[] = [];
+  let running = 0;
+  let failed: Error | undefined;
+  let idle: (() => void) | undefined;
+  const next = () => {
+    while (running < size && queue.length && !failed) {
+      const { file, into } = queue.shift()!;
+      running++;
+      run("promtool", ["tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h", file, into], { maxBuffer: 16 * 1024 * 1024 })
+        .then(
+          () => {
+            fs.rmSync(file);
+            progress(`backfilled ${path.basename(file)}`);
+          },
+          (e: Error & { stderr?: string }) => {
+            failed ??= new Error(`promtool tsdb create-blocks-from openmetrics ${file}: ${e.stderr || e.message}`);
+          },
+        )
+        .finally(() => {
+          running--;
+          next();
+          if (!running && (!queue.length || failed)) idle?.();
+        });
+    }
+  };
+  return {
+    add(file: string, into: string) {
+      if (failed) throw failed;
+      queue.push({ file, into });
+      next();
+    },
+    async done() {
+      if (running || (queue.length && !failed)) await new Promise<void>((resolve) => (idle = resolve));
+      if (failed) throw failed;
+    },
+  };
 }
