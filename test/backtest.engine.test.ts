@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backtestAlert, notRunning, runBacktest } from "../src/backtest/engine";
 import { startPrometheus, type LocalPrometheus } from "../src/backtest/prometheus";
+import { queryInstant, queryRange } from "../src/backtest/query";
 import { lookbacks, type Alerting, type Recording, type RuleGroup } from "../src/backtest/rules";
 import { REPO_ROOT } from "../src/synth";
 
@@ -107,6 +108,14 @@ describe("backtest over raw data, recording rules materialised", () => {
     expect(episodes).toHaveLength(1);
     expect(Date.parse(episodes[0]!.start) / 1000 - start).toBeLessThan(step);
   }, 180_000);
+
+  // Regression: Prometheus writes infinities as "+Inf" and "-Inf", which Number() reads as NaN.
+  it("reads infinite values as infinities, in vectors and scalars", async () => {
+    expect((await queryInstant(prom.url, "vector(1) / 0", end()))[0]!.value).toBe(Infinity);
+    expect((await queryInstant(prom.url, "-1 / 0", end()))[0]!.value).toBe(-Infinity);
+    const series = [...(await queryRange(prom.url, "vector(1) / 0", [t0, t0 + step], step)).values()];
+    expect(series.flatMap((s) => [...s.values.values()])).toEqual([Infinity, Infinity]);
+  });
 
   it("finds when the Prometheus recorded nothing at all, and evaluates nothing there", async () => {
     // The window [t - step, t] may still see the last sample before the hole (Prometheus 2) or not (3).

@@ -35,6 +35,9 @@ async function api(url: string, endpoint: string, params: Record<string, string>
   return body.data;
 }
 
+/** A sample value as Prometheus writes it: a float, "NaN", "+Inf" or "-Inf" (which Number() reads as NaN). */
+export const sampleValue = (v: string): number => (v === "+Inf" ? Infinity : v === "-Inf" ? -Infinity : Number(v));
+
 export const seriesKey = (labels: Readonly<Record<string, string>>): string => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
 
 /**
@@ -49,7 +52,7 @@ export async function queryRange(url: string, expr: string, steps: readonly numb
     for (const m of data.result) {
       const key = seriesKey(m.metric);
       const s = out.get(key) ?? { labels: m.metric, values: new Map<number, number>() };
-      for (const [t, v] of m.values ?? []) s.values.set(Math.round(t * 1000) / 1000, Number(v));
+      for (const [t, v] of m.values ?? []) s.values.set(Math.round(t * 1000) / 1000, sampleValue(v));
       out.set(key, s);
     }
     onChunk?.(Math.min(i + MAX_POINTS, steps.length), steps.length);
@@ -62,7 +65,7 @@ export async function queryInstant(url: string, expr: string, time: number): Pro
   const data = await api(url, "query", { query: expr, time: String(time) });
   if (data.resultType === "scalar") {
     const v = (data.result as unknown as [number, string]);
-    return [{ labels: {}, value: Number(v[1]), at: v[0] }];
+    return [{ labels: {}, value: sampleValue(v[1]), at: v[0] }];
   }
-  return data.result.map((m) => ({ labels: m.metric, value: Number(m.value![1]), at: m.value![0] }));
+  return data.result.map((m) => ({ labels: m.metric, value: sampleValue(m.value![1]), at: m.value![0] }));
 }
