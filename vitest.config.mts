@@ -20,6 +20,7 @@ const TOOL_TESTS = [
   "test/diff.routing.test.ts",
   "test/diff.backtest.test.ts",
   "test/backtest.engine.test.ts",
+  "test/backtest.materialise.test.ts",
   "test/backtest.agreement.test.ts",
   "test/backtest.month.backfill.test.ts",
   "test/remote-write.promtool.test.ts",

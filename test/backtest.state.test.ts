@@ -102,7 +102,7 @@ describe("text report", () => {
     expect(text).toMatch(/^A\s+critical\s+2\s+1h30m\s+2026-11-01T01:00:00Z\s+2026-11-01T23:00:00Z → still firing$/m);
     expect(text).toMatch(/^B\s+warning\s+-\s+-\s+not backtested$/m);
     expect(text).toContain("B warning: not backtested: no data");
-    expect(text).toContain("materialised with promtool: job:a:rate5m");
+    expect(text).toContain("materialised from raw data: job:a:rate5m");
     expect(text).toContain("recorded nothing from 2026-11-01T05:00:00Z to 2026-11-01T06:15:00Z (not running): no evaluation there");
   });
 });

@@ -127,7 +127,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestReport> {
   let failure: string | undefined;
   if (missing.length) {
     try {
-      scratch = await materialise(o.prometheus, missing, o.start, o.end, progress, o.data, lookbacks(records, alerts.map((a) => a.expr)));
+      scratch = await materialise(o.prometheus, missing, o.start, o.end, { progress, data: o.data, lookback: lookbacks(records, alerts.map((a) => a.expr)) });
     } catch (e) {
       failure = (e as Error).message.split("\n")[0]!;
     }
@@ -142,10 +142,10 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestReport> {
         out.push({ ...base, episodes: [], skipped: `recording rules missing over the range: ${why}; materialising them failed: ${failure}` });
         continue;
       }
-      // Rules reading materialised recordings evaluate on promtool's schedule; others on the Prometheus' own, when it runs the group.
+      // Rules reading materialised recordings evaluate on their schedule; others on the Prometheus' own, when it runs the group.
       const url = lacking.length ? scratch!.url : o.prometheus;
       const live = schedule.get(a.group);
-      const offset = lacking.length ? (scratch!.offsets.get(a.interval) ?? 0) : live?.interval === a.interval ? live.offset : 0;
+      const offset = lacking.length ? scratch!.offset : live?.interval === a.interval ? live.offset : 0;
       progress(`[${i + 1}/${alerts.length}] ${a.alert} ${base.severity}`);
       const episodes = await backtestAlert(url, a, o.start, o.end, offset, (done, total) => {
         if (total > done) progress(`  ${a.alert}: ${done}/${total} evaluations`);

@@ -1,10 +1,18 @@
 /**
- * Recording rules a Prometheus does not hold over the range, materialised by the real engine
- * (`promtool tsdb create-blocks-from rules`) into a scratch Prometheus that reads the source's raw
- * data through remote_read (or runs over a copy of its TSDB). One pass per dependency level, each pass restarting the scratch
- * Prometheus over the blocks so far. Every pass names its group and file alike, so promtool picks
- * the same evaluation offset each time: a second-level rule reads its inputs at its own timestamps
- * instead of lagging them by up to an interval.
+ * Recording rules a Prometheus does not hold over the range, materialised by the real engine into a
+ * scratch Prometheus that reads the source's raw data through remote_read (or runs over a copy of its
+ * TSDB), one dependency level at a time: each rule is evaluated by the scratch Prometheus' own query
+ * engine at its group's evaluation timestamps (range queries, as `promtool tsdb create-blocks-from
+ * rules` issues them), the results are written as OpenMetrics and backfilled with `promtool tsdb
+ * create-blocks-from openmetrics`, and the scratch Prometheus restarts over the new blocks before
+ * the next level. Every level evaluates at the same timestamps (multiples of the interval), so a
+ * second-level rule reads its inputs at its own timestamps instead of lagging them by up to an
+ * interval (the trap that makes a ratio briefly read +Inf).
+ *
+ * Why not `promtool tsdb create-blocks-from rules` itself: Prometheus 2.42's importer writes one block
+ * per rule per 2 hours and keeps every block writer alive until the rule is done (3-5 GB for one
+ * rule over 30 days), which made a month's backtest take 6.5 minutes and a quarter's run out of
+ * memory. test/backtest.materialise.test.ts proves both give the same samples.
  */
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
@@ -13,19 +21,18 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { dump, load } from "js-yaml";
 import { startPrometheus, type LocalPrometheus } from "./prometheus";
-import { queryInstant } from "./query";
-import { selector } from "./recorded";
+import { queryRange } from "./query";
 import { levels, type Recording } from "./rules";
 
 const run = promisify(execFile);
-const WORKERS = 2;
-const RULES = "rules.yaml";
+/** Range queries at once: the scratch Prometheus evaluates each on its own core. */
+const QUERIES = 2;
 
 export interface Scratch {
   /** The scratch Prometheus: raw series from the source, the materialised rules from its own blocks. */
   readonly url: string;
-  /** Seconds past each multiple of an interval at which the materialised rules were evaluated, per interval. */
-  readonly offsets: ReadonlyMap<number, number>;
+  /** Seconds past each multiple of a rule's interval at which the materialised rules were evaluated. */
+  readonly offset: number;
   close(): Promise<void>;
 }
 
@@ -43,47 +50,80 @@ async function config(source: string): Promise<string> {
   });
 }
 
-function rulesFile(records: readonly Recording[]): string {
-  const byInterval = new Map<number, Recording[]>();
-  for (const r of records) byInterval.set(r.interval, [...(byInterval.get(r.interval) ?? []), r]);
-  const groups = [...byInterval].sort(([a], [b]) => a - b).map(([interval, rs]) => ({
-    name: `backtest-${interval}s`,
-    interval: `${interval}s`,
-    rules: rs.map((r) => ({ record: r.record, expr: r.expr, ...(Object.keys(r.labels).length ? { labels: r.labels } : {}) })),
-  }));
-  return dump({ groups }, { lineWidth: -1 });
-}
-
-/** Moves every block promtool wrote under `from` into the TSDB directory `to`. */
-function moveBlocks(from: string, to: string): number {
-  let n = 0;
-  for (const e of fs.existsSync(from) ? fs.readdirSync(from) : []) {
-    if (!/^[0-9A-Z]{26}$/.test(e)) continue;
-    fs.renameSync(path.join(from, e), path.join(to, e));
-    n++;
-  }
-  return n;
-}
+const escape = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+const number = (v: number) => (Number.isNaN(v) ? "NaN" : v === Infinity ? "+Inf" : v === -Infinity ? "-Inf" : String(v));
 
 /**
- * `lookback`: seconds before `start` from which each rule must exist (rules.ts `lookbacks`).
- * `data`: the source's TSDB directory when it is at hand: the scratch Prometheus then runs over a
- * copy of it instead of reading the source through remote_read (much faster over weeks).
+ * The OpenMetrics lines of `r` evaluated at every multiple of its interval (plus `offset`) from `from`
+ * to `end`: the result's labels, then the rule's labels, then its name, as Prometheus records them.
  */
-export async function materialise(
-  source: string,
-  records: readonly Recording[],
-  start: number,
-  end: number,
-  progress: (line: string) => void = () => {},
-  data?: string,
-  lookback: ReadonlyMap<Recording, number> = new Map(),
-): Promise<Scratch> {
+async function evaluate(url: string, r: Recording, from: number, end: number, offset: number): Promise<string[]> {
+  const first = Math.ceil((from - offset) / r.interval) * r.interval + offset;
+  const steps: number[] = [];
+  for (let t = first; t <= end; t += r.interval) steps.push(t);
+  if (!steps.length) return [];
+  const result = await queryRange(url, r.expr, steps, r.interval).catch((e: Error) => {
+    throw new Error(`evaluating recording rule ${r.record} (group ${r.group}): ${e.message}`);
+  });
+  const lines: string[] = [];
+  for (const s of result.values()) {
+    const { __name__: _, ...labels } = { ...s.labels, ...r.labels };
+    const head = `${r.record}{${Object.keys(labels).sort().map((k) => `${k}="${escape(labels[k]!)}"`).join(",")}}`;
+    for (const [t, v] of [...s.values].sort(([a], [b]) => a - b)) lines.push(`${head} ${number(v)} ${t}`);
+  }
+  return lines;
+}
+
+/** Evaluates `pass` (rules of one level) and writes them as one OpenMetrics file, each family contiguous. */
+async function writeLevel(file: string, url: string, pass: readonly Recording[], from: (r: Recording) => number, end: number, offset: number): Promise<number> {
+  const lines = new Map<Recording, string[]>();
+  let next = 0;
+  const worker = async () => {
+    while (next < pass.length) {
+      const r = pass[next++]!;
+      lines.set(r, await evaluate(url, r, from(r), end, offset));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(QUERIES, pass.length) }, worker));
+  const fd = fs.openSync(file, "w");
+  let samples = 0;
+  try {
+    for (const name of [...new Set(pass.map((r) => r.record))].sort()) {
+      fs.writeSync(fd, `# TYPE ${name} gauge\n`);
+      for (const r of pass.filter((x) => x.record === name)) {
+        const ls = lines.get(r)!;
+        samples += ls.length;
+        for (let i = 0; i < ls.length; i += 10_000) fs.writeSync(fd, `${ls.slice(i, i + 10_000).join("\n")}\n`);
+      }
+    }
+    fs.writeSync(fd, "# EOF\n");
+  } finally {
+    fs.closeSync(fd);
+  }
+  return samples;
+}
+
+export interface MaterialiseOptions {
+  readonly progress?: (line: string) => void;
+  /**
+   * The source's TSDB directory when it is at hand: the scratch Prometheus then runs over a copy of
+   * it instead of reading the source through remote_read (much faster over weeks).
+   */
+  readonly data?: string;
+  /** Seconds before `start` from which each rule must exist (rules.ts `lookbacks`); 0 when absent. */
+  readonly lookback?: ReadonlyMap<Recording, number>;
+  /** Seconds past each multiple of a rule's interval at which it is evaluated; 0 by default. */
+  readonly offset?: number;
+}
+
+export async function materialise(source: string, records: readonly Recording[], start: number, end: number, o: MaterialiseOptions = {}): Promise<Scratch> {
+  const progress = o.progress ?? (() => {});
+  const offset = o.offset ?? 0;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "authwatch-backtest-"));
   const tsdb = path.join(dir, "tsdb");
-  if (data) {
-    progress(`copying ${data}`);
-    fs.cpSync(data, tsdb, { recursive: true, filter: (p) => !/(^|\/)(lock|queries\.active)$/.test(p) });
+  if (o.data) {
+    progress(`copying ${o.data}`);
+    fs.cpSync(o.data, tsdb, { recursive: true, filter: (p) => !/(^|\/)(lock|queries\.active)$/.test(p) });
   }
   let prom: LocalPrometheus | undefined;
   const close = async () => {
@@ -91,43 +131,30 @@ export async function materialise(
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const scratchConfig = data ? "global:\n  evaluation_interval: 1m\n" : await config(source);
+    const scratchConfig = o.data ? "global:\n  evaluation_interval: 1m\n" : await config(source);
     prom = await startPrometheus(tsdb, scratchConfig);
     const level = levels(records);
     const max = Math.max(0, ...level.values());
+    // From as far back as the rules and alerts reading each rule look, so that their windows are full at `start`.
+    const from = (r: Recording) => start - (o.lookback?.get(r) ?? 0);
     for (let l = 1; l <= max; l++) {
       const pass = records.filter((r) => level.get(r) === l);
-      // From as far back as the rules and alerts reading this level look, so that their windows are full at `start`.
-      const from = start - Math.max(0, ...pass.map((r) => lookback.get(r) ?? 0));
-      progress(`materialising ${pass.length} recording rule(s) of level ${l}/${max} with promtool${from < start ? ` from ${Math.round((start - from) / 60)} minutes before the start` : ""}`);
-      // Two promtool processes, each its share of the rules in a file of the same relative name: the
-      // group's offset hashes the name as given, so both (and every level) evaluate at the same offset.
-      const shares = Array.from({ length: Math.min(WORKERS, pass.length) }, (_, k) => pass.filter((_r, i) => i % WORKERS === k));
-      await Promise.all(
-        shares.map(async (share, k) => {
-          const cwd = path.join(dir, `pass-${l}-${k}`);
-          fs.mkdirSync(cwd);
-          fs.writeFileSync(path.join(cwd, RULES), rulesFile(share));
-          await run("promtool", ["tsdb", "create-blocks-from", "rules", `--start=${from}`, `--end=${end}`, `--url=${prom!.url}`, "--output-dir=blocks", RULES], {
-            maxBuffer: 64 * 1024 * 1024,
-            cwd,
-          }).catch((e: Error & { stderr?: string }) => {
-            throw new Error(`promtool tsdb create-blocks-from rules (level ${l}: ${share.map((r) => r.record).join(", ")}): ${e.stderr || e.message}`);
-          });
-        }),
-      );
+      const earliest = Math.min(...pass.map(from));
+      progress(`materialising ${pass.length} recording rule(s) of level ${l}/${max}${earliest < start ? `, from up to ${Math.round((start - earliest) / 60)} minutes before the start` : ""}`);
+      const file = path.join(dir, `level-${l}.om`);
+      const samples = await writeLevel(file, prom.url, pass, from, end, offset);
       await prom.stop();
-      for (let k = 0; k < shares.length; k++) moveBlocks(path.join(dir, `pass-${l}-${k}`, "blocks"), tsdb);
+      if (samples) {
+        // One block per 486 hours at most (promtool's largest range under the flag): promtool reads the file once per block.
+        await run("promtool", ["tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=1000h", file, tsdb], { maxBuffer: 64 * 1024 * 1024 }).catch((e: Error & { stderr?: string }) => {
+          throw new Error(`promtool tsdb create-blocks-from openmetrics (level ${l}: ${pass.map((r) => r.record).join(", ")}): ${e.stderr || e.message}`);
+        });
+      }
+      fs.rmSync(file);
+      progress(`  level ${l}: ${samples} samples`);
       prom = await startPrometheus(tsdb, scratchConfig);
     }
-    const offsets = new Map<number, number>();
-    for (const r of records) {
-      if (offsets.has(r.interval)) continue;
-      const [s] = await queryInstant(prom.url, `timestamp(${selector(r)})`, end);
-      if (s) offsets.set(r.interval, Math.round((((s.value % r.interval) + r.interval) % r.interval) * 1000) / 1000);
-    }
-    const url = prom.url;
-    return { url, offsets, close };
+    return { url: prom.url, offset, close };
   } catch (e) {
     await close();
     throw e;
