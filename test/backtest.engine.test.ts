@@ -1,6 +1,6 @@
 /**
  * The backtest engine against a real Prometheus holding only raw data (backfilled with promtool):
- * recording rules of two levels are materialised with `promtool tsdb create-blocks-from rules`,
+ * recording rules of two levels are materialised (range queries backfilled with promtool),
  * aligned so the alert fires exactly when the same condition written inline over raw series does;
  * and the `npm run backtest` CLI prints the JSON its interface promises.
  */
