@@ -29,7 +29,7 @@ export function localCli(args: readonly string[], onOutput?: (s: string) => void
 }
 
 /**
- * `up` in `dir` (`--ha` for the HA stack), until state.json says ready. --no-install: CI installs the
+ * `up` in `dir` (`--ha` for the HA stack), until state.json says ready and the screen is printed. --no-install: CI installs the
  * packages (.ci/run); a missing one fails here with the command to run.
  */
 export async function startLocalStack(dir: string, o: { ha?: boolean; timeoutMs: number; onScreen?: (s: string) => void }): Promise<{ up: CliRun; state: StackState }> {
@@ -43,7 +43,8 @@ export async function startLocalStack(dir: string, o: { ha?: boolean; timeoutMs:
     () => {
       if (up.child.exitCode !== null) throw new Error(`npm run local${o.ha ? " -- --ha" : ""} exited ${up.child.exitCode}:\n${screen}`);
       const s = readState(layout(dir));
-      return s?.ready ? s : undefined;
+      // The CLI marks the state ready, then prints its screen: wait for both (the screen's lines reach us later than the file).
+      return s?.ready && screen.includes("local stack is up") ? s : undefined;
     },
     o.timeoutMs,
     500,
