@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { Samples, Scope } from "../src/backtest/month/series";
 
+const NONE = {};
 const A = { code: "200" };
 const B = { code: "500" };
 
@@ -12,9 +13,9 @@ describe("month series", () => {
     const other = new Scope(samples, { job: "auth", instance: "b" });
     for (const t of [0, 30, 60]) {
       pod.inc("req_total", A, t, 2);
-      other.set("up", {}, t, 1);
+      other.set("up", NONE, t, 1);
       pod.inc("req_total", B, t, 0.5);
-      pod.set("up", {}, t, 1);
+      pod.set("up", NONE, t, 1);
     }
     expect(samples.text().split("\n")).toEqual([
       "# TYPE req_total gauge",
@@ -44,7 +45,7 @@ describe("month series", () => {
     const pod = new Scope(samples, { instance: "a" });
     const gone = new Scope(samples, { instance: "old" });
     pod.inc("req_total", A, 0, 5);
-    gone.set("up", {}, 0, 1);
+    gone.set("up", NONE, 0, 1);
     samples.clearDay();
     pod.inc("req_total", A, 86400, 5);
     expect(samples.text()).toBe('# TYPE req_total gauge\nreq_total{instance="a",code="200"} 10 86400\n# EOF\n');

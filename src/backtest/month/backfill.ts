@@ -32,14 +32,21 @@ export async function backfillMonth(
     // Let finished promtool processes hand over to the next file while generation goes on.
     await new Promise((resolve) => setImmediate(resolve));
   };
-  const month = await generateMonth(o, async (day, text, replicaStarts) => {
-    await write(path.join(om, `day-${String(day).padStart(2, "0")}.om`), tsdb, text());
-    replicaUntil = Math.min(o.start + o.days * 86400, replicaStarts + replicaDays * 86400);
-    const dayStart = o.start + day * 86400;
-    if (replicaDays > 0 && dayStart + 86400 > replicaStarts && dayStart < replicaUntil) {
-      await write(path.join(om, `replica-${String(day).padStart(2, "0")}.om`), replicaTsdb, text(replicaStarts, replicaUntil));
-    }
-  });
+  let month: Month;
+  try {
+    month = await generateMonth(o, async (day, text, replicaStarts) => {
+      await write(path.join(om, `day-${String(day).padStart(2, "0")}.om`), tsdb, text());
+      replicaUntil = Math.min(o.start + o.days * 86400, replicaStarts + replicaDays * 86400);
+      const dayStart = o.start + day * 86400;
+      if (replicaDays > 0 && dayStart + 86400 > replicaStarts && dayStart < replicaUntil) {
+        await write(path.join(om, `replica-${String(day).padStart(2, "0")}.om`), replicaTsdb, text(replicaStarts, replicaUntil));
+      }
+    });
+  } catch (e) {
+    // Nothing may run in `dir` once we return: the caller removes it.
+    await pool.abandon();
+    throw e;
+  }
   progress(`generated ${(bytes / 1e6).toFixed(0)} MB of OpenMetrics`);
   await pool.done();
   fs.rmSync(om, { recursive: true, force: true });
@@ -52,27 +59,28 @@ function promtoolPool(size: number, progress: (line: string) => void) {
   let running = 0;
   let failed: Error | undefined;
   let idle: (() => void) | undefined;
+  const one = async (file: string, into: string) => {
+    try {
+      await run("promtool", ["tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h", file, into], { maxBuffer: 16 * 1024 * 1024 });
+      fs.rmSync(file, { force: true });
+      progress(`backfilled ${path.basename(file)}`);
+    } catch (e) {
+      failed ??= new Error(`promtool tsdb create-blocks-from openmetrics ${file}: ${(e as { stderr?: string }).stderr || (e as Error).message}`);
+    } finally {
+      running--;
+      next();
+    }
+  };
   const next = () => {
     while (running < size && queue.length && !failed) {
       const { file, into } = queue.shift()!;
       running++;
-      run("promtool", ["tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h", file, into], { maxBuffer: 16 * 1024 * 1024 })
-        .then(
-          () => {
-            fs.rmSync(file);
-            progress(`backfilled ${path.basename(file)}`);
-          },
-          (e: Error & { stderr?: string }) => {
-            failed ??= new Error(`promtool tsdb create-blocks-from openmetrics ${file}: ${e.stderr || e.message}`);
-          },
-        )
-        .finally(() => {
-          running--;
-          next();
-          if (!running && (!queue.length || failed)) idle?.();
-        });
+      void one(file, into);
     }
+    if (!running && (!queue.length || failed)) idle?.();
   };
+  /** Until nothing runs and, unless one failed, nothing waits. */
+  const settled = () => (running || (queue.length && !failed) ? new Promise<void>((resolve) => (idle = resolve)) : Promise.resolve());
   return {
     add(file: string, into: string) {
       if (failed) throw failed;
@@ -80,8 +88,13 @@ function promtoolPool(size: number, progress: (line: string) => void) {
       next();
     },
     async done() {
-      if (running || (queue.length && !failed)) await new Promise<void>((resolve) => (idle = resolve));
+      await settled();
       if (failed) throw failed;
+    },
+    /** Starts nothing more and waits for what runs. */
+    async abandon() {
+      queue.length = 0;
+      await settled();
     },
   };
 }

@@ -90,7 +90,7 @@ const LOKI = { job: "loki", instance: "loki:3100" };
 const AM = { job: "alertmanager", instance: "alertmanager:9093" };
 const AM_PAGERDUTY = { ...AM, integration: "pagerduty", receiver: "pagerduty-critical" };
 
-/** The bucket labels of a histogram's labels, made once per labels object. */
+/** The bucket labels of a histogram's labels, made once per labels object (each used with one bucket list). */
 const bucketLabels = new WeakMap<Labels, Labels[]>();
 function buckets(labels: Labels, les: readonly string[]): Labels[] {
   let b = bucketLabels.get(labels);
@@ -123,7 +123,8 @@ function newInstance(samples: Samples, day: number, k: number, rnd: Random): Ins
 
 /**
  * Generates the month, handing each day to `onDay` (awaited) as a function giving its OpenMetrics
- * text, optionally only the samples in [from, to); returns the labels of what happened.
+ * text, optionally only the samples in [from, to), valid until `onDay` settles (the next day's
+ * samples replace it); returns the labels of what happened.
  */
 export async function generateMonth(
   o: MonthOptions,
