@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backtestAlert, notRunning, runBacktest } from "../src/backtest/engine";
+import { formatText } from "../src/backtest/format";
 import { startPrometheus, type LocalPrometheus } from "../src/backtest/prometheus";
 import { queryInstant, queryRange } from "../src/backtest/query";
 import { lookbacks, type Alerting, type Recording, type RuleGroup } from "../src/backtest/rules";
@@ -47,7 +48,8 @@ describe("backtest over raw data, recording rules materialised", () => {
     for (let i = 0; i <= (hours * 3600) / step; i++) if (i * step < 150 * 60 || i * step >= 170 * 60) lines.push(`up{job="auth",instance="a"} 1 ${t0 + i * step}`);
     fs.writeFileSync(path.join(dir, "data.om"), `${lines.join("\n")}\n# EOF\n`);
     execFileSync("promtool", ["tsdb", "create-blocks-from", "openmetrics", path.join(dir, "data.om"), path.join(dir, "tsdb")], { stdio: "ignore" });
-    prom = await startPrometheus(path.join(dir, "tsdb"), "global:\n  evaluation_interval: 30s\n");
+    // It refuses a remote read of 3 hours of both request series (2 hours pass): the scratch Prometheus must read in steps.
+    prom = await startPrometheus(path.join(dir, "tsdb"), "global:\n  evaluation_interval: 30s\n", [`--storage.remote.read-sample-limit=${2 * ((2 * 3600 + 300) / step + 20)}`]);
   }, 120_000);
 
   afterAll(async () => {
@@ -107,6 +109,22 @@ describe("backtest over raw data, recording rules materialised", () => {
     const episodes = report.alerts[0]!.episodes;
     expect(episodes).toHaveLength(1);
     expect(Date.parse(episodes[0]!.start) / 1000 - start).toBeLessThan(step);
+  }, 180_000);
+
+  // A changed recording rule the Prometheus still records under its name: read through remote_read, the
+  // old samples mix with the materialised ones inside any window over it (an average of 10 and 999).
+  it("warns when it materialises a rule the Prometheus records with another expression", async () => {
+    const copy = path.join(dir, "tsdb-with-rules");
+    fs.cpSync(path.join(dir, "tsdb"), copy, { recursive: true, filter: (p) => !/(^|\/)lock$/.test(p) });
+    fs.writeFileSync(path.join(dir, "old-rules.yaml"), "groups:\n- name: g\n  rules:\n  - record: job:req:rate5m\n    expr: sum by (job) (rate(req_total[10m]))\n");
+    const old = await startPrometheus(copy, `global:\n  evaluation_interval: 30s\nrule_files: [${path.join(dir, "old-rules.yaml")}]\n`);
+    try {
+      const report = await runBacktest({ prometheus: old.url, start: t0, end: end(), groups });
+      expect(report.warnings).toEqual([expect.stringMatching(/^job:req:rate5m: .*another expression.*windows over it/)]);
+      expect(formatText(report)).toContain("job:req:rate5m: ");
+    } finally {
+      await old.stop();
+    }
   }, 180_000);
 
   // Regression: Prometheus writes infinities as "+Inf" and "-Inf", which Number() reads as NaN.

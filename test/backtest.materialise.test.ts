@@ -18,6 +18,8 @@ import type { Recording } from "../src/backtest/rules";
 const run = promisify(execFile);
 const step = 30;
 const hours = 4;
+/** Over the 3 histogram series: more than 2 hours and 5 minutes of samples, less than the 4 hours. */
+const REMOTE_READ_LIMIT = 3 * ((2 * 3600 + 300) / step + 20);
 
 const records: Recording[] = [
   { record: "job:req:rate5m", expr: 'sum by (job) (rate(req_total{job="auth"}[5m]))', labels: {}, group: "g", interval: step },
@@ -25,6 +27,10 @@ const records: Recording[] = [
   { record: "job:req_5xx:ratio_rate5m", expr: 'sum by (job) (rate(req_total{code="500"}[5m])) / sum by (job) (rate(req_total{code="200"}[5m]))', labels: { slo: "auth-availability" }, group: "g", interval: step },
   { record: "job:latency:p95_5m", expr: "histogram_quantile(0.95, sum by (job, le) (rate(latency_bucket[5m])))", labels: {}, group: "g", interval: step },
   { record: "job:up:copy", expr: 'up{job="auth"}', labels: {}, group: "g", interval: step },
+  // Two series, whose samples come in several chunks; and a rule label overriding one of the result's.
+  { record: "job_code:req:rate5m", expr: 'sum by (job, code) (rate(req_total{job="auth"}[5m]))', labels: { job: "auth-api" }, group: "g", interval: step },
+  // A second rule of an existing name (as the SLOs' rules share theirs): one OpenMetrics family.
+  { record: "job:req:rate5m", expr: 'sum by (job) (rate(req_total{job="auth",code="200"}[5m]))', labels: { slo: "ok-only" }, group: "g", interval: step },
 ];
 
 /** Every sample of every materialised rule, as the API writes them (values as strings: NaN stays NaN). */
@@ -90,13 +96,15 @@ describe("materialised recording rules", () => {
   it("gives the samples promtool tsdb create-blocks-from rules gives", async () => {
     // The reference: promtool's rule importer over the raw data, its blocks next to the raw ones.
     fs.cpSync(path.join(dir, "raw"), path.join(dir, "reference"), { recursive: true });
-    const source = await startPrometheus(path.join(dir, "raw"), "global:\n  evaluation_interval: 30s\n");
+    // The source refuses a remote read of more samples than 2 hours of the histogram hold: the scratch
+    // Prometheus reads it in promtool's 2-hour steps, and says when a read was refused.
+    const source = await startPrometheus(path.join(dir, "raw"), "global:\n  evaluation_interval: 30s\n", [`--storage.remote.read-sample-limit=${REMOTE_READ_LIMIT}`]);
     try {
       fs.writeFileSync(path.join(dir, "rules.yaml"), dump({ groups: [{ name: "g", interval: `${step}s`, rules: records.map((r) => ({ record: r.record, expr: r.expr, ...(Object.keys(r.labels).length ? { labels: r.labels } : {}) })) }] }));
       await run("promtool", ["tsdb", "create-blocks-from", "rules", `--start=${t0}`, `--end=${end()}`, `--url=${source.url}`, `--output-dir=${path.join(dir, "reference")}`, "rules.yaml"], { cwd: dir });
       reference = await startPrometheus(path.join(dir, "reference"), "global:\n  evaluation_interval: 30s\n");
       const want = await samples(reference.url, end());
-      expect(Object.keys(want)).toHaveLength(records.length);
+      expect(Object.keys(want)).toHaveLength(records.length + 1); // the by-code rule gives two series
       // The whole range, but for the first minutes a 5-minute rate needs.
       for (const [series, values] of Object.entries(want)) expect(values.length, series).toBeGreaterThan((hours * 3600) / step - 10);
       const values = Object.values(want).flat().map(([, v]) => v);
@@ -105,8 +113,17 @@ describe("materialised recording rules", () => {
       // promtool evaluates at its own offset past each multiple of the interval: ours is told the same one.
       const first = Object.values(want)[0]![0]![0];
       const offset = Math.round((((first - t0) % step) + step) % step * 1000) / 1000;
+      // Over a copy of the source's TSDB (the quality bench), and through remote_read (npm run backtest).
       scratch = await materialise(source.url, records, t0, end(), { data: path.join(dir, "raw"), offset });
       expect(await samples(scratch.url, end())).toEqual(want);
+      await scratch.close();
+      scratch = await materialise(source.url, records, t0, end(), { offset });
+      expect(await samples(scratch.url, end())).toEqual(want);
+      // By default at multiples of the interval, from the start to the end, both included.
+      await scratch.close();
+      scratch = await materialise(source.url, records, t0, end());
+      const up = Object.entries(await samples(scratch.url, end())).find(([k]) => k.includes("job:up:copy"))![1];
+      expect([up[0]![0], up.at(-1)![0], up.length]).toEqual([t0, end(), (hours * 3600) / step + 1]);
     } finally {
       await source.stop();
     }

@@ -89,7 +89,7 @@ describe("text report", () => {
   it("one row per alert tier: episodes, firing time, first and last, and why a rule was not backtested", () => {
     const report: BacktestReport = {
       prometheus: "http://p", start: "2026-11-01T00:00:00Z", end: "2026-11-02T00:00:00Z", recordings: { stored: [], materialised: ["job:a:rate5m"] },
-      notRunning: [{ start: "2026-11-01T05:00:00Z", end: "2026-11-01T06:15:00Z" }],
+      notRunning: [{ start: "2026-11-01T05:00:00Z", end: "2026-11-01T06:15:00Z" }], warnings: [],
       alerts: [
         { alert: "A", severity: "critical", labels: {}, group: "g", interval: 30, for: 60, episodes: [
           { start: "2026-11-01T01:00:00Z", end: "2026-11-01T01:30:00Z", labels: {}, annotations: {} },

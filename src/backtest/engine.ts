@@ -4,8 +4,8 @@
  * labels and annotations templated), after making sure the recording rules they read exist.
  */
 import { renderTemplate } from "../gotemplate";
-import { materialise, type Scratch } from "./materialise";
-import { queryRange } from "./query";
+import { materialise, pointsPerQuery, type Scratch } from "./materialise";
+import { MAX_POINTS, queryRange } from "./query";
 import { coverage, liveSchedule } from "./recorded";
 import { lookbacks, recordingsRead, type Alerting, type Recording, type RuleGroup } from "./rules";
 import { episodesAround, evaluationSteps, type Span } from "./state";
@@ -40,6 +40,8 @@ export interface BacktestReport {
   readonly alerts: readonly AlertOut[];
   /** Spans the Prometheus recorded nothing at all (it was not running): no evaluation there. */
   readonly notRunning: readonly { readonly start: string; readonly end: string }[];
+  /** What makes part of the result less than certain, one sentence each. */
+  readonly warnings: readonly string[];
 }
 
 export interface BacktestOptions {
@@ -95,10 +97,10 @@ export async function notRunning(url: string, start: number, end: number, step: 
 }
 
 /** One alerting rule over [start, end] against `url`, evaluations at `offset` past each interval. */
-export async function backtestAlert(url: string, a: Alerting, start: number, end: number, offset = 0, onChunk?: (done: number, total: number) => void, down: readonly Span[] = []): Promise<EpisodeOut[]> {
+export async function backtestAlert(url: string, a: Alerting, start: number, end: number, offset = 0, onChunk?: (done: number, total: number) => void, down: readonly Span[] = [], maxPoints = MAX_POINTS): Promise<EpisodeOut[]> {
   const steps = evaluationSteps(start, end, a.interval, offset);
   if (steps.length === 0) return [];
-  const series = await queryRange(url, a.expr, steps, a.interval, onChunk);
+  const series = await queryRange(url, a.expr, steps, a.interval, onChunk, maxPoints);
   const out: (EpisodeOut & { at: number })[] = [];
   for (const s of series.values()) {
     for (const e of episodesAround(steps, new Set(s.values.keys()), a.forSeconds, a.interval, down)) {
@@ -132,6 +134,12 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestReport> {
       failure = (e as Error).message.split("\n")[0]!;
     }
   }
+  // Remote read brings the Prometheus' own samples of a name along with the materialised ones: an
+  // instant read at an evaluation sees the materialised sample (the latest), a window sees both.
+  const warnings = scratch?.remoteRead
+    ? [...new Set([...cov.changed].map((r) => r.record))].map((name) => `${name}: the Prometheus records another expression under this name; its samples mix with the materialised ones, so windows over it (rate, *_over_time) read both`)
+    : [];
+  for (const w of warnings) progress(`warning: ${w}`);
   try {
     const out: AlertOut[] = [];
     for (const [i, a] of alerts.entries()) {
@@ -149,7 +157,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestReport> {
       progress(`[${i + 1}/${alerts.length}] ${a.alert} ${base.severity}`);
       const episodes = await backtestAlert(url, a, o.start, o.end, offset, (done, total) => {
         if (total > done) progress(`  ${a.alert}: ${done}/${total} evaluations`);
-      }, down);
+      }, down, lacking.length ? pointsPerQuery(a.interval, scratch!.remoteRead) : MAX_POINTS);
       out.push({ ...base, episodes });
     }
     return {
@@ -159,6 +167,7 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestReport> {
       recordings: { stored: [...new Set([...cov.stored].map((r) => r.record))], materialised: scratch ? [...new Set(missing.map((r) => r.record))] : [] },
       alerts: out,
       notRunning: down.map((d) => ({ start: rfc3339(d.start), end: rfc3339(d.end) })),
+      warnings,
     };
   } finally {
     await scratch?.close();

@@ -29,6 +29,7 @@ export function formatText(r: BacktestReport): string {
   const lines = [`Backtest of ${r.prometheus} from ${r.start} to ${r.end}`];
   for (const d of r.notRunning) lines.push(`The Prometheus recorded nothing from ${d.start} to ${d.end} (not running): no evaluation there`);
   if (r.recordings.materialised.length) lines.push(`Recording rules materialised from raw data: ${r.recordings.materialised.join(", ")}`);
+  for (const w of r.warnings) lines.push(`Warning: ${w}`);
   const rows = [["alert", "severity", "episodes", "firing", "first", "last"]];
   for (const a of r.alerts) {
     if (a.skipped) {

@@ -2,10 +2,10 @@
  * Recording rules a Prometheus does not hold over the range, materialised by the real engine into a
  * scratch Prometheus that reads the source's raw data through remote_read (or runs over a copy of its
  * TSDB), one dependency level at a time: each rule is evaluated by the scratch Prometheus' own query
- * engine at its group's evaluation timestamps (range queries, as `promtool tsdb create-blocks-from
- * rules` issues them), the results are written as OpenMetrics and backfilled with `promtool tsdb
- * create-blocks-from openmetrics`, and the scratch Prometheus restarts over the new blocks before
- * the next level. Every level evaluates at the same timestamps (multiples of the interval), so a
+ * engine at every multiple of its interval (range queries at the rule's interval, 2 hours at a time
+ * through remote_read, as `promtool tsdb create-blocks-from rules` sends them), the results are written
+ * as OpenMetrics and backfilled with `promtool tsdb create-blocks-from openmetrics`, and the scratch
+ * Prometheus restarts over the new blocks before the next level. Every level evaluates at the same timestamps (multiples of the interval), so a
  * second-level rule reads its inputs at its own timestamps instead of lagging them by up to an
  * interval (the trap that makes a ratio briefly read +Inf).
  *
@@ -21,7 +21,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { dump, load } from "js-yaml";
 import { startPrometheus, type LocalPrometheus } from "./prometheus";
-import { queryRange } from "./query";
+import { MAX_POINTS, queryRangeChunks } from "./query";
 import { levels, type Recording } from "./rules";
 
 const run = promisify(execFile);
@@ -33,6 +33,8 @@ export interface Scratch {
   readonly url: string;
   /** Seconds past each multiple of a rule's interval at which the materialised rules were evaluated. */
   readonly offset: number;
+  /** Whether it reads the source's raw data through remote_read (then queries go 2 hours at a time: pointsPerQuery). */
+  readonly remoteRead: boolean;
   close(): Promise<void>;
 }
 
@@ -54,51 +56,81 @@ const escape = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').repl
 const number = (v: number) => (Number.isNaN(v) ? "NaN" : v === Infinity ? "+Inf" : v === -Infinity ? "-Inf" : String(v));
 
 /**
- * The OpenMetrics lines of `r` evaluated at every multiple of its interval (plus `offset`) from `from`
- * to `end`: the result's labels, then the rule's labels, then its name, as Prometheus records them.
+ * Through remote_read, a range query of promtool's block length (2 hours of steps): the source refuses
+ * a read of more than `--storage.remote.read-sample-limit` samples (5e7 by default, ~200,000 series
+ * over 2 hours at 30 s). Over a copy of the TSDB, as many points as one query may have.
  */
-async function evaluate(url: string, r: Recording, from: number, end: number, offset: number): Promise<string[]> {
+const REMOTE_READ_SECONDS = 2 * 3600;
+
+/** Points per range query against a scratch Prometheus, for a rule evaluated every `interval` seconds. */
+export const pointsPerQuery = (interval: number, remoteRead: boolean): number => (remoteRead ? Math.max(1, Math.floor(REMOTE_READ_SECONDS / interval)) : MAX_POINTS);
+
+/**
+ * `r` evaluated at every multiple of its interval (plus `offset`) from `from` to `end`, appended to
+ * `file` as OpenMetrics sample lines chunk by chunk (a series' samples in time order): the result's
+ * labels, then the rule's labels, then its name, as Prometheus records them. Returns the sample count.
+ */
+async function evaluate(url: string, r: Recording, from: number, end: number, offset: number, maxPoints: number, file: string): Promise<number> {
   const first = Math.ceil((from - offset) / r.interval) * r.interval + offset;
   const steps: number[] = [];
   for (let t = first; t <= end; t += r.interval) steps.push(t);
-  if (!steps.length) return [];
-  const result = await queryRange(url, r.expr, steps, r.interval).catch((e: Error) => {
-    throw new Error(`evaluating recording rule ${r.record} (group ${r.group}): ${e.message}`);
-  });
-  const lines: string[] = [];
-  for (const s of result.values()) {
-    const { __name__: _, ...labels } = { ...s.labels, ...r.labels };
-    const head = `${r.record}{${Object.keys(labels).sort().map((k) => `${k}="${escape(labels[k]!)}"`).join(",")}}`;
-    for (const [t, v] of [...s.values].sort(([a], [b]) => a - b)) lines.push(`${head} ${number(v)} ${t}`);
-  }
-  return lines;
-}
-
-/** Evaluates `pass` (rules of one level) and writes them as one OpenMetrics file, each family contiguous. */
-async function writeLevel(file: string, url: string, pass: readonly Recording[], from: (r: Recording) => number, end: number, offset: number): Promise<number> {
-  const lines = new Map<Recording, string[]>();
-  let next = 0;
-  const worker = async () => {
-    while (next < pass.length) {
-      const r = pass[next++]!;
-      lines.set(r, await evaluate(url, r, from(r), end, offset));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(QUERIES, pass.length) }, worker));
   const fd = fs.openSync(file, "w");
   let samples = 0;
   try {
-    for (const name of [...new Set(pass.map((r) => r.record))].sort()) {
-      fs.writeSync(fd, `# TYPE ${name} gauge\n`);
-      for (const r of pass.filter((x) => x.record === name)) {
-        const ls = lines.get(r)!;
-        samples += ls.length;
-        for (let i = 0; i < ls.length; i += 10_000) fs.writeSync(fd, `${ls.slice(i, i + 10_000).join("\n")}\n`);
+    await queryRangeChunks(url, r.expr, steps, r.interval, maxPoints, (series) => {
+      const lines: string[] = [];
+      for (const s of series) {
+        const { __name__: _, ...labels } = { ...s.labels, ...r.labels };
+        const head = `${r.record}{${Object.keys(labels).sort().map((k) => `${k}="${escape(labels[k]!)}"`).join(",")}}`;
+        for (const [t, v] of s.values) lines.push(`${head} ${number(v)} ${t}`);
       }
-    }
-    fs.writeSync(fd, "# EOF\n");
+      if (lines.length) fs.writeSync(fd, `${lines.join("\n")}\n`);
+      samples += lines.length;
+    });
+  } catch (e) {
+    throw new Error(`evaluating recording rule ${r.record} (group ${r.group}): ${(e as Error).message}`);
   } finally {
     fs.closeSync(fd);
+  }
+  return samples;
+}
+
+/** Appends the file `from` to the open file `fd`, a buffer at a time (a rule's samples can outgrow a string). */
+function append(fd: number, from: string): void {
+  const buffer = Buffer.alloc(4 * 1024 * 1024);
+  const src = fs.openSync(from, "r");
+  try {
+    for (let n; (n = fs.readSync(src, buffer, 0, buffer.length, null)) > 0; ) fs.writeSync(fd, buffer, 0, n);
+  } finally {
+    fs.closeSync(src);
+  }
+}
+
+/** Evaluates `pass` (rules of one level, each into its own file) and writes them as one OpenMetrics file, each family contiguous. */
+async function writeLevel(file: string, url: string, pass: readonly Recording[], from: (r: Recording) => number, end: number, offset: number, maxPoints: (r: Recording) => number): Promise<number> {
+  const part = (i: number) => `${file}.${i}`;
+  let samples = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < pass.length) {
+      const i = next++;
+      samples += await evaluate(url, pass[i]!, from(pass[i]!), end, offset, maxPoints(pass[i]!), part(i));
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(QUERIES, pass.length) }, worker));
+    const fd = fs.openSync(file, "w");
+    try {
+      for (const name of [...new Set(pass.map((r) => r.record))].sort()) {
+        fs.writeSync(fd, `# TYPE ${name} gauge\n`);
+        pass.forEach((r, i) => r.record === name && append(fd, part(i)));
+      }
+      fs.writeSync(fd, "# EOF\n");
+    } finally {
+      fs.closeSync(fd);
+    }
+  } finally {
+    pass.forEach((_r, i) => fs.rmSync(part(i), { force: true }));
   }
   return samples;
 }
@@ -121,16 +153,16 @@ export async function materialise(source: string, records: readonly Recording[],
   const offset = o.offset ?? 0;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "authwatch-backtest-"));
   const tsdb = path.join(dir, "tsdb");
-  if (o.data) {
-    progress(`copying ${o.data}`);
-    fs.cpSync(o.data, tsdb, { recursive: true, filter: (p) => !/(^|\/)(lock|queries\.active)$/.test(p) });
-  }
   let prom: LocalPrometheus | undefined;
   const close = async () => {
     await prom?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
+    if (o.data) {
+      progress(`copying ${o.data}`);
+      fs.cpSync(o.data, tsdb, { recursive: true, filter: (p) => !/(^|\/)(lock|queries\.active)$/.test(p) });
+    }
     const scratchConfig = o.data ? "global:\n  evaluation_interval: 1m\n" : await config(source);
     prom = await startPrometheus(tsdb, scratchConfig);
     const level = levels(records);
@@ -142,7 +174,7 @@ export async function materialise(source: string, records: readonly Recording[],
       const earliest = Math.min(...pass.map(from));
       progress(`materialising ${pass.length} recording rule(s) of level ${l}/${max}${earliest < start ? `, from up to ${Math.round((start - earliest) / 60)} minutes before the start` : ""}`);
       const file = path.join(dir, `level-${l}.om`);
-      const samples = await writeLevel(file, prom.url, pass, from, end, offset);
+      const samples = await writeLevel(file, prom.url, pass, from, end, offset, (r) => pointsPerQuery(r.interval, !o.data));
       await prom.stop();
       if (samples) {
         // One block per 486 hours at most (promtool's largest range under the flag): promtool reads the file once per block.
@@ -154,7 +186,7 @@ export async function materialise(source: string, records: readonly Recording[],
       progress(`  level ${l}: ${samples} samples`);
       prom = await startPrometheus(tsdb, scratchConfig);
     }
-    return { url: prom.url, offset, close };
+    return { url: prom.url, offset, remoteRead: !o.data, close };
   } catch (e) {
     await close();
     throw e;

@@ -25,13 +25,16 @@ async function api(url: string, endpoint: string, params: Record<string, string>
     throw new Error(`${url}: ${e.message}${e.cause ? ` (${String((e.cause as Error).message ?? e.cause)})` : ""}`);
   });
   const text = await res.text();
-  let body: { status?: string; error?: string; data?: { resultType: string; result: Sample[] } };
+  let body: { status?: string; error?: string; warnings?: string[]; data?: { resultType: string; result: Sample[] } };
   try {
     body = JSON.parse(text) as typeof body;
   } catch {
     throw new Error(`${url}: ${endpoint} ${JSON.stringify(params.query)}: HTTP ${res.status}: ${text.slice(0, 200)}`);
   }
   if (body.status !== "success" || !body.data) throw new Error(`${url}: ${endpoint} ${JSON.stringify(params.query)}: ${body.error ?? res.statusText}`);
+  // A warning that is not PromQL's advice says data is missing from the answer (a refused remote read): an error here.
+  const missing = (body.warnings ?? []).filter((w) => !w.startsWith("PromQL"));
+  if (missing.length) throw new Error(`${url}: ${endpoint} ${JSON.stringify(params.query)}: incomplete answer: ${missing.join("; ")}`);
   return body.data;
 }
 
@@ -41,22 +44,30 @@ export const sampleValue = (v: string): number => (v === "+Inf" ? Infinity : v =
 export const seriesKey = (labels: Readonly<Record<string, string>>): string => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
 
 /**
- * `expr` at every timestamp of `steps` (evenly spaced by `step`), in chunks of at most MAX_POINTS
- * points; `onChunk` reports progress after each chunk.
+ * `expr` at every timestamp of `steps` (evenly spaced by `step`), in chunks of at most `maxPoints`
+ * points, each chunk's series handed to `onChunk` as it comes (time order within a series).
  */
-export async function queryRange(url: string, expr: string, steps: readonly number[], step: number, onChunk?: (done: number, total: number) => void): Promise<Map<string, Series>> {
-  const out = new Map<string, Series>();
-  for (let i = 0; i < steps.length; i += MAX_POINTS) {
-    const chunk = steps.slice(i, i + MAX_POINTS);
+export async function queryRangeChunks(url: string, expr: string, steps: readonly number[], step: number, maxPoints: number, onChunk: (series: Series[], done: number, total: number) => void): Promise<void> {
+  for (let i = 0; i < steps.length; i += maxPoints) {
+    const chunk = steps.slice(i, i + maxPoints);
     const data = await api(url, "query_range", { query: expr, start: String(chunk[0]), end: String(chunk[chunk.length - 1]), step: `${step}s` });
-    for (const m of data.result) {
-      const key = seriesKey(m.metric);
-      const s = out.get(key) ?? { labels: m.metric, values: new Map<number, number>() };
-      for (const [t, v] of m.values ?? []) s.values.set(Math.round(t * 1000) / 1000, sampleValue(v));
-      out.set(key, s);
-    }
-    onChunk?.(Math.min(i + MAX_POINTS, steps.length), steps.length);
+    const series = data.result.map((m) => ({ labels: m.metric, values: new Map((m.values ?? []).map(([t, v]) => [Math.round(t * 1000) / 1000, sampleValue(v)])) }));
+    onChunk(series, Math.min(i + maxPoints, steps.length), steps.length);
   }
+}
+
+/** `expr` at every timestamp of `steps`, in chunks of at most `maxPoints` points; `onChunk` reports progress after each chunk. */
+export async function queryRange(url: string, expr: string, steps: readonly number[], step: number, onChunk?: (done: number, total: number) => void, maxPoints = MAX_POINTS): Promise<Map<string, Series>> {
+  const out = new Map<string, Series>();
+  await queryRangeChunks(url, expr, steps, step, maxPoints, (series, done, total) => {
+    for (const s of series) {
+      const key = seriesKey(s.labels);
+      const into = out.get(key) ?? { labels: s.labels, values: new Map<number, number>() };
+      for (const [t, v] of s.values) into.values.set(t, v);
+      out.set(key, into);
+    }
+    onChunk?.(done, total);
+  });
   return out;
 }
 

@@ -45,6 +45,8 @@ export interface Coverage {
   readonly stored: ReadonlySet<Recording>;
   /** Why each of the others cannot be read from the Prometheus. */
   readonly missing: ReadonlyMap<Recording, string>;
+  /** Those of `missing` the Prometheus records under the same name with another expression. */
+  readonly changed: ReadonlySet<Recording>;
 }
 
 /**
@@ -55,10 +57,12 @@ export async function coverage(url: string, records: readonly Recording[], start
   const loaded = await loadedRules(url);
   const stored = new Set<Recording>();
   const missing = new Map<Recording, string>();
+  const changed = new Set<Recording>();
   for (const r of records) {
     const exprs = loaded.get(r.record);
     if (exprs && !exprs.includes(squash(r.expr))) {
       missing.set(r, "the Prometheus records a different expression under this name");
+      changed.add(r);
       continue;
     }
     const window = Math.max(10 * r.interval, 300);
@@ -68,5 +72,5 @@ export async function coverage(url: string, records: readonly Recording[], start
     if (atStart && atEnd) stored.add(r);
     else missing.set(r, atEnd ? "not recorded at the start of the range" : "not recorded over the range");
   }
-  return { stored, missing };
+  return { stored, missing, changed };
 }
