@@ -114,8 +114,11 @@ describe("materialised recording rules", () => {
       const first = Object.values(want)[0]![0]![0];
       const offset = Math.round((((first - t0) % step) + step) % step * 1000) / 1000;
       // Over a copy of the source's TSDB (the quality bench), and through remote_read (npm run backtest).
-      scratch = await materialise(source.url, records, t0, end(), { data: path.join(dir, "raw"), offset });
+      const said: string[] = [];
+      scratch = await materialise(source.url, records, t0, end(), { data: path.join(dir, "raw"), offset, progress: (l) => said.push(l) });
       expect(await samples(scratch.url, end())).toEqual(want);
+      // Its progress counts every sample (two rules at once used to lose each other's count).
+      expect(said.filter((l) => /level 1: \d+ samples/.test(l)).map((l) => Number(/(\d+) samples/.exec(l)![1]))).toEqual([Object.values(want).flat().length]);
       await scratch.close();
       scratch = await materialise(source.url, records, t0, end(), { offset });
       expect(await samples(scratch.url, end())).toEqual(want);

@@ -114,7 +114,8 @@ async function writeLevel(file: string, url: string, pass: readonly Recording[],
   const worker = async () => {
     while (next < pass.length) {
       const i = next++;
-      samples += await evaluate(url, pass[i]!, from(pass[i]!), end, offset, maxPoints(pass[i]!), part(i));
+      const n = await evaluate(url, pass[i]!, from(pass[i]!), end, offset, maxPoints(pass[i]!), part(i));
+      samples += n; // not `samples += await …`: that reads `samples` before the other worker adds to it
     }
   };
   try {
