@@ -1,10 +1,7 @@
 /** Time slices of OpenMetrics text, each backfilled by promtool and deleted; two promtool processes at a time. */
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { promisify } from "node:util";
-
-const run = promisify(execFile);
+import { importOpenMetrics } from "../src/backtest/promtool";
 
 /** Writes one OpenMetrics slice [from, to) of `pick(t)` series every `step`, then backfills it. */
 export class Backfiller {
@@ -34,10 +31,7 @@ export class Backfiller {
     buffer.push("# EOF\n");
     fs.writeSync(fd, buffer.join(""));
     fs.closeSync(fd);
-    const job = run("promtool", ["tsdb", "create-blocks-from", "openmetrics", `--max-block-duration=${maxBlock}`, file, this.tsdb], { maxBuffer: 64 << 20 })
-      .catch((e: Error & { stderr?: string }) => {
-        throw new Error(`promtool tsdb create-blocks-from openmetrics ${file}: ${e.stderr || e.message}`);
-      })
+    const job = importOpenMetrics(file, this.tsdb, maxBlock)
       .then(() => fs.rmSync(file, { force: true }))
       .finally(() => (this.running = this.running.filter((r) => r !== job)));
     this.running.push(job);

@@ -1,30 +1,27 @@
 /**
  * Recording rules a Prometheus does not hold over the range, materialised by the real engine into a
  * scratch Prometheus that reads the source's raw data through remote_read (or runs over a copy of its
- * TSDB), one dependency level at a time: each rule is evaluated by the scratch Prometheus' own query
- * engine at every multiple of its interval (range queries at the rule's interval, 2 hours at a time
- * through remote_read, as `promtool tsdb create-blocks-from rules` sends them), the results are written
- * as OpenMetrics and backfilled with `promtool tsdb create-blocks-from openmetrics`, and the scratch
- * Prometheus restarts over the new blocks before the next level. Every level evaluates at the same timestamps (multiples of the interval), so a
- * second-level rule reads its inputs at its own timestamps instead of lagging them by up to an
- * interval (the trap that makes a ratio briefly read +Inf).
+ * TSDB), one dependency level at a time: the scratch Prometheus evaluates each rule with range queries
+ * at the rule's interval (2 hours at a time through remote_read, as `promtool tsdb create-blocks-from
+ * rules` sends them), the results are written as OpenMetrics and backfilled with promtool, and the
+ * scratch Prometheus restarts over the new blocks before the next level. Every level evaluates at the
+ * same timestamps (multiples of the interval), so a second-level rule reads its inputs at its own
+ * timestamps instead of lagging them by up to an interval (the trap that makes a ratio briefly read +Inf).
  *
  * Why not `promtool tsdb create-blocks-from rules` itself: Prometheus 2.42's importer writes one block
  * per rule per 2 hours and keeps every block writer alive until the rule is done: 3.2-5.0 GB resident
  * for one rule over 30 days, growing with the range, and 6.5 of the quality bench's 11.7 minutes.
  * test/backtest.materialise.test.ts proves both give the same samples.
  */
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import { dump, load } from "js-yaml";
 import { startPrometheus, type LocalPrometheus } from "./prometheus";
+import { importOpenMetrics } from "./promtool";
 import { MAX_POINTS, queryRangeChunks } from "./query";
 import { levels, type Recording } from "./rules";
 
-const run = promisify(execFile);
 /** Range queries at once: the scratch Prometheus evaluates each on its own core. */
 const QUERIES = 2;
 
@@ -179,8 +176,8 @@ export async function materialise(source: string, records: readonly Recording[],
       await prom.stop();
       if (samples) {
         // One block per 486 hours at most (promtool's largest range under the flag): promtool reads the file once per block.
-        await run("promtool", ["tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=1000h", file, tsdb], { maxBuffer: 64 * 1024 * 1024 }).catch((e: Error & { stderr?: string }) => {
-          throw new Error(`promtool tsdb create-blocks-from openmetrics (level ${l}: ${pass.map((r) => r.record).join(", ")}): ${e.stderr || e.message}`);
+        await importOpenMetrics(file, tsdb, "1000h").catch((e: Error) => {
+          throw new Error(`level ${l} (${pass.map((r) => r.record).join(", ")}): ${e.message}`);
         });
       }
       fs.rmSync(file);

@@ -1,11 +1,8 @@
 /** The labelled month written as OpenMetrics, one file a day, and backfilled by `promtool tsdb create-blocks-from openmetrics`. */
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { promisify } from "node:util";
-import { generateMonth, type Month, type MonthOptions } from "./generate";
-
-const run = promisify(execFile);
+import { importOpenMetrics } from "../promtool";
+import { generateMonth, replicaStartsOf, type Month, type MonthOptions } from "./generate";
 
 /**
  * Generates the month into `tsdb` (created), two promtool processes at a time; and, when `replicaDays`
@@ -24,7 +21,8 @@ export async function backfillMonth(
   fs.mkdirSync(om, { recursive: true });
   const pool = promtoolPool(2, progress);
   let bytes = 0;
-  let replicaUntil = Infinity;
+  const replicaStarts = replicaStartsOf(o);
+  const replicaUntil = Math.min(o.start + o.days * 86400, replicaStarts + replicaDays * 86400);
   const write = async (file: string, into: string, text: string) => {
     fs.writeFileSync(file, text);
     bytes += text.length;
@@ -34,9 +32,8 @@ export async function backfillMonth(
   };
   let month: Month;
   try {
-    month = await generateMonth(o, async (day, text, replicaStarts) => {
+    month = await generateMonth(o, async (day, text) => {
       await write(path.join(om, `day-${String(day).padStart(2, "0")}.om`), tsdb, text());
-      replicaUntil = Math.min(o.start + o.days * 86400, replicaStarts + replicaDays * 86400);
       const dayStart = o.start + day * 86400;
       if (replicaDays > 0 && dayStart + 86400 > replicaStarts && dayStart < replicaUntil) {
         await write(path.join(om, `replica-${String(day).padStart(2, "0")}.om`), replicaTsdb, text(replicaStarts, replicaUntil));
@@ -61,11 +58,11 @@ function promtoolPool(size: number, progress: (line: string) => void) {
   let idle: (() => void) | undefined;
   const one = async (file: string, into: string) => {
     try {
-      await run("promtool", ["tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h", file, into], { maxBuffer: 16 * 1024 * 1024 });
+      await importOpenMetrics(file, into, "24h");
       fs.rmSync(file, { force: true });
       progress(`backfilled ${path.basename(file)}`);
     } catch (e) {
-      failed ??= new Error(`promtool tsdb create-blocks-from openmetrics ${file}: ${(e as { stderr?: string }).stderr || (e as Error).message}`);
+      failed ??= e as Error;
     } finally {
       running--;
       next();

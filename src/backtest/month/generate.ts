@@ -121,6 +121,9 @@ function newInstance(samples: Samples, day: number, k: number, rnd: Random): Ins
   };
 }
 
+/** When the second Prometheus replica starts with an empty TSDB: noon of the month's middle day. */
+export const replicaStartsOf = (o: MonthOptions): number => o.start + Math.floor(o.days / 2) * DAY + 12 * 3600;
+
 /**
  * Generates the month, handing each day to `onDay` (awaited) as a function giving its OpenMetrics
  * text, optionally only the samples in [from, to), valid until `onDay` settles (the next day's
@@ -128,7 +131,7 @@ function newInstance(samples: Samples, day: number, k: number, rnd: Random): Ins
  */
 export async function generateMonth(
   o: MonthOptions,
-  onDay: (day: number, text: (from?: number, to?: number) => string, replicaStarts: number) => void | Promise<void>,
+  onDay: (day: number, text: (from?: number, to?: number) => string) => void | Promise<void>,
 ): Promise<Month> {
   const rnd = seeded(o.seed);
   const incidents = scheduleIncidents(o.start, o.days, rnd);
@@ -143,7 +146,7 @@ export async function generateMonth(
     gaps.push({ start: s, end: s + 2 * o.step, what: "pushgateway-restart" });
   }
   const deploys = Array.from({ length: o.days }, (_, d) => o.start + d * DAY + 10 * 3600 + Math.floor(rnd() * 120) * 30);
-  const replicaStarts = o.start + Math.floor(o.days / 2) * DAY + 12 * 3600;
+  const replicaStarts = replicaStartsOf(o);
   const inGap = (t: number, what: Gap["what"]) => gaps.some((g) => g.what === what && t >= g.start && t < g.end);
 
   const samples = new Samples();
@@ -158,7 +161,7 @@ export async function generateMonth(
   let wasDown = false;
   let dayIndex = 0;
   const endDay = async () => {
-    await onDay(dayIndex, (from, to) => samples.text(from, to), replicaStarts);
+    await onDay(dayIndex, (from, to) => samples.text(from, to));
     samples.clearDay();
   };
 
